@@ -1,0 +1,107 @@
+"""Static facts about every model and task, torch-free, so a suite validates without importing torch.
+
+`models.MODELS` and `tasks.TASKS` register constructors under exactly these names
+(a test checks that the keys agree).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class NoOptions(BaseModel):
+    """A task without options of its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TemporalOrderOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    symbols: Literal[2, 3] = 2  # 2: experiment 6a (4 classes); 3: experiment 6b (8 classes)
+
+
+class ParityOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    variable_length: bool = False  # True: lengths uniform in [1, seq_len], left-padded with zeros
+
+
+class SineOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    series: Literal["sines", "mackey_glass"] = "sines"
+    noise: float = Field(0.05, ge=0.0, le=1.0)  # std of additive Gaussian noise
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    description: str
+    causal: bool  # a target is a later input, so a bidirectional model would see the answer
+    output_kind: Literal["last", "sequence"]
+    options: type[BaseModel] = NoOptions
+    min_seq_len: int = 1  # shortest seq_len the generator accepts (the task raises ValueError below it)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    description: str
+    cell: Literal["rnn", "lstm", "gru", "peephole"]
+    bidirectional: bool
+
+    @property
+    def gates(self) -> int:
+        return CELL_GATES[self.cell]
+
+    @property
+    def directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+
+# Gates per cell, as the recap counts them (the GRU's update and reset gates; a tanh RNN has none).
+CELL_GATES = {"rnn": 0, "lstm": 3, "gru": 2, "peephole": 3}
+# Weight blocks per cell: P = G·(h·(i + h) + 2h) per layer and direction.
+CELL_BLOCKS = {"rnn": 1, "lstm": 4, "gru": 3, "peephole": 4}
+
+MODEL_SPECS: dict[str, ModelSpec] = {
+    "rnn": ModelSpec("tanh RNN, the baseline with no gates", "rnn", False),
+    "lstm": ModelSpec("LSTM: input, forget and output gates", "lstm", False),
+    "gru": ModelSpec("GRU: update and reset gates", "gru", False),
+    "bilstm": ModelSpec("bidirectional LSTM: a forward and a backward LSTM", "lstm", True),
+    "bigru": ModelSpec("bidirectional GRU", "gru", True),
+    "birnn": ModelSpec("bidirectional tanh RNN", "rnn", True),
+    "peephole": ModelSpec("peephole LSTM (Gers & Schmidhuber 2000): gates see the cell state", "peephole", False),
+    "bipeephole": ModelSpec("bidirectional peephole LSTM", "peephole", True),
+}
+
+IMPLS = ("fused", "cell", "scripted")
+# Implementations each cell type has: the peephole LSTM has no fused kernel in PyTorch.
+CELL_IMPLS = {"rnn": IMPLS, "lstm": IMPLS, "gru": IMPLS, "peephole": ("cell", "scripted")}
+
+TASK_SPECS: dict[str, TaskSpec] = {
+    "adding": TaskSpec("sum of two marked values in a long sequence (Arjovsky et al. 2016)", False, "last", min_seq_len=2),
+    "copy": TaskSpec("recall 10 symbols after a delay of T steps (Arjovsky et al. 2016)", False, "sequence"),
+    "adding1997": TaskSpec(
+        "sum of two marked values in [-1, 1], lengths T to 1.1T (Hochreiter & Schmidhuber 1997, exp. 4)",
+        False,
+        "last",
+        min_seq_len=4,
+    ),
+    "temporal_order": TaskSpec(
+        "order of 2 (or 3) X/Y symbols far apart among distractors (Hochreiter & Schmidhuber 1997, exp. 6)",
+        False,
+        "last",
+        TemporalOrderOptions,
+        min_seq_len=5,  # 6b's three key windows; 6a alone would take 4
+    ),
+    "reber": TaskSpec(
+        "legal next symbols of embedded Reber grammar strings (Hochreiter & Schmidhuber 1997, exp. 1)",
+        True,
+        "sequence",
+        min_seq_len=9,  # the shortest embedded Reber string, BTBTXSETE
+    ),
+    "parity": TaskSpec("parity (XOR) of a bit string of length T (or 1 to T)", False, "last", ParityOptions),
+    "sine": TaskSpec(
+        "one-step forecast of a noisy sum of sines or Mackey-Glass series at every step", True, "sequence", SineOptions
+    ),
+}

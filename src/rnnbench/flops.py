@@ -1,0 +1,60 @@
+"""Matmul FLOP counts of recurrent layers (METHOD.md), and achieved GFLOP/s from a timing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rnnbench.catalog import CELL_BLOCKS
+
+
+def layer_step_flops(cell: str, input_size: int, hidden_size: int) -> int:
+    """Matmul FLOPs of one direction of one layer, for one time step of one sequence.
+
+    Each weight block is an (h x (i + h)) matrix-vector product, 2 FLOPs per
+    multiply-add: LSTM 4 blocks -> 8h(i+h), GRU 3 -> 6h(i+h), tanh RNN 1 -> 2h(i+h).
+    The peephole LSTM counts as an LSTM: its 3h diagonal products are elementwise,
+    and elementwise gate arithmetic is left out for every cell alike.
+    """
+    if cell not in CELL_BLOCKS:
+        raise ValueError(f"unknown cell {cell!r}; known: {', '.join(sorted(CELL_BLOCKS))}")
+    if input_size < 1 or hidden_size < 1:
+        raise ValueError("input_size and hidden_size must be >= 1")
+    return 2 * CELL_BLOCKS[cell] * hidden_size * (input_size + hidden_size)
+
+
+def forward_flops(
+    cell: str,
+    input_size: int,
+    hidden_sizes: Sequence[int],
+    bidirectional: bool,
+    seq_len: int,
+    batch_size: int,
+) -> int:
+    """Matmul FLOPs of one forward pass of the recurrent core over a (batch_size, seq_len) batch.
+
+    Layers are stacked: layer 0 reads `input_size` features, an upper layer reads the
+    previous layer's hidden size times the number of directions.
+    """
+    if not hidden_sizes:
+        raise ValueError("hidden_sizes must name at least one layer")
+    if seq_len < 1 or batch_size < 1:
+        raise ValueError("seq_len and batch_size must be >= 1")
+    directions = 2 if bidirectional else 1
+    per_step = 0
+    layer_input = input_size
+    for hidden_size in hidden_sizes:
+        per_step += directions * layer_step_flops(cell, layer_input, hidden_size)
+        layer_input = hidden_size * directions
+    return per_step * seq_len * batch_size
+
+
+def train_flops(forward: int) -> int:
+    """A training step ~ 3 x forward: the backward pass computes gradients for inputs and for weights."""
+    return 3 * forward
+
+
+def achieved_gflops(flops: int | float, ms: float) -> float:
+    """GFLOP/s achieved when `flops` take `ms` milliseconds."""
+    if ms <= 0:
+        raise ValueError("ms must be positive")
+    return flops / (ms * 1e-3) / 1e9

@@ -1,0 +1,258 @@
+"""Running cases: `run_case` (pure: a Case in, a result record out) and `run_suite` (serial, saves after every case)."""
+
+from __future__ import annotations
+
+import copy
+import time
+import traceback
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from rnnbench import __version__
+from rnnbench.env import check_dtype, env_fingerprint, resolve_device
+from rnnbench.measure import (
+    PeakMemory,
+    achieved_gflops,
+    autocast_context,
+    detect_backend,
+    forward_flops,
+    make_sync,
+    reference_matmul_gflops,
+    set_threads,
+    time_inference,
+    time_train_step,
+)
+from rnnbench.models import MODELS, Recurrent
+from rnnbench.results import finished_ids, new_document, save_atomic, utc_now_iso
+from rnnbench.suite import Case, Suite
+from rnnbench.tasks import TASKS
+from rnnbench.tasks.data import eval_batch, train_batches
+from rnnbench.train import TrainLimits, make_optimizer, train
+
+EventFn = Callable[[dict[str, Any]], None]
+
+
+def _ignore(_: dict[str, Any]) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Run-wide settings that are not part of a case."""
+
+    reference_gflops: float | None = None  # the machine's matmul GFLOP/s, for % of peak
+
+
+class Autocast(nn.Module):
+    """Runs the wrapped model's forward under autocast, so timers and the trainer need not know the dtype."""
+
+    def __init__(self, inner: nn.Module, device: torch.device, dtype: str) -> None:
+        super().__init__()
+        self.inner, self.device, self.dtype = inner, device, dtype
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with autocast_context(self.device, self.dtype):
+            return self.inner(x).float()
+
+
+def build_case_model(case: Case, task, device: torch.device) -> Recurrent:
+    s = case.settings
+    torch.manual_seed(case.seed)  # the initial weights are a function of the seed alone
+    model = MODELS[case.arch](
+        input_size=task.input_size,
+        output_size=task.output_size,
+        output_kind=task.output_kind,
+        hidden_size=s.hidden_size,
+        num_layers=s.num_layers,
+        impl=s.impl,
+        forget_bias=s.forget_bias,
+    )
+    return model.to(device)
+
+
+def _with_dtype(model: nn.Module, device: torch.device, dtype: str) -> nn.Module:
+    return model if dtype == "float32" else Autocast(model, device, dtype)
+
+
+def _measure_speed(case: Case, task, model: nn.Module, device: torch.device, on_event: EventFn) -> dict[str, Any]:
+    """Train-step and inference timings on a copy of the model, so training starts from the seed's weights."""
+    s = case.settings
+    timed = _with_dtype(copy.deepcopy(model), device, case.dtype)
+    optimizer = make_optimizer(s.optimizer.name, timed.parameters(), s.optimizer.lr)
+    generator = torch.Generator().manual_seed(10_000 + case.seed)
+    batch = task.sample(s.batch_size, generator, device)
+    on_event({"kind": "phase", "phase": "timing train step"})
+    train_timing = time_train_step(timed, optimizer, batch, task.loss, s.grad_clip, s.timing, device)
+    inference = {}
+    for size in s.inference.batch_sizes:
+        on_event({"kind": "phase", "phase": f"timing inference b{size}"})
+        inputs = task.sample(size, generator, device).inputs
+        inference[f"b{size}"] = time_inference(timed, inputs, s.timing, device)
+    backend = detect_backend(timed, batch.inputs)
+    return {"train_timing": train_timing, "inference": inference, "backend": backend}
+
+
+def _flops(case: Case, task, model: Recurrent, step_ms: float, reference_gflops: float | None) -> dict[str, Any]:
+    s = case.settings
+    forward = forward_flops(model.cell, task.input_size, model.hidden_sizes, model.bidirectional, case.seq_len, s.batch_size)
+    train_step = 3 * forward  # backward costs about twice the forward
+    achieved = achieved_gflops(train_step, step_ms)
+    pct = 100.0 * achieved / reference_gflops if reference_gflops else None
+    return {"forward": forward, "train_step": train_step, "achieved_gflops": achieved, "pct_of_matmul_peak": pct}
+
+
+def _final_summary(task, final: dict[str, Any]) -> dict[str, Any]:
+    metric = final.get("metric")
+    return {
+        **final,
+        "metric_name": task.metric_name,
+        "higher_is_better": task.higher_is_better,
+        "chance": task.chance,
+        "chance_loss": task.chance_loss,
+        "beats_chance": metric is not None and task.beats_chance(metric),
+    }
+
+
+def run_case(case: Case, options: RunOptions = RunOptions(), on_event: EventFn = _ignore) -> dict[str, Any]:
+    """Time and train one case; never raises for a failure inside the case (it is recorded instead)."""
+    started = time.perf_counter()
+    record: dict[str, Any] = {
+        "id": case.id,
+        "label": case.label,
+        "arch": case.arch,
+        "impl": case.settings.impl,
+        "task": case.task,
+        "task_options": case.task_options,
+        "seq_len": case.seq_len,
+        "hidden_size": case.settings.hidden_size,
+        "num_layers": case.settings.num_layers,
+        "batch_size": case.settings.batch_size,
+        "train_size": case.settings.train_size,
+        "seed": case.seed,
+        "settings": case.settings.model_dump(),
+        "started_at": utc_now_iso(),
+        "status": "ok",
+        "error": None,
+    }
+    try:
+        record.update(_run_case(case, options, on_event))
+    except Exception as err:  # one broken case must not end a long run
+        record["status"] = "failed"
+        record["error"] = f"{type(err).__name__}: {err}".splitlines()[0][:500]
+        record["traceback"] = traceback.format_exc(limit=8)
+    record["wall_s"] = time.perf_counter() - started
+    return record
+
+
+def _run_case(case: Case, options: RunOptions, on_event: EventFn) -> dict[str, Any]:
+    device = resolve_device(case.device)
+    s = case.settings
+    task = TASKS[case.task](seq_len=case.seq_len, **case.task_options)
+    model = build_case_model(case, task, device)
+    out: dict[str, Any] = {
+        "gates": model.gates,
+        "n_params": model.n_params,
+        "n_core_params": model.n_core_params,
+        "hidden_sizes": model.hidden_sizes,
+        "input_size": task.input_size,
+    }
+    with PeakMemory(device) as memory:
+        speed = _measure_speed(case, task, model, device, on_event)
+        on_event({"kind": "phase", "phase": "training"})
+        optimizer = make_optimizer(s.optimizer.name, model.parameters(), s.optimizer.lr)
+        limits = TrainLimits(s.train.max_steps, s.train.max_seconds, s.train.eval_every, s.grad_clip)
+        autocast = (lambda: autocast_context(device, case.dtype)) if case.dtype != "float32" else nullcontext
+        outcome = train(
+            model,
+            optimizer,
+            task,
+            train_batches(task, s.batch_size, case.seed, device, s.train_size),
+            eval_batch(task, s.train.eval_size, case.seed, device),
+            limits,
+            autocast=autocast,
+            sync=make_sync(device),
+            on_progress=lambda p: on_event({"kind": "progress", **p}),
+        )
+    step_ms = speed["train_timing"]["step_ms"]["median"]
+    out.update(
+        status=outcome.status,
+        error=f"loss became non-finite at step {outcome.diverged_at}" if outcome.status == "diverged" else None,
+        train={
+            "steps": outcome.steps,
+            "wall_ms": outcome.wall_ms,
+            **speed["train_timing"],
+            "curve": outcome.curve,
+            "final": _final_summary(task, outcome.final),
+            "steps_to_solve": outcome.steps_to_solve,
+            "ms_to_solve": outcome.ms_to_solve,
+            "diverged_at": outcome.diverged_at,
+        },
+        inference=speed["inference"],
+        memory={"peak_bytes": memory.peak_bytes},
+        flops=_flops(case, task, model, step_ms, options.reference_gflops),
+        backend=speed["backend"],
+    )
+    return out
+
+
+def run_suite(
+    suite: Suite,
+    cases: list[Case],
+    out_path: Path,
+    *,
+    suite_path: str = "",
+    resume_doc: dict[str, Any] | None = None,
+    on_event: EventFn = _ignore,
+) -> dict[str, Any]:
+    """Run every case not already finished, saving the results file atomically after each one."""
+    device = resolve_device(suite.device)
+    check_dtype(device, suite.dtype)
+    with set_threads(suite.threads):
+        if resume_doc is None:
+            doc = new_document(suite.model_dump(mode="json"), suite_path, env_fingerprint(device, suite.dtype), __version__)
+        else:
+            doc = resume_doc
+            doc["status"] = "running"
+            doc["cases"] = [c for c in doc["cases"] if c.get("status") != "interrupted"]
+        done = finished_ids(doc)
+        todo = [c for c in cases if c.id not in done]
+        on_event({"kind": "run_start", "n_cases": len(cases), "n_todo": len(todo), "path": str(out_path)})
+        on_event({"kind": "phase", "phase": "reference matmul"})
+        doc["reference"].setdefault("start", reference_matmul_gflops(device))
+        save_atomic(out_path, doc)
+        options = RunOptions(reference_gflops=doc["reference"]["start"]["matmul_gflops"])
+        for index, case in enumerate(cases):
+            if case.id in done:
+                continue
+            on_event({"kind": "case_start", "index": index, "n_cases": len(cases), "id": case.id})
+            try:
+                record = run_case(case, options, on_event)
+            except KeyboardInterrupt:
+                doc["cases"].append({**_interrupted_record(case)})
+                doc["status"] = "interrupted"
+                save_atomic(out_path, doc)
+                raise
+            doc["cases"].append(record)
+            save_atomic(out_path, doc)
+            on_event({"kind": "case_end", "index": index, "record": record})
+        on_event({"kind": "phase", "phase": "reference matmul"})
+        doc["reference"]["end"] = reference_matmul_gflops(device)
+        doc["reference"]["matmul_gflops"] = doc["reference"]["start"]["matmul_gflops"]
+        doc["status"] = "complete"
+        doc["finished_at"] = utc_now_iso()
+        save_atomic(out_path, doc)
+        on_event({"kind": "run_end", "path": str(out_path)})
+    return doc
+
+
+def _interrupted_record(case: Case) -> dict[str, Any]:
+    return {
+        "id": case.id, "label": case.label, "arch": case.arch, "impl": case.settings.impl, "task": case.task,
+        "seq_len": case.seq_len, "seed": case.seed, "status": "interrupted", "error": "interrupted by the user",
+    }

@@ -1,0 +1,188 @@
+"""Pure statistics on lists of timings: robust summaries, confidence intervals, two-sample tests."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+from scipy import stats as scipy_stats
+
+# Bisection steps when inverting the Mann-Whitney test for `ratio_ci`; 80 halvings of the
+# log-ratio range reach float resolution, so the bounds are exact to printing precision.
+_BISECTION_STEPS = 80
+
+
+def _as_array(xs: Sequence[float], *, name: str = "xs") -> np.ndarray:
+    array = np.asarray(xs, dtype=float)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence of numbers")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains a non-finite value")
+    return array
+
+
+def _as_positive_array(xs: Sequence[float], *, name: str = "xs") -> np.ndarray:
+    array = _as_array(xs, name=name)
+    if np.any(array <= 0):
+        raise ValueError(f"{name} must be positive (durations, ratios)")
+    return array
+
+
+def median(xs: Sequence[float]) -> float:
+    """Sample median (mean of the two middle values for an even count)."""
+    return float(np.median(_as_array(xs)))
+
+
+def iqr(xs: Sequence[float]) -> float:
+    """Interquartile range Q3 - Q1, quartiles by linear interpolation (numpy's default, R type 7)."""
+    q1, q3 = np.percentile(_as_array(xs), [25, 75])
+    return float(q3 - q1)
+
+
+@lru_cache(maxsize=4096)
+def ci_median_ranks(n: int, confidence: float = 0.95) -> tuple[int, int]:
+    """1-based ranks (k, n + 1 - k) of the order statistics bounding the median's CI.
+
+    The interval [x_(k), x_(n+1-k)] covers the population median with probability
+    1 - 2 P(B <= k - 1), B ~ Binomial(n, 1/2), whatever the distribution (continuous).
+    k is the largest rank whose coverage is still >= `confidence`. Below that many
+    samples (n <= 5 at 95 %) no pair of order statistics reaches it, and the widest
+    interval, (min, max) with k = 1, is returned.
+    """
+    if n < 1:
+        raise ValueError("n must be >= 1")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError("confidence must be in (0, 1)")
+    alpha = 1.0 - confidence
+    # largest k - 1 = j with P(B <= j) <= alpha / 2; binom.ppf gives the smallest j with cdf >= q
+    j = int(scipy_stats.binom.ppf(alpha / 2.0, n, 0.5))
+    if scipy_stats.binom.cdf(j, n, 0.5) > alpha / 2.0:
+        j -= 1
+    k = max(1, j + 1)
+    return k, n + 1 - k
+
+
+def ci_median(xs: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Distribution-free confidence interval of the median from order statistics.
+
+    See `ci_median_ranks`: with n = 10 at 95 % the interval is [x_(2), x_(9)]
+    (coverage 1 - 2 * 11/1024 = 97.9 %). No assumption on the shape of the timing
+    distribution, which is skewed and often multi-modal.
+    """
+    array = np.sort(_as_array(xs))
+    low_rank, high_rank = ci_median_ranks(array.size, confidence)
+    return float(array[low_rank - 1]), float(array[high_rank - 1])
+
+
+def mean_std(xs: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof = 1; 0.0 for a single sample)."""
+    array = _as_array(xs)
+    std = float(np.std(array, ddof=1)) if array.size > 1 else 0.0
+    return float(np.mean(array)), std
+
+
+def geomean(xs: Sequence[float]) -> float:
+    """Geometric mean of positive values (the right mean for ratios)."""
+    return float(np.exp(np.mean(np.log(_as_positive_array(xs)))))
+
+
+def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided Mann-Whitney U p-value (scipy: exact for small samples without ties, else normal approximation)."""
+    result = scipy_stats.mannwhitneyu(_as_array(a, name="a"), _as_array(b, name="b"), alternative="two-sided")
+    return float(result.pvalue)
+
+
+def _count_pairs_at_most(sorted_new: np.ndarray, base: np.ndarray, shift: float) -> int:
+    """Number of pairs (i, j) with new_j - base_i <= shift."""
+    return int(np.searchsorted(sorted_new, base + shift, side="right").sum())
+
+
+def _hodges_lehmann_shift(log_base: np.ndarray, log_new: np.ndarray) -> float:
+    """Median of all pairwise differences log_new_j - log_base_i, without building the n*m array."""
+    sorted_new = np.sort(log_new)
+    half = (log_base.size * log_new.size + 1) / 2.0
+    low, high = float(sorted_new[0] - log_base.max()), float(sorted_new[-1] - log_base.min())
+    for _ in range(_BISECTION_STEPS):
+        middle = (low + high) / 2.0
+        if _count_pairs_at_most(sorted_new, log_base, middle) >= half:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def ratio_ci(base: Sequence[float], new: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
+    """Ratio of medians new/base with a distribution-free confidence interval: (ratio, low, high).
+
+    The interval is the Hodges-Lehmann (Moses) interval for a shift in log time,
+    exponentiated: the set of factors r such that the two-sided Mann-Whitney test
+    does not reject "new / r and base come from the same distribution" at level
+    1 - confidence. It is found by inverting `mann_whitney_p` by bisection, so the
+    interval excludes 1 exactly when the test is significant at that level - compare's
+    CI and p-value can never disagree. Working in log time makes it a ratio, fitting
+    timings whose spread scales with their size. Samples too small for the test ever
+    to reject (e.g. 3 vs 3 at 95 %) give the full range of pairwise ratios.
+    """
+    base_array = _as_positive_array(base, name="base")
+    new_array = _as_positive_array(new, name="new")
+    ratio = float(np.median(new_array) / np.median(base_array))
+    log_base, log_new = np.log(base_array), np.log(new_array)
+    alpha = 1.0 - confidence
+
+    def accepted(shift: float) -> bool:
+        return mann_whitney_p(log_base, log_new - shift) >= alpha
+
+    center = _hodges_lehmann_shift(log_base, log_new)
+    # just outside the range of pairwise differences the U statistic is 0 or n*m: the test's extremes
+    span = float(log_new.max() - log_new.min() + log_base.max() - log_base.min()) + 1e-12
+    outer_low = float(log_new.min() - log_base.max()) - span * 1e-6
+    outer_high = float(log_new.max() - log_base.min()) + span * 1e-6
+
+    def boundary(inside: float, outside: float, extreme: float) -> float:
+        if accepted(outside):
+            return extreme
+        for _ in range(_BISECTION_STEPS):
+            middle = (inside + outside) / 2.0
+            if accepted(middle):
+                inside = middle
+            else:
+                outside = middle
+        return inside
+
+    low = boundary(center, outer_low, float(log_new.min() - log_base.max()))
+    high = boundary(center, outer_high, float(log_new.max() - log_base.min()))
+    return ratio, float(math.exp(low)), float(math.exp(high))
+
+
+def is_unstable(xs: Sequence[float], threshold: float = 0.10) -> bool:
+    """True when the spread is large for a timing: IQR / median > threshold."""
+    middle = median(xs)
+    return middle <= 0 or iqr(xs) / middle > threshold
+
+
+def relative_ci_half_width(xs: Sequence[float], confidence: float = 0.95) -> float:
+    """Half-width of the median's CI over the median; the adaptive timer's stop criterion."""
+    low, high = ci_median(xs, confidence)
+    middle = median(xs)
+    if middle <= 0:
+        return math.inf
+    return (high - low) / 2.0 / middle
+
+
+def summarize(samples_ms: Sequence[float]) -> dict:
+    """The summary stored for every timing in the results file (all values in milliseconds)."""
+    samples = [float(x) for x in samples_ms]
+    mean, std = mean_std(samples)
+    low, high = ci_median(samples)
+    return {
+        "samples": samples,
+        "n": len(samples),
+        "median": median(samples),
+        "iqr": iqr(samples),
+        "ci95": [low, high],
+        "mean": mean,
+        "std": std,
+        "unstable": is_unstable(samples),
+    }

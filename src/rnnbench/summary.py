@@ -1,0 +1,102 @@
+"""Aggregating a results file: cases grouped by configuration (section) and architecture (column), seeds pooled.
+
+Pure functions over the results document; rendering, claims and reports build on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rnnbench import stats
+
+
+def section_key(case: dict[str, Any]) -> str:
+    """The case id without its model label and seed: the configuration the columns are compared on."""
+    parts = case["id"].split("/")
+    return "/".join(parts[:2] + parts[3:-1])
+
+
+@dataclass
+class Group:
+    """All seeds of one architecture (label) in one section."""
+
+    section: str
+    label: str
+    cases: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> list[dict[str, Any]]:
+        return [c for c in self.cases if c.get("status") == "ok"]
+
+    @property
+    def n_seeds(self) -> int:
+        return len(self.cases)
+
+    @property
+    def statuses(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for case in self.cases:
+            counts[case.get("status", "?")] = counts.get(case.get("status", "?"), 0) + 1
+        return counts
+
+    @property
+    def measured(self) -> list[dict[str, Any]]:
+        """Cases that carry timings: finished ones, and diverged ones (their speed was measured before training)."""
+        return [c for c in self.cases if c.get("status") in ("ok", "diverged") and c.get("train")]
+
+    def pooled(self, *path: str) -> dict[str, Any] | None:
+        """Raw samples of one timing pooled across seeds (same shapes, so the same distribution), summarized."""
+        samples: list[float] = []
+        for case in self.measured:
+            node: Any = case
+            for key in path:
+                node = node.get(key) if isinstance(node, dict) else None
+            if isinstance(node, dict) and node.get("samples"):
+                samples.extend(node["samples"])
+        return stats.summarize(samples) if samples else None
+
+    def first(self, key: str) -> Any:
+        for case in self.cases:
+            if case.get(key) is not None:
+                return case[key]
+        return None
+
+    @property
+    def finals(self) -> list[dict[str, Any]]:
+        return [c["train"]["final"] for c in self.ok if c.get("train", {}).get("final", {}).get("metric") is not None]
+
+    @property
+    def metric_median(self) -> float | None:
+        values = [f["metric"] for f in self.finals]
+        return stats.median(values) if values else None
+
+    @property
+    def n_solved(self) -> int:
+        return sum(1 for f in self.finals if f.get("solved"))
+
+    @property
+    def ms_to_solve_median(self) -> float | None:
+        values = [c["train"]["ms_to_solve"] for c in self.ok if c["train"].get("ms_to_solve") is not None]
+        return stats.median(values) if values else None
+
+    def final_info(self, key: str) -> Any:
+        for final in self.finals:
+            if final.get(key) is not None:
+                return final[key]
+        return None
+
+
+def group_results(doc: dict[str, Any]) -> tuple[list[str], list[str], dict[tuple[str, str], Group]]:
+    """Sections and labels in run order, and the group of every (section, label) pair."""
+    sections: list[str] = []
+    labels: list[str] = []
+    groups: dict[tuple[str, str], Group] = {}
+    for case in doc["cases"]:
+        section, label = section_key(case), case.get("label", case["arch"])
+        if section not in sections:
+            sections.append(section)
+        if label not in labels:
+            labels.append(label)
+        groups.setdefault((section, label), Group(section, label)).cases.append(case)
+    return sections, labels, groups

@@ -1,0 +1,244 @@
+"""Timers: warm-up, adaptive repeats until the median's CI is tight, per-phase timing with CUDA events."""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from rnnbench.stats import relative_ci_half_width
+
+Clock = Callable[[], float]  # seconds, monotonic
+Sync = Callable[[], None]
+
+# Up to this many samples the stop rule is checked after every sample; beyond it, after
+# every n/32 new samples, so the check's sort stays cheap (at most ~3 % extra samples).
+_CHECK_EVERY_SAMPLE_UNTIL = 64
+
+
+def _no_sync() -> None:
+    return None
+
+
+def make_sync(device: torch.device | str) -> Sync:
+    """The function that waits for queued device work: torch.cuda.synchronize on CUDA, a no-op on the CPU."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return lambda: torch.cuda.synchronize(device)
+    if device.type == "mps":
+        return torch.mps.synchronize
+    if device.type == "cpu":
+        return _no_sync
+    raise ValueError(f"no synchronization known for device type {device.type!r}")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Every raw sample of one adaptive timing and why it stopped."""
+
+    samples_ms: list[float]
+    converged: bool  # the median's 95 % CI half-width reached target_rel_ci
+    stop_reason: str  # "converged" | "max_seconds" | "max_repeats"
+    elapsed_s: float  # the measured block (warm-up excluded), by the timer's clock
+    warmup: int  # calls thrown away before measuring
+
+
+@dataclass(frozen=True)
+class PhaseMeasurement:
+    """Per-phase samples of consecutive phases; total_ms[i] spans all phases of iteration i."""
+
+    phases_ms: dict[str, list[float]]
+    total_ms: list[float]
+    converged: bool
+    stop_reason: str
+    elapsed_s: float
+    warmup: int
+
+
+class _StopRule:
+    """Decides after each sample whether the adaptive timer has enough."""
+
+    def __init__(self, min_repeats: int, max_repeats: int, max_seconds: float, target_rel_ci: float | None) -> None:
+        if min_repeats < 1:
+            raise ValueError("min_repeats must be >= 1")
+        if max_repeats < min_repeats:
+            raise ValueError("max_repeats must be >= min_repeats")
+        if max_seconds < 0:
+            raise ValueError("max_seconds must be >= 0")
+        self.min_repeats = min_repeats
+        self.max_repeats = max_repeats
+        self.max_seconds = max_seconds
+        self.target_rel_ci = target_rel_ci or 0.0  # 0 / None: no early stop, run to a bound
+        self._next_check = min_repeats
+
+    def is_converged(self, samples: Sequence[float]) -> bool:
+        return self.target_rel_ci > 0 and relative_ci_half_width(samples) <= self.target_rel_ci
+
+    def stop_reason(self, samples: Sequence[float], elapsed_s: float) -> str | None:
+        n = len(samples)
+        if n >= self.max_repeats:
+            return "max_repeats"
+        if n < self.min_repeats:
+            return None  # min_repeats wins over max_seconds: a summary needs its samples
+        if n >= self._next_check:
+            self._next_check = n + max(1, n // 32) if n >= _CHECK_EVERY_SAMPLE_UNTIL else n + 1
+            if self.is_converged(samples):
+                return "converged"
+        if elapsed_s >= self.max_seconds:
+            return "max_seconds"
+        return None
+
+
+def time_fn_detailed(
+    fn: Callable[[], object],
+    *,
+    warmup: int = 5,
+    min_repeats: int = 10,
+    max_repeats: int = 10_000,
+    max_seconds: float = 2.0,
+    target_rel_ci: float | None = 0.02,
+    clock: Clock = time.perf_counter,
+    sync: Sync = _no_sync,
+    before_each: Callable[[], object] | None = None,
+) -> Measurement:
+    """Time `fn` adaptively; each sample is sync(); t0 = clock(); fn(); sync(); clock() - t0, in ms.
+
+    Stops once at least `min_repeats` samples are in and the 95 % CI of the median is
+    within +-target_rel_ci of the median, or when the measured block has run
+    `max_seconds` (by `clock`) or `max_repeats` samples. Warm-up calls are thrown
+    away; garbage is collected once before the measured block, never inside it.
+    `before_each`, if given, runs untimed before every call (warm-up included).
+    """
+    rule = _StopRule(min_repeats, max_repeats, max_seconds, target_rel_ci)
+    for _ in range(warmup):
+        if before_each is not None:
+            before_each()
+        fn()
+    sync()
+    gc.collect()
+    samples: list[float] = []
+    block_start = clock()
+    while True:
+        if before_each is not None:
+            before_each()
+        sync()
+        start = clock()
+        fn()
+        sync()
+        end = clock()
+        samples.append((end - start) * 1e3)
+        reason = rule.stop_reason(samples, end - block_start)
+        if reason is not None:
+            break
+    return Measurement(
+        samples_ms=samples,
+        converged=reason == "converged" or rule.is_converged(samples),
+        stop_reason=reason,
+        elapsed_s=end - block_start,
+        warmup=warmup,
+    )
+
+
+def time_fn(
+    fn: Callable[[], object],
+    *,
+    warmup: int = 5,
+    min_repeats: int = 10,
+    max_repeats: int = 10_000,
+    max_seconds: float = 2.0,
+    target_rel_ci: float | None = 0.02,
+    clock: Clock = time.perf_counter,
+    sync: Sync = _no_sync,
+    before_each: Callable[[], object] | None = None,
+) -> list[float]:
+    """The raw samples (ms) of `time_fn_detailed`."""
+    return time_fn_detailed(
+        fn,
+        warmup=warmup,
+        min_repeats=min_repeats,
+        max_repeats=max_repeats,
+        max_seconds=max_seconds,
+        target_rel_ci=target_rel_ci,
+        clock=clock,
+        sync=sync,
+        before_each=before_each,
+    ).samples_ms
+
+
+def time_phases(
+    phases: Mapping[str, Callable[[], object]],
+    *,
+    before_each: Callable[[], object] | None = None,
+    device: torch.device | str = "cpu",
+    warmup: int = 5,
+    min_repeats: int = 10,
+    max_repeats: int = 10_000,
+    max_seconds: float = 2.0,
+    target_rel_ci: float | None = 0.02,
+    clock: Clock = time.perf_counter,
+    sync: Sync = _no_sync,
+) -> PhaseMeasurement:
+    """Time consecutive phases of one iteration (e.g. forward, backward, optimizer), adaptively on the total.
+
+    `before_each` runs untimed before every iteration (e.g. zero_grad). On CUDA a
+    `torch.cuda.Event` is recorded between phases and the host synchronizes once per
+    iteration, so phases are not serialized by extra syncs. Elsewhere the host
+    `clock` is read between phases, with `sync` before the first and after the last.
+    """
+    if not phases:
+        raise ValueError("time_phases needs at least one phase")
+    names = list(phases)
+    calls = [phases[name] for name in names]
+    use_events = torch.device(device).type == "cuda"
+    rule = _StopRule(min_repeats, max_repeats, max_seconds, target_rel_ci)
+
+    def run_iteration() -> list[float]:
+        if before_each is not None:
+            before_each()
+        if use_events:
+            events = [torch.cuda.Event(enable_timing=True) for _ in range(len(calls) + 1)]
+            events[0].record()
+            for call, event in zip(calls, events[1:]):
+                call()
+                event.record()
+            events[-1].synchronize()
+            return [first.elapsed_time(second) for first, second in zip(events, events[1:])]
+        sync()
+        stamps = [clock()]
+        for index, call in enumerate(calls):
+            call()
+            if index == len(calls) - 1:
+                sync()
+            stamps.append(clock())
+        return [(second - first) * 1e3 for first, second in zip(stamps, stamps[1:])]
+
+    for _ in range(warmup):
+        if before_each is not None:
+            before_each()
+        for call in calls:
+            call()
+    sync()
+    gc.collect()
+    per_phase: dict[str, list[float]] = {name: [] for name in names}
+    totals: list[float] = []
+    block_start = clock()
+    while True:
+        durations = run_iteration()
+        for name, duration in zip(names, durations):
+            per_phase[name].append(duration)
+        totals.append(sum(durations))
+        elapsed = clock() - block_start
+        reason = rule.stop_reason(totals, elapsed)
+        if reason is not None:
+            break
+    return PhaseMeasurement(
+        phases_ms=per_phase,
+        total_ms=totals,
+        converged=reason == "converged" or rule.is_converged(totals),
+        stop_reason=reason,
+        elapsed_s=elapsed,
+        warmup=warmup,
+    )

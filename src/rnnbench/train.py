@@ -1,0 +1,118 @@
+"""One training run: optimizer steps, held-out evaluation, the learning curve and time-to-solve."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from rnnbench.tasks.base import Batch, Task
+
+ProgressFn = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class TrainLimits:
+    max_steps: int
+    max_seconds: float
+    eval_every: int
+    grad_clip: float | None
+
+
+@dataclass
+class TrainOutcome:
+    status: str  # ok | diverged
+    steps: int
+    wall_ms: float  # training time, evaluation excluded
+    curve: list[list[float]] = field(default_factory=list)  # [step, elapsed_ms, loss, metric]
+    final: dict[str, Any] = field(default_factory=dict)
+    steps_to_solve: int | None = None
+    ms_to_solve: float | None = None
+    diverged_at: int | None = None
+
+
+def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
+    factories = {
+        "adam": torch.optim.Adam,
+        "adamw": torch.optim.AdamW,
+        "sgd": torch.optim.SGD,
+        "rmsprop": torch.optim.RMSprop,
+    }
+    return factories[name](params, lr=lr)
+
+
+def evaluate(model: nn.Module, task: Task, batch: Batch, autocast: Callable[[], AbstractContextManager] = nullcontext):
+    model.eval()
+    with torch.inference_mode(), autocast():
+        outputs = model(batch.inputs)
+    model.train()
+    return task.evaluate(outputs.float(), batch)
+
+
+def train(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    task: Task,
+    batches: Iterator[Batch],
+    eval_set: Batch,
+    limits: TrainLimits,
+    *,
+    autocast: Callable[[], AbstractContextManager] = nullcontext,
+    sync: Callable[[], None] = lambda: None,
+    clock: Callable[[], float] = time.perf_counter,
+    on_progress: ProgressFn | None = None,
+) -> TrainOutcome:
+    """Train until solved on the held-out set, or until max_steps or max_seconds.
+
+    The host waits for the device only at evaluation points, so the steps in between
+    run as they would in a real training loop; evaluation time is kept out of the clock.
+    """
+    model.train()
+    outcome = TrainOutcome(status="ok", steps=0, wall_ms=0.0)
+    train_seconds = 0.0
+    sync()
+    segment_start = clock()
+    step = 0
+    last_loss = None
+    while step < limits.max_steps:
+        batch = next(batches)
+        optimizer.zero_grad(set_to_none=True)
+        with autocast():
+            loss = task.loss(model(batch.inputs), batch)
+        loss.backward()
+        if limits.grad_clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), limits.grad_clip)
+        optimizer.step()
+        step += 1
+        last_loss = loss
+        out_of_time = train_seconds + (clock() - segment_start) >= limits.max_seconds
+        if step % limits.eval_every == 0 or step == limits.max_steps or out_of_time:
+            sync()
+            train_seconds += clock() - segment_start
+            train_loss = last_loss.item()
+            if not math.isfinite(train_loss):
+                outcome.status, outcome.diverged_at = "diverged", step
+                outcome.final = {"loss": train_loss, "metric": None, "solved": False}
+                break
+            result = evaluate(model, task, eval_set, autocast)
+            elapsed_ms = train_seconds * 1e3
+            outcome.curve.append([step, elapsed_ms, result.loss, result.metric])
+            outcome.final = {"loss": result.loss, "metric": result.metric, "solved": result.solved, "train_loss": train_loss}
+            if on_progress:
+                on_progress({"step": step, "max_steps": limits.max_steps, "loss": result.loss, "metric": result.metric, "elapsed_s": train_seconds})
+            if result.solved and outcome.steps_to_solve is None:
+                outcome.steps_to_solve, outcome.ms_to_solve = step, elapsed_ms
+                break
+            if out_of_time:
+                break
+            sync()
+            segment_start = clock()
+    outcome.steps = step
+    outcome.wall_ms = train_seconds * 1e3
+    return outcome

@@ -1,0 +1,44 @@
+"""Shared fixtures: tiny suites written to a temporary folder."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+# Tests run on the CPU with tiny sizes; one thread keeps them predictable next to other work.
+torch.set_num_threads(1)
+
+TINY_SUITE = """
+name: tiny
+seeds: [0]
+device: cpu
+defaults:
+  hidden_size: 8
+  batch_size: 4
+  train: {max_steps: 4, max_seconds: 5, eval_every: 2, eval_size: 16}
+  timing: {warmup: 1, min_repeats: 3, max_repeats: 5, max_seconds: 0.2}
+  inference: {batch_sizes: [1, 4]}
+models: [lstm, gru]
+tasks:
+  - {task: adding, seq_len: 5}
+"""
+
+
+@pytest.fixture
+def write_suite(tmp_path: Path):
+    """Write YAML text (dedented) to a file and return its path."""
+
+    def write(text: str, name: str = "suite.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def tiny_suite(write_suite) -> Path:
+    return write_suite(TINY_SUITE, "tiny.yaml")
