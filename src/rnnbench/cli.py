@@ -151,7 +151,7 @@ def run(
 ) -> None:
     """Run a suite: time and train every case, save results after each, print the measured recap."""
     from rnnbench.env import DeviceError
-    from rnnbench.render import recap_table
+    from rnnbench.report import run_report
     from rnnbench.runner import run_suite
 
     parsed, cases, path = _load(suite, max_cases)
@@ -181,7 +181,8 @@ def run(
                 doc = run_suite(parsed, cases, out_path, suite_path=str(path), resume_doc=resume_doc, on_event=view)
     except DeviceError as err:
         raise fail(f"{path}: {err}") from None
-    console.print(recap_table(doc))
+    for part in run_report(doc):
+        console.print(part)
     failed = [c for c in doc["cases"] if c["status"] == "failed"]
     console.print(f"results: {out_path}", highlight=False)
     if failed:
