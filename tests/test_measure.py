@@ -107,6 +107,7 @@ def test_detect_backend_of_a_python_cell_loop():
     assert detect_backend(CellLoop(3, 8), torch.randn(2, 5, 3)) == "python-loop"
 
 
+@pytest.mark.filterwarnings("ignore:TF32 acceleration on top of oneDNN")
 def test_detect_backend_sees_through_disabled_onednn():
     model, inputs = nn.LSTM(3, 8, batch_first=True), torch.randn(2, 5, 3)
     with torch.backends.mkldnn.flags(enabled=False):

@@ -114,7 +114,7 @@ def test_missing_file_and_directory(tmp_path):
 
 
 def test_case_limit_is_clear_and_overridable(write_suite):
-    path = write_suite(BASE + "seeds: [0, 1, 2, 3]\nmatrix: {seq_len: [1, 2, 3, 4, 5]}\n")
+    path = write_suite(BASE + "seeds: [0, 1, 2, 3]\nmatrix: {seq_len: [2, 3, 4, 5, 6]}\n")
     with pytest.raises(SuiteError, match="20 cases, more than the limit of 10"):
         load_suite(path, max_cases=10)
     assert len(load_suite(path, max_cases=20)[1]) == 20

@@ -30,7 +30,7 @@ Implementations:
   every new sequence length and batch size, which a seq_len sweep or a
   variable-length task hits constantly. torch.jit.script is deprecated from
   torch 2.10 on but still works; its loops are plain Python functions, so
-  switching the route is one line in `cores._compiled`.
+  switching the route is one line in `cores.LOOP_COMPILERS`.
 
 Parameters of the `cell` and `scripted` cores have nn.RNN/nn.LSTM/nn.GRU's names,
 shapes and initialisation (`weight_ih_l{k}`, `weight_hh_l{k}`, `bias_ih_l{k}`,
@@ -221,12 +221,13 @@ class CellLoopCore(_HandWiredCore):
         h = x.new_zeros(batch, w_hh.shape[1])
         state = (h, h) if self.cell in ("lstm", "peephole") else h
         steps = range(seq_len - 1, -1, -1) if reverse else range(seq_len)
+        x_steps = x.unbind(0)  # not x[t]: each x[t]'s backward would fill a zero gradient of all of x
         hs = [None] * seq_len
         for t in steps:
             if self.cell == "peephole":
-                state = peephole_step(x[t], state, w_ih, w_hh, b_ih, b_hh, peep)
+                state = peephole_step(x_steps[t], state, w_ih, w_hh, b_ih, b_hh, peep)
             else:
-                state = _torch_cell_step(self.cell)(x[t], state, w_ih, w_hh, b_ih, b_hh)
+                state = _torch_cell_step(self.cell)(x_steps[t], state, w_ih, w_hh, b_ih, b_hh)
             hs[t] = state[0] if isinstance(state, tuple) else state
         return torch.stack(hs)
 
@@ -234,9 +235,12 @@ class CellLoopCore(_HandWiredCore):
 class ScriptedCore(_HandWiredCore):
     """`scripted`: one input matmul for all steps, then a TorchScript loop with a hand-written backward."""
 
+    # How the loops are compiled: "torchscript", or "eager" (benchmarks/impl.py --routes measures both).
+    compiler = "torchscript"
+
     def _direction(self, x: Tensor, params: tuple, reverse: bool) -> Tensor:
         w_ih, w_hh, b_ih, b_hh, peep = params
-        return scripted_direction(self.cell, x, w_ih, w_hh, b_ih, b_hh, peep, reverse)
+        return scripted_direction(self.cell, x, w_ih, w_hh, b_ih, b_hh, peep, reverse, self.compiler)
 
 
 # ---------------------------------------------------------------------------

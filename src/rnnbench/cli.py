@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import signal
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rnnbench import __version__
 from rnnbench.catalog import MODEL_SPECS, TASK_SPECS
-from rnnbench.results import ResultsError, default_results_path, load_results
-from rnnbench.suite import DEFAULT_MAX_CASES, SuiteError, load_suite
+from rnnbench.results import ResultsError, check_resume_suite, default_results_path, is_complete, load_results
+from rnnbench.suite import BUILTIN_SUITES, DEFAULT_MAX_CASES, SuiteError, load_suite
 
 app = typer.Typer(
     help="Benchmark LSTM, GRU, Bi-LSTM and tanh RNNs: timings with sound statistics, accuracy on long-dependency tasks, and the recap claims checked on your machine.",
@@ -31,7 +39,7 @@ def stdout() -> Console:
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     """One line on stderr, then the exit code; never a traceback."""
-    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -140,6 +148,71 @@ class ProgressView:
                 )
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM during a run: a KeyboardInterrupt, so a case's `except Exception` lets it through."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.exit_code = 128 + signum  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
+
+
+SECOND_SIGNAL_GRACE_S = 3.0  # a repeated Ctrl-C this soon after the first waits for the save
+
+
+@contextmanager
+def interrupts_raise() -> Iterator[None]:
+    """SIGINT and SIGTERM raise Interrupted; a repeat within the grace period is ignored so the final save completes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    first: list[float] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        if first and time.monotonic() - first[0] < SECOND_SIGNAL_GRACE_S:
+            os.write(2, b"rnnbench: saving the results file, one moment\n")
+            return
+        first[:] = [time.monotonic()]
+        raise Interrupted(signum)
+
+    previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def resume_command(suite: str, results: Path, device: str | None, max_cases: int) -> str:
+    """The exact command that continues `results`, quoted for a POSIX shell."""
+    words = ["rnnbench", "run", suite, "--resume", str(results)]
+    if device is not None:
+        words += ["--device", device]
+    if max_cases != DEFAULT_MAX_CASES:
+        words += ["--max-cases", str(max_cases)]
+    return shlex.join(words)
+
+
+def _interrupted_exit(interrupt: KeyboardInterrupt, out_path: Path | None, command: str | None) -> typer.Exit:
+    """Say what was kept and how to continue; the exit code tells which signal stopped the run."""
+    code = getattr(interrupt, "exit_code", 128 + signal.SIGINT)
+    name = str(interrupt) or "SIGINT"
+    err = Console(stderr=True, soft_wrap=True, highlight=False, markup=False)
+    try:
+        doc = load_results(out_path) if out_path is not None else None
+    except ResultsError:
+        doc = None
+    if doc is None:
+        err.print(f"interrupted by {name} before any result was saved")
+        return typer.Exit(code)
+    finished = [c for c in doc["cases"] if c["status"] != "interrupted"]
+    if doc.get("status") == "complete":
+        err.print(f"interrupted by {name}; the results are complete: {out_path}")
+        return typer.Exit(code)
+    err.print(f"interrupted by {name}: {len(finished)} finished case(s) saved in {out_path}")
+    err.print(f"resume with: {command}")
+    return typer.Exit(code)
+
+
 @app.command()
 def run(
     suite: SuiteArg = "quick",
@@ -149,44 +222,114 @@ def run(
     max_cases: MaxCases = DEFAULT_MAX_CASES,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress display.")] = False,
 ) -> None:
-    """Run a suite: time and train every case, save results after each, print the measured recap."""
-    from rnnbench.env import DeviceError
-    from rnnbench.report import run_report
-    from rnnbench.runner import run_suite
+    """Run a suite: time and train every case, save results after each, print the measured recap.
 
-    parsed, cases, path = _load(suite, max_cases)
-    if device is not None:
+    Ctrl-C or SIGTERM saves every finished case, prints the command that resumes, and exits 130 / 143.
+    """
+    out_path: Path | None = None
+    command: str | None = None
+    with interrupts_raise():
         try:
-            parsed = parsed.model_validate({**parsed.model_dump(), "device": device})
-        except ValueError as err:
-            raise fail(f"--device: {str(err).splitlines()[-1].strip()}") from None
-        cases = [c.model_copy(update={"device": device}) for c in cases]
-    resume_doc = None
-    if resume is not None:
-        try:
-            resume_doc = load_results(resume)
-        except ResultsError as err:
-            raise fail(str(err)) from None
-        if resume_doc["suite"].get("name") != parsed.name:
-            raise fail(f"{resume}: holds suite {resume_doc['suite'].get('name')!r}, not {parsed.name!r}")
-        out = resume
-    out_path = out or default_results_path(parsed.name)
-    console = stdout()
-    console.print(f"suite [bold]{parsed.name}[/] ({path}): {len(cases)} cases → {out_path}", highlight=False)
-    try:
-        if quiet:
-            doc = run_suite(parsed, cases, out_path, suite_path=str(path), resume_doc=resume_doc)
-        else:
-            with ProgressView(console) as view:
-                doc = run_suite(parsed, cases, out_path, suite_path=str(path), resume_doc=resume_doc, on_event=view)
-    except DeviceError as err:
-        raise fail(f"{path}: {err}") from None
-    for part in run_report(doc):
-        console.print(part)
+            from rnnbench.env import DeviceError
+            from rnnbench.report import run_report
+            from rnnbench.runner import run_suite
+
+            parsed, cases, path = _load(suite, max_cases)
+            if device is not None:
+                try:
+                    parsed = parsed.model_validate({**parsed.model_dump(), "device": device})
+                except ValueError as err:
+                    raise fail(f"--device: {str(err).splitlines()[-1].strip()}") from None
+                cases = [c.model_copy(update={"device": device}) for c in cases]
+            resume_doc = None
+            if resume is not None:
+                if out is not None and out.resolve() != resume.resolve():
+                    raise fail("--out and --resume name different files; --resume continues into its own file")
+                case_ids = [c.id for c in cases]
+                try:
+                    resume_doc = load_results(resume)
+                    check_resume_suite(resume, resume_doc, parsed.model_dump(mode="json"), case_ids)
+                except ResultsError as err:
+                    raise fail(str(err)) from None
+                if is_complete(resume_doc, case_ids):
+                    stdout().print(f"{resume}: already complete, all {len(case_ids)} cases finished; nothing to resume",
+                                   highlight=False, markup=False, soft_wrap=True)
+                    raise typer.Exit(EXIT_OK)
+                out = resume
+            out_path = out or default_results_path(parsed.name)
+            command = resume_command(suite if suite in BUILTIN_SUITES else str(path), out_path, device, max_cases)
+            console = stdout()
+            console.print(f"suite [bold]{escape(parsed.name)}[/] ({escape(str(path))}): {len(cases)} cases → {escape(str(out_path))}", highlight=False)
+            try:
+                if quiet:
+                    doc = run_suite(parsed, cases, out_path, suite_path=str(path), resume_doc=resume_doc)
+                else:
+                    with ProgressView(console) as view:
+                        doc = run_suite(parsed, cases, out_path, suite_path=str(path), resume_doc=resume_doc, on_event=view)
+            except DeviceError as err:
+                raise fail(f"{path}: {err}") from None
+            except ResultsError as err:  # resuming on another device, dtype or torch
+                raise fail(str(err)) from None
+            for part in run_report(doc):
+                console.print(part)
+        except KeyboardInterrupt as interrupt:
+            raise _interrupted_exit(interrupt, out_path, command) from None
     failed = [c for c in doc["cases"] if c["status"] == "failed"]
-    console.print(f"results: {out_path}", highlight=False)
+    console.print(f"results: {out_path}", highlight=False, markup=False, soft_wrap=True)
     if failed:
         raise fail(f"{len(failed)} case(s) failed; see {out_path}", EXIT_CASES_FAILED)
+
+
+@app.command()
+def report(
+    results: Annotated[Path, typer.Argument(help="A results file written by `rnnbench run`.")],
+    fmt: Annotated[
+        Optional[str],
+        typer.Option("--format", "-f", help="md (recap + claims), json (the claims) or csv (one row per case); default: tables in the terminal."),
+    ] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the --format export to this file instead of standard output.")] = None,
+    plots: Annotated[Optional[Path], typer.Option("--plots", help="Write PNG figures into this folder.")] = None,
+) -> None:
+    """Show a results file: the measured recap, the analyses and the recap claims' verdicts; export or plot it."""
+    from rnnbench.exports import FORMATS, export
+    from rnnbench.report import run_report
+
+    if fmt is not None and fmt not in FORMATS:
+        raise fail(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    if out is not None and fmt is None:
+        raise fail("--out needs --format (md, json or csv)")
+    try:
+        doc = load_results(results)
+    except ResultsError as err:
+        raise fail(str(err)) from None
+    console = stdout()
+    if fmt is None:
+        for part in run_report(doc):
+            console.print(part)
+    else:
+        text = export(doc, fmt)
+        if out is None:
+            sys.stdout.write(text)
+            console = Console(stderr=True)  # keep standard output a clean export
+        else:
+            try:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text(text, encoding="utf-8")
+            except OSError as err:
+                raise fail(f"{out}: cannot write: {err.strerror or err}") from None
+            console.print(f"{fmt} report: {out}", highlight=False)
+    if plots is not None:
+        from rnnbench.plots import write_plots
+
+        try:
+            outcomes = write_plots(doc, plots)
+        except OSError as err:
+            raise fail(f"{plots}: cannot write plots: {err.strerror or err}") from None
+        for outcome in outcomes:
+            if outcome.path is None:
+                console.print(f"plot {outcome.name}: {outcome.note}", highlight=False)
+            else:
+                console.print(f"plot {outcome.name}: {outcome.path}", highlight=False)
 
 
 def main() -> None:

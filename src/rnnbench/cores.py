@@ -30,7 +30,7 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 # ---------------------------------------------------------------------------
-# Time loops. Plain TorchScript-compatible functions; `_compiled()` scripts them.
+# Time loops. Plain TorchScript-compatible functions; `compiled_loops()` scripts them.
 # Every `out=` and in-place op writes into a slice of a buffer allocated once.
 
 
@@ -199,8 +199,8 @@ def _gru_backward(
     return d_xw, d_w_hh, d_hw_flat.sum(0)
 
 
-class _Loops:
-    """The six loops, compiled by TorchScript (or left eager, for comparison)."""
+class Loops:
+    """The six loops, compiled one way."""
 
     def __init__(self, compile_fn) -> None:
         self.rnn_forward = compile_fn(_rnn_forward)
@@ -218,10 +218,13 @@ def _script(fn):
         return torch.jit.script(fn)
 
 
+LOOP_COMPILERS = {"torchscript": _script, "eager": lambda fn: fn}  # eager: for comparison in benchmarks/impl.py
+
+
 @cache
-def _compiled() -> _Loops:
-    """Script the loops on first use, not at import (about a second of TorchScript compilation)."""
-    return _Loops(_script)
+def compiled_loops(compiler: str = "torchscript") -> Loops:
+    """The loops compiled by `compiler`, once per process on first use (TorchScript takes about a second)."""
+    return Loops(LOOP_COMPILERS[compiler])
 
 
 # ---------------------------------------------------------------------------
@@ -230,9 +233,10 @@ def _compiled() -> _Loops:
 
 class RNNRecurrence(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, xw: Tensor, w_hh: Tensor) -> Tensor:
-        hs = _compiled().rnn_forward(xw, w_hh.t())
+    def forward(ctx, loops: Loops, xw: Tensor, w_hh: Tensor) -> Tensor:
+        hs = loops.rnn_forward(xw, w_hh.t())
         ctx.save_for_backward(hs, w_hh)
+        ctx.loops = loops
         return hs
 
     @staticmethod
@@ -240,16 +244,17 @@ class RNNRecurrence(torch.autograd.Function):
     def backward(ctx, grad_hs: Tensor):
         hs, w_hh = ctx.saved_tensors
         with torch.autocast(grad_hs.device.type, enabled=False):
-            return _compiled().rnn_backward(grad_hs.contiguous(), hs, w_hh)
+            return None, *ctx.loops.rnn_backward(grad_hs.contiguous(), hs, w_hh)
 
 
 class LSTMRecurrence(torch.autograd.Function):
     """LSTM, or with `peep` (3, H) = (w_ci, w_cf, w_co) the peephole LSTM of Gers & Schmidhuber (2000)."""
 
     @staticmethod
-    def forward(ctx, xw: Tensor, w_hh: Tensor, peep: Optional[Tensor]) -> Tensor:
-        hs, gates, cells, tanh_cells = _compiled().lstm_forward(xw, w_hh.t(), peep)
+    def forward(ctx, loops: Loops, xw: Tensor, w_hh: Tensor, peep: Optional[Tensor]) -> Tensor:
+        hs, gates, cells, tanh_cells = loops.lstm_forward(xw, w_hh.t(), peep)
         ctx.save_for_backward(hs, gates, cells, tanh_cells, w_hh, peep)
+        ctx.loops = loops
         return hs
 
     @staticmethod
@@ -257,14 +262,15 @@ class LSTMRecurrence(torch.autograd.Function):
     def backward(ctx, grad_hs: Tensor):
         hs, gates, cells, tanh_cells, w_hh, peep = ctx.saved_tensors
         with torch.autocast(grad_hs.device.type, enabled=False):
-            return _compiled().lstm_backward(grad_hs.contiguous(), hs, gates, cells, tanh_cells, w_hh, peep)
+            return None, *ctx.loops.lstm_backward(grad_hs.contiguous(), hs, gates, cells, tanh_cells, w_hh, peep)
 
 
 class GRURecurrence(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, xw: Tensor, w_hh: Tensor, b_hh: Tensor) -> Tensor:
-        hs, gates, hws = _compiled().gru_forward(xw, w_hh.t(), b_hh)
+    def forward(ctx, loops: Loops, xw: Tensor, w_hh: Tensor, b_hh: Tensor) -> Tensor:
+        hs, gates, hws = loops.gru_forward(xw, w_hh.t(), b_hh)
         ctx.save_for_backward(hs, gates, hws, w_hh)
+        ctx.loops = loops
         return hs
 
     @staticmethod
@@ -272,11 +278,19 @@ class GRURecurrence(torch.autograd.Function):
     def backward(ctx, grad_hs: Tensor):
         hs, gates, hws, w_hh = ctx.saved_tensors
         with torch.autocast(grad_hs.device.type, enabled=False):
-            return _compiled().gru_backward(grad_hs.contiguous(), hs, gates, hws, w_hh)
+            return None, *ctx.loops.gru_backward(grad_hs.contiguous(), hs, gates, hws, w_hh)
 
 
 def scripted_direction(
-    cell: str, x: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor, peep: Optional[Tensor], reverse: bool
+    cell: str,
+    x: Tensor,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor,
+    b_hh: Tensor,
+    peep: Optional[Tensor],
+    reverse: bool,
+    compiler: str = "torchscript",
 ) -> Tensor:
     """One layer, one direction: x (T, B, I) time-major -> hs (T, B, H), in x's time order.
 
@@ -291,11 +305,12 @@ def scripted_direction(
     bias = b_ih if cell == "gru" else b_ih + b_hh
     xw = torch.addmm(bias, x_flat, w_ih.t()).view(seq_len, batch, -1)
     dtype = xw.dtype
+    loops = compiled_loops(compiler)
     with torch.autocast(x.device.type, enabled=False):
         if cell == "rnn":
-            hs = RNNRecurrence.apply(xw, w_hh.to(dtype))
+            hs = RNNRecurrence.apply(loops, xw, w_hh.to(dtype))
         elif cell == "gru":
-            hs = GRURecurrence.apply(xw, w_hh.to(dtype), b_hh.to(dtype))
+            hs = GRURecurrence.apply(loops, xw, w_hh.to(dtype), b_hh.to(dtype))
         else:
-            hs = LSTMRecurrence.apply(xw, w_hh.to(dtype), None if peep is None else peep.to(dtype))
+            hs = LSTMRecurrence.apply(loops, xw, w_hh.to(dtype), None if peep is None else peep.to(dtype))
     return hs.flip(0) if reverse else hs

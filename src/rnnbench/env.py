@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from rnnbench.measure import dtype_supported, env_flags
+from rnnbench.timing import slowdown_factor
 
 
 class DeviceError(Exception):
@@ -76,4 +77,14 @@ def env_fingerprint(device: torch.device, dtype: str) -> dict:
         "dtype": dtype,
         "git_sha": git_sha(),
         "flags": env_flags(),
+        "test_slowdown": _test_slowdown(),
     }
+
+
+def _test_slowdown() -> float | None:
+    """The test-only RNNBENCH_TEST_SLOWDOWN factor, when set: a padded run must never pass for a real one."""
+    try:
+        factor = slowdown_factor()
+    except ValueError as err:
+        raise DeviceError(str(err)) from None
+    return factor if factor != 1.0 else None

@@ -6,10 +6,15 @@ from typing import Any
 
 from rich.console import RenderableType
 
+from rnnbench.claims import evaluate_claims
 from rnnbench.render import recap_table
+from rnnbench.render_analysis import data_table, horizon_table, matched_table
+from rnnbench.render_claims import claims_table
 
 
 def run_report(doc: dict[str, Any]) -> list[RenderableType]:
     """Renderables in display order; each analysis adds itself only when the results hold its cases."""
     parts: list[RenderableType] = [recap_table(doc)]
+    parts += [t for t in (matched_table(doc), horizon_table(doc), data_table(doc)) if t is not None]
+    parts.append(claims_table(evaluate_claims(doc)))
     return parts

@@ -16,6 +16,7 @@ from torch import nn
 
 from rnnbench import __version__
 from rnnbench.env import check_dtype, env_fingerprint, resolve_device
+from rnnbench.matching import match_case
 from rnnbench.measure import (
     PeakMemory,
     achieved_gflops,
@@ -29,7 +30,7 @@ from rnnbench.measure import (
     time_train_step,
 )
 from rnnbench.models import MODELS, Recurrent
-from rnnbench.results import finished_ids, new_document, save_atomic, utc_now_iso
+from rnnbench.results import check_resume_env, finished_ids, new_document, save_atomic, utc_now_iso
 from rnnbench.suite import Case, Suite
 from rnnbench.tasks import TASKS
 from rnnbench.tasks.data import eval_batch, train_batches
@@ -63,12 +64,13 @@ class Autocast(nn.Module):
 
 def build_case_model(case: Case, task, device: torch.device) -> Recurrent:
     s = case.settings
+    matched = match_case(case, task.input_size)  # match_params: the size is chosen before any weight exists
     torch.manual_seed(case.seed)  # the initial weights are a function of the seed alone
     model = MODELS[case.arch](
         input_size=task.input_size,
         output_size=task.output_size,
         output_kind=task.output_kind,
-        hidden_size=s.hidden_size,
+        hidden_size=s.hidden_size if matched is None else matched.hidden_size,
         num_layers=s.num_layers,
         impl=s.impl,
         forget_bias=s.forget_bias,
@@ -162,6 +164,8 @@ def _run_case(case: Case, options: RunOptions, on_event: EventFn) -> dict[str, A
         "hidden_sizes": model.hidden_sizes,
         "input_size": task.input_size,
     }
+    if (matched := match_case(case, task.input_size)) is not None:
+        out.update(hidden_size=matched.hidden_size, matched=matched.as_record())
     with PeakMemory(device) as memory:
         speed = _measure_speed(case, task, model, device, on_event)
         on_event({"kind": "phase", "phase": "training"})
@@ -210,49 +214,64 @@ def run_suite(
     resume_doc: dict[str, Any] | None = None,
     on_event: EventFn = _ignore,
 ) -> dict[str, Any]:
-    """Run every case not already finished, saving the results file atomically after each one."""
+    """Run every case not already finished, saving the results file atomically after each one.
+
+    A KeyboardInterrupt (Ctrl-C, or what a caller's SIGTERM handler raises) anywhere in the run
+    saves the file with every finished case and the case in flight as `interrupted`, then
+    propagates; `resume_doc` (that file, loaded) continues it: finished cases are skipped and
+    interrupted ones run again. Resuming on another device, dtype or torch raises ResultsError.
+    """
     device = resolve_device(suite.device)
     check_dtype(device, suite.dtype)
     with set_threads(suite.threads):
+        env = env_fingerprint(device, suite.dtype)
         if resume_doc is None:
-            doc = new_document(suite.model_dump(mode="json"), suite_path, env_fingerprint(device, suite.dtype), __version__)
+            doc = new_document(suite.model_dump(mode="json"), suite_path, env, __version__)
         else:
+            check_resume_env(out_path, resume_doc, env)
             doc = resume_doc
             doc["status"] = "running"
             doc["cases"] = [c for c in doc["cases"] if c.get("status") != "interrupted"]
+            doc.setdefault("resumed_at", []).append(utc_now_iso())
         done = finished_ids(doc)
         todo = [c for c in cases if c.id not in done]
         on_event({"kind": "run_start", "n_cases": len(cases), "n_todo": len(todo), "path": str(out_path)})
-        on_event({"kind": "phase", "phase": "reference matmul"})
-        doc["reference"].setdefault("start", reference_matmul_gflops(device))
-        save_atomic(out_path, doc)
-        options = RunOptions(reference_gflops=doc["reference"]["start"]["matmul_gflops"])
-        for index, case in enumerate(cases):
-            if case.id in done:
-                continue
-            on_event({"kind": "case_start", "index": index, "n_cases": len(cases), "id": case.id})
-            try:
-                record = run_case(case, options, on_event)
-            except KeyboardInterrupt:
-                doc["cases"].append({**_interrupted_record(case)})
-                doc["status"] = "interrupted"
-                save_atomic(out_path, doc)
-                raise
-            doc["cases"].append(record)
+        in_flight: Case | None = None
+        try:
+            on_event({"kind": "phase", "phase": "reference matmul"})
+            doc["reference"].setdefault("start", reference_matmul_gflops(device))
             save_atomic(out_path, doc)
-            on_event({"kind": "case_end", "index": index, "record": record})
-        on_event({"kind": "phase", "phase": "reference matmul"})
-        doc["reference"]["end"] = reference_matmul_gflops(device)
-        doc["reference"]["matmul_gflops"] = doc["reference"]["start"]["matmul_gflops"]
-        doc["status"] = "complete"
-        doc["finished_at"] = utc_now_iso()
-        save_atomic(out_path, doc)
+            options = RunOptions(reference_gflops=doc["reference"]["start"]["matmul_gflops"])
+            for index, case in enumerate(cases):
+                if case.id in done:
+                    continue
+                in_flight = case
+                on_event({"kind": "case_start", "index": index, "n_cases": len(cases), "id": case.id})
+                record = run_case(case, options, on_event)
+                doc["cases"].append(record)
+                in_flight = None  # finished: an interrupt from here on must not mark it
+                save_atomic(out_path, doc)
+                on_event({"kind": "case_end", "index": index, "record": record})
+            on_event({"kind": "phase", "phase": "reference matmul"})
+            doc["reference"]["end"] = reference_matmul_gflops(device)
+            doc["reference"]["matmul_gflops"] = doc["reference"]["start"]["matmul_gflops"]
+            doc["status"] = "complete"
+            doc["finished_at"] = utc_now_iso()
+            save_atomic(out_path, doc)
+        except KeyboardInterrupt as interrupt:
+            if in_flight is not None:
+                doc["cases"].append(_interrupted_record(in_flight, str(interrupt) or "SIGINT"))
+            doc["status"] = "interrupted"
+            doc["finished_at"] = None
+            save_atomic(out_path, doc)  # atomic: a second interrupt here leaves the previous save whole
+            raise
         on_event({"kind": "run_end", "path": str(out_path)})
     return doc
 
 
-def _interrupted_record(case: Case) -> dict[str, Any]:
+def _interrupted_record(case: Case, signal_name: str) -> dict[str, Any]:
     return {
         "id": case.id, "label": case.label, "arch": case.arch, "impl": case.settings.impl, "task": case.task,
-        "seq_len": case.seq_len, "seed": case.seed, "status": "interrupted", "error": "interrupted by the user",
+        "seq_len": case.seq_len, "seed": case.seed, "interrupted_at": utc_now_iso(), "status": "interrupted",
+        "error": f"interrupted by {signal_name}",
     }

@@ -124,6 +124,9 @@ def ratio_ci(base: Sequence[float], new: Sequence[float], confidence: float = 0.
     CI and p-value can never disagree. Working in log time makes it a ratio, fitting
     timings whose spread scales with their size. Samples too small for the test ever
     to reject (e.g. 3 vs 3 at 95 %) give the full range of pairwise ratios.
+    The point estimate is the plain ratio of medians, which readers expect; under a
+    change of scale it sits inside the interval, but between differently shaped
+    distributions it can fall just outside it.
     """
     base_array = _as_positive_array(base, name="base")
     new_array = _as_positive_array(new, name="new")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -13,7 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PositiveFloat,
-    PositiveInt,
+    StrictInt,
     ValidationError,
     field_validator,
     model_validator,
@@ -23,6 +23,8 @@ from rnnbench.catalog import CELL_IMPLS, MODEL_SPECS, TASK_SPECS
 
 MAX_SUITE_BYTES = 1_000_000  # a suite is a few hundred bytes; anything this large is a mistake
 DEFAULT_MAX_CASES = 5_000  # more than a day of CPU time at the smallest sizes; override with --max-cases
+MAX_YAML_NODES = 100_000  # YAML nodes with every alias expanded; a real suite has a few hundred
+MAX_YAML_DEPTH = 64  # nesting levels; a real suite has under ten
 BUILTIN_SUITES = ("quick", "recap", "horizon", "data", "tasks", "ci", "lecture")
 
 
@@ -30,8 +32,14 @@ class SuiteError(Exception):
     """A suite that cannot be used; the message is one line naming the file and field."""
 
 
+# Strict ints: YAML `true` is not the size 1. Floats stay lax, since YAML 1.1 reads `1e-3` as a string.
+PositiveInt = Annotated[StrictInt, Field(gt=0)]
+Seed = Annotated[StrictInt, Field(ge=0, lt=2**32)]
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No NaN or infinity: JSON results cannot hold them, and no setting means anything with them.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class OptimizerConfig(Strict):
@@ -47,7 +55,7 @@ class TrainConfig(Strict):
 
 
 class TimingConfig(Strict):
-    warmup: int = Field(5, ge=0)  # iterations thrown away (autotuning, primitive creation, allocator)
+    warmup: StrictInt = Field(5, ge=0)  # iterations thrown away (autotuning, primitive creation, allocator)
     min_repeats: PositiveInt = 10
     max_repeats: PositiveInt = 1000
     max_seconds: PositiveFloat = 2.0  # budget per measured block
@@ -67,6 +75,13 @@ class InferenceConfig(Strict):
 HiddenSize = PositiveInt | list[PositiveInt]
 
 
+def _known_reference(reference: str | int | None) -> str | int | None:
+    """match_params names a registered model (or is a parameter count)."""
+    if isinstance(reference, str) and reference not in MODEL_SPECS:
+        raise ValueError(f"unknown model {reference!r} (known: {', '.join(sorted(MODEL_SPECS))})")
+    return reference
+
+
 class CaseSettings(Strict):
     """Everything a case can set; `defaults`, a model entry and a task entry each override the previous."""
 
@@ -82,6 +97,8 @@ class CaseSettings(Strict):
     train: TrainConfig = TrainConfig()
     timing: TimingConfig = TimingConfig()
     inference: InferenceConfig = InferenceConfig()
+
+    _match_params_known = field_validator("match_params")(_known_reference)
 
     @model_validator(mode="after")
     def _layers_match_sizes(self) -> CaseSettings:
@@ -110,6 +127,8 @@ class ModelEntry(Strict):
     inference: InferenceConfig | None = None
     label: str | None = None  # column name in tables; defaults to arch (+ impl and other differences)
 
+    _match_params_known = field_validator("match_params")(_known_reference)
+
     @field_validator("arch")
     @classmethod
     def _known_arch(cls, arch: str) -> str:
@@ -132,6 +151,8 @@ class TaskEntry(BaseModel):
     def _known_task_and_options(self) -> TaskEntry:
         if self.task not in TASK_SPECS:
             raise ValueError(f"unknown task {self.task!r} (known: {', '.join(sorted(TASK_SPECS))})")
+        if self.seq_len < TASK_SPECS[self.task].min_seq_len:
+            raise ValueError(f"seq_len {self.seq_len} is below {self.task}'s minimum of {TASK_SPECS[self.task].min_seq_len}")
         try:
             TASK_SPECS[self.task].options.model_validate(self.model_extra or {})
         except ValidationError as err:
@@ -153,7 +174,7 @@ class Suite(Strict):
     device: str = "auto"
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     threads: PositiveInt | None = None
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1)
     defaults: CaseSettings = CaseSettings()
     models: list[ModelEntry] = Field(min_length=1)  # a bare name is read as {arch: name}
     tasks: list[TaskEntry] = Field(min_length=1)
@@ -301,8 +322,10 @@ def expand(suite: Suite, max_cases: int = DEFAULT_MAX_CASES) -> list[Case]:
                 settings = _merge(suite.defaults, entry.model_dump(exclude={"arch", "label"}), where)
                 settings = _merge(settings, {k: v for k, v in task_overrides.items()}, f"tasks[{t}]")
                 settings = _merge(settings, sweep, "matrix")
-                if not isinstance(seq_len, int) or seq_len < 1:
+                if not isinstance(seq_len, int) or isinstance(seq_len, bool) or seq_len < 1:
                     raise ValueError(f"matrix.seq_len: {seq_len!r} is not a positive integer")
+                if seq_len < TASK_SPECS[task.task].min_seq_len:
+                    raise ValueError(f"matrix.seq_len: {seq_len} is below {task.task}'s minimum of {TASK_SPECS[task.task].min_seq_len}")
                 label = _model_label(entry, settings)
                 for seed in suite.seeds:
                     cid = case_id(task.task, task.options, seq_len, label, settings, seed)
@@ -329,13 +352,81 @@ def builtin_suite_dir() -> Path:
 def resolve_suite_path(name_or_path: str) -> Path:
     """A path to an existing file, or the name of a built-in suite."""
     path = Path(name_or_path)
-    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in name_or_path:
+    try:
+        exists = path.exists()
+    except OSError as err:  # e.g. a name too long for the file system
+        raise SuiteError(f"{name_or_path[:200]}: cannot read: {err.strerror or err}") from None
+    if exists or path.suffix in (".yaml", ".yml") or "/" in name_or_path:
         return path
     builtin = builtin_suite_dir() / f"{name_or_path}.yaml"
     if builtin.is_file():
         return builtin
     known = sorted(p.stem for p in builtin_suite_dir().glob("*.yaml"))
     raise SuiteError(f"{name_or_path}: no such file, nor a built-in suite (built-in: {', '.join(known)})")
+
+
+class _SuiteLoader(yaml.SafeLoader):
+    """yaml.SafeLoader (the same safe tags) that also refuses duplicate keys, deep nesting and alias bombs.
+
+    SafeLoader shares an aliased node instead of copying it, so a "billion laughs" document
+    loads fast and explodes later in whatever walks the result; counting its nodes as if every
+    alias were expanded (memoized, so linear in the file) refuses it before anything is built.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_YAML_DEPTH} levels deep", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_mapping_node(self, anchor: Any) -> Any:
+        # PyYAML keeps the last of two equal keys; a second `defaults:` would silently drop the first.
+        node = super().compose_mapping_node(anchor)
+        seen: set[tuple[str, str]] = set()
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                if (key.tag, key.value) in seen:
+                    raise yaml.composer.ComposerError(None, None, f"duplicate key {key.value!r}", key.start_mark)
+                seen.add((key.tag, key.value))
+        return node
+
+    def compose_document(self) -> Any:
+        node = super().compose_document()
+        if node is not None and _expanded_size(node) > MAX_YAML_NODES:
+            raise yaml.composer.ComposerError(
+                None, None, f"its aliases expand it to more than {MAX_YAML_NODES} nodes; a suite has a few hundred", node.start_mark
+            )
+        return node
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """Nodes in the document with every alias expanded, without expanding it; a cycle is an error."""
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        children = [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else (
+            node.value if isinstance(node, yaml.SequenceNode) else []
+        )
+        if children_done:
+            size[id(node)] = 1 + sum(size[id(child)] for child in children)
+            on_path.discard(id(node))
+        elif id(node) in on_path:
+            raise yaml.composer.ComposerError(None, None, "an alias refers to a node that contains it", node.start_mark)
+        elif id(node) not in size:
+            on_path.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in children)
+    return size[id(root)]
 
 
 def read_yaml(path: Path) -> Any:
@@ -348,10 +439,16 @@ def read_yaml(path: Path) -> Any:
         raise SuiteError(f"{path}: no such file") from None
     except OSError as err:
         raise SuiteError(f"{path}: cannot read: {err.strerror or err}") from None
+    if not path.is_file():  # a FIFO would block, /dev/zero would never end
+        raise SuiteError(f"{path}: not a regular file")
     if size > MAX_SUITE_BYTES:
         raise SuiteError(f"{path}: {size} bytes is too large for a suite file (limit {MAX_SUITE_BYTES})")
     try:
-        text = path.read_bytes().decode("utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_SUITE_BYTES + 1)  # the file may have grown since stat
+        if len(data) > MAX_SUITE_BYTES:
+            raise SuiteError(f"{path}: too large for a suite file (limit {MAX_SUITE_BYTES} bytes)")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise SuiteError(f"{path}: not UTF-8 text (byte {err.start})") from None
     except OSError as err:
@@ -359,7 +456,7 @@ def read_yaml(path: Path) -> Any:
     if "\x00" in text:
         raise SuiteError(f"{path}: binary data, not a YAML suite")
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_SuiteLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,32 @@ _CHECK_EVERY_SAMPLE_UNTIL = 64
 
 def _no_sync() -> None:
     return None
+
+
+# Test-only knob: RNNBENCH_TEST_SLOWDOWN=1.2 pads every host-timed sample (and CPU phase) with a
+# busy-wait of 0.2x its measured duration, inside the timed region, to fake a 20 % regression for
+# testing `rnnbench compare`. env.py records it in the results, so a padded run is never taken for a real one.
+SLOWDOWN_ENV = "RNNBENCH_TEST_SLOWDOWN"
+
+
+def slowdown_factor() -> float:
+    """The padding factor from RNNBENCH_TEST_SLOWDOWN (1.0 when unset); ValueError unless a number >= 1."""
+    raw = os.environ.get(SLOWDOWN_ENV, "").strip()
+    try:
+        factor = float(raw or 1.0)
+    except ValueError:
+        factor = 0.0
+    if not 1.0 <= factor < float("inf"):
+        raise ValueError(f"{SLOWDOWN_ENV}={raw!r}: must be a number >= 1 (e.g. 1.2 for 20 % slower)")
+    return factor
+
+
+def _padded_end(start: float, end: float, factor: float, clock: Clock) -> float:
+    """Busy-wait until the sample has lasted `factor` times its work; the new end time."""
+    target = start + (end - start) * factor
+    while factor > 1.0 and end < target:
+        end = clock()
+    return end
 
 
 def make_sync(device: torch.device | str) -> Sync:
@@ -103,6 +130,7 @@ def time_fn_detailed(
     clock: Clock = time.perf_counter,
     sync: Sync = _no_sync,
     before_each: Callable[[], object] | None = None,
+    slowdown: float | None = None,
 ) -> Measurement:
     """Time `fn` adaptively; each sample is sync(); t0 = clock(); fn(); sync(); clock() - t0, in ms.
 
@@ -111,7 +139,9 @@ def time_fn_detailed(
     `max_seconds` (by `clock`) or `max_repeats` samples. Warm-up calls are thrown
     away; garbage is collected once before the measured block, never inside it.
     `before_each`, if given, runs untimed before every call (warm-up included).
+    `slowdown`: the test-only padding factor (None reads RNNBENCH_TEST_SLOWDOWN).
     """
+    factor = slowdown_factor() if slowdown is None else slowdown
     rule = _StopRule(min_repeats, max_repeats, max_seconds, target_rel_ci)
     for _ in range(warmup):
         if before_each is not None:
@@ -128,7 +158,7 @@ def time_fn_detailed(
         start = clock()
         fn()
         sync()
-        end = clock()
+        end = _padded_end(start, clock(), factor, clock)
         samples.append((end - start) * 1e3)
         reason = rule.stop_reason(samples, end - block_start)
         if reason is not None:
@@ -194,6 +224,7 @@ def time_phases(
     calls = [phases[name] for name in names]
     use_events = torch.device(device).type == "cuda"
     rule = _StopRule(min_repeats, max_repeats, max_seconds, target_rel_ci)
+    factor = slowdown_factor()
 
     def run_iteration() -> list[float]:
         if before_each is not None:
@@ -212,7 +243,7 @@ def time_phases(
             call()
             if index == len(calls) - 1:
                 sync()
-            stamps.append(clock())
+            stamps.append(_padded_end(stamps[-1], clock(), factor, clock))
         return [(second - first) * 1e3 for first, second in zip(stamps, stamps[1:])]
 
     for _ in range(warmup):

@@ -17,7 +17,7 @@ class Batch:
 
     inputs: Tensor  # (batch, time, input_size), float32
     targets: Tensor  # task-specific shape and dtype
-    lengths: Tensor | None = None  # (batch,) int64 when sequences have different lengths
+    lengths: Tensor | None = None  # (batch,) int64 true lengths when they vary; padding per Task.padding_side
 
     def __len__(self) -> int:
         return self.inputs.shape[0]
@@ -55,6 +55,9 @@ class Task:
     output_size: int
     metric_name: ClassVar[str]
     higher_is_better: ClassVar[bool]
+    # Where zero padding goes when lengths vary: "left" keeps the real last step at the end for
+    # `last` read-outs; a causal `sequence` task may pad on the right (see its module docstring).
+    padding_side: ClassVar[Literal["left", "right"]] = "left"
 
     def __init__(self, seq_len: int) -> None:
         self.seq_len = seq_len

@@ -3,6 +3,11 @@
 Bits enter as -1 (bit 0) and +1 (bit 1), so that padding (0) is not a bit. With
 `variable_length`, lengths are uniform in [1, T] and strings are LEFT-padded with zeros to T,
 so the last step is always the last real bit; `Batch.lengths` holds the true lengths.
+
+Fixed-length parity is hard for gradient descent: no subset of fewer than T bits correlates
+with the target, and a plain LSTM (hidden 32, Adam 0.01) stays at chance for 4000 steps already
+at T = 4. With variable lengths the short strings give the gradient a path, and an LSTM solves
+T = 8 in a few hundred steps.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ level. The task is causal: the next input holds the answer, so bidirectional mod
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 import torch
@@ -79,7 +79,7 @@ class Sine(Task):
         self.noise = noise
         self.bank_points = max(MG_MIN_POINTS, 4 * (seq_len + 1))
 
-    @property
+    @cached_property
     def chance(self) -> float:
         return self._persistence_signal_mse() + self.noise**2
 

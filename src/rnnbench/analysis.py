@@ -1,0 +1,190 @@
+"""Sweep analyses over a results document: the memory horizon (seq_len sweep) and data efficiency (train_size sweep).
+
+Pure and torch-free. Cases are grouped by (task, label): the task is the first part of the
+case id, i.e. the task name with any non-default options (`adding`, `temporal_order-symbols=3`),
+the label is the model column. Within a group every other setting is pooled, so a suite
+should sweep one axis at a time (or give entries distinct labels).
+
+Rules, chosen once here:
+- A **run** is a case that was attempted: status ok, diverged or failed. Interrupted cases
+  never ran (`--resume` runs them) and are left out.
+- A run **solved** its case when its status is ok and its final held-out evaluation met the
+  task's solved rule. Diverged and failed runs count as unsolved: a horizon claim must not
+  rest on fewer seeds than the suite asked for.
+- A seq_len is **solved** by an architecture when at least half of its runs solved it
+  (`2·solved ≥ runs`, so 1 of 2 and 2 of 4 count).
+- The **horizon** is the longest seq_len L such that every swept seq_len up to L is solved:
+  contiguous from the shortest. A longer seq_len solved after an unsolved one is a **gap**
+  (reported, not counted: with few seeds it is more likely luck than memory). When the
+  shortest seq_len is not solved the horizon is None; when the longest is, the horizon is
+  **censored** (the true one may lie beyond the sweep).
+- Data efficiency summarizes the final metric of ok runs only (a diverged run has no metric)
+  at each train_size: median and range (low, high = min, max) across seeds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rnnbench import stats
+
+ATTEMPTED = ("ok", "diverged", "failed")
+
+
+def task_key(case: dict[str, Any]) -> str:
+    """The task with its non-default options, as the case id spells it."""
+    return case["id"].split("/", 1)[0] if case.get("id") else case["task"]
+
+
+def group_key(case: dict[str, Any]) -> tuple[str, str]:
+    return task_key(case), case.get("label") or case["arch"]
+
+
+def _final(case: dict[str, Any]) -> dict[str, Any]:
+    train = case.get("train")
+    return (train.get("final") or {}) if isinstance(train, dict) else {}
+
+
+def is_solved(case: dict[str, Any]) -> bool:
+    return case.get("status") == "ok" and bool(_final(case).get("solved"))
+
+
+def final_metric(case: dict[str, Any]) -> float | None:
+    """The final held-out metric of an ok run, or None."""
+    if case.get("status") != "ok":
+        return None
+    metric = _final(case).get("metric")
+    return float(metric) if isinstance(metric, (int, float)) and not isinstance(metric, bool) else None
+
+
+def _groups(doc: dict[str, Any]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for case in doc.get("cases", []):
+        if case.get("status") in ATTEMPTED:
+            groups.setdefault(group_key(case), []).append(case)
+    return groups
+
+
+def solved_majority(solved: int, runs: int) -> bool:
+    """At least half of the runs solved it (and there was at least one run)."""
+    return runs > 0 and 2 * solved >= runs
+
+
+@dataclass(frozen=True)
+class HorizonResult:
+    """One architecture on one task across a seq_len sweep."""
+
+    by_seq_len: dict[int, tuple[int, int]]  # seq_len -> (solved runs, runs), ascending seq_len
+    horizon: int | None  # longest seq_len solved with every shorter one solved too; None if the shortest is not
+    gaps: tuple[int, ...] = ()  # seq_lens above the horizon solved all the same (after an unsolved one)
+    censored: bool = False  # the longest swept seq_len is solved: the true horizon may be longer
+    failed: dict[int, int] = field(default_factory=dict)  # seq_len -> runs that failed or diverged (counted unsolved)
+
+    @property
+    def seq_lens(self) -> list[int]:
+        return sorted(self.by_seq_len)
+
+    def is_solved(self, seq_len: int) -> bool:
+        return solved_majority(*self.by_seq_len[seq_len])
+
+
+def horizon_of(by_seq_len: dict[int, tuple[int, int]]) -> tuple[int | None, tuple[int, ...], bool]:
+    """(horizon, gaps, censored) from seq_len -> (solved, runs), by the rules in the module docstring."""
+    horizon: int | None = None
+    gaps: list[int] = []
+    contiguous = True
+    for seq_len in sorted(by_seq_len):
+        solved = solved_majority(*by_seq_len[seq_len])
+        if solved and contiguous:
+            horizon = seq_len
+        elif solved:
+            gaps.append(seq_len)
+        else:
+            contiguous = False
+    censored = bool(by_seq_len) and contiguous
+    return horizon, tuple(gaps), censored
+
+
+def horizons(doc: dict[str, Any]) -> dict[tuple[str, str], HorizonResult]:
+    """The memory horizon of every (task, label) in the results, whatever the number of seq_lens."""
+    out: dict[tuple[str, str], HorizonResult] = {}
+    for key, cases in _groups(doc).items():
+        counts: dict[int, list[int]] = {}
+        failed: dict[int, int] = {}
+        for case in cases:
+            seq_len = int(case["seq_len"])
+            tally = counts.setdefault(seq_len, [0, 0])
+            tally[0] += is_solved(case)
+            tally[1] += 1
+            if case.get("status") != "ok":
+                failed[seq_len] = failed.get(seq_len, 0) + 1
+        by_seq_len = {s: (counts[s][0], counts[s][1]) for s in sorted(counts)}
+        horizon, gaps, censored = horizon_of(by_seq_len)
+        out[key] = HorizonResult(by_seq_len, horizon, gaps, censored, dict(sorted(failed.items())))
+    return out
+
+
+@dataclass(frozen=True)
+class MetricSpread:
+    """The final metric of one architecture at one train_size, across seeds (ok runs only)."""
+
+    median: float
+    low: float  # smallest value across seeds
+    high: float  # largest value across seeds
+    n: int  # ok runs with a metric
+    values: tuple[float, ...]  # one per ok run, in run order
+    n_runs: int = 0  # attempted runs, including diverged and failed ones
+    metric_name: str | None = None
+    higher_is_better: bool | None = None
+
+
+def spread(values: list[float], n_runs: int | None = None, **info: Any) -> MetricSpread:
+    return MetricSpread(
+        median=stats.median(values),
+        low=min(values),
+        high=max(values),
+        n=len(values),
+        values=tuple(values),
+        n_runs=len(values) if n_runs is None else n_runs,
+        **info,
+    )
+
+
+def data_efficiency(doc: dict[str, Any]) -> dict[tuple[str, str], dict[int, MetricSpread]]:
+    """(task, label) -> train_size -> final-metric spread, for cases trained on a finite pool.
+
+    Cases with fresh data every step (train_size null) are left out; a train_size where no
+    run finished ok is left out too (its runs show in the recap's status counts).
+    """
+    out: dict[tuple[str, str], dict[int, MetricSpread]] = {}
+    for key, cases in _groups(doc).items():
+        by_size: dict[int, list[dict[str, Any]]] = {}
+        for case in cases:
+            if case.get("train_size") is not None:
+                by_size.setdefault(int(case["train_size"]), []).append(case)
+        sizes: dict[int, MetricSpread] = {}
+        for size in sorted(by_size):
+            runs = by_size[size]
+            values = [m for m in map(final_metric, runs) if m is not None]
+            if not values:
+                continue
+            finals = [_final(c) for c in runs if final_metric(c) is not None]
+            sizes[size] = spread(
+                values,
+                len(runs),
+                metric_name=finals[0].get("metric_name"),
+                higher_is_better=finals[0].get("higher_is_better"),
+            )
+        if sizes:
+            out[key] = sizes
+    return out
+
+
+def matched_sizes(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(task, label) -> the `matched` record of its first case that has one (match_params runs only)."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for case in doc.get("cases", []):
+        if isinstance(case.get("matched"), dict):
+            out.setdefault(group_key(case), case["matched"])
+    return out
