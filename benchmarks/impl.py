@@ -52,12 +52,12 @@ def forward_pass(model: nn.Module, x: Tensor) -> Callable[[], None]:
     return forward
 
 
-def measure(fns: dict[str, Callable[[], None]], warmup: int, rounds: int, seed: int = 0) -> dict[str, list[float]]:
+def measure(fns: dict, warmup: int, rounds: int, seed: int = 0) -> dict:
     """Milliseconds per call of each fn; the fns alternate within every round, in a fresh random order."""
     for fn in fns.values():
         for _ in range(warmup):
             fn()
-    samples: dict[str, list[float]] = {name: [] for name in fns}
+    samples = {name: [] for name in fns}
     order = list(fns)
     shuffle = random.Random(seed).shuffle
     for _ in range(rounds):
@@ -190,8 +190,11 @@ def main() -> None:
         training_step(model, x, target)()
         first_step_ms[name] = (time.perf_counter() - start) * 1e3
 
-    train = measure({n: training_step(m, x, target) for n, m in models.items()}, args.warmup, args.rounds)
-    forward = measure({n: forward_pass(m, x) for n, m in models.items()}, args.warmup, args.rounds)
+    fns = {(n, "train"): training_step(m, x, target) for n, m in models.items()}
+    fns.update({(n, "forward"): forward_pass(m, x) for n, m in models.items()})
+    samples = measure(fns, args.warmup, args.rounds)
+    train = {n: samples[n, "train"] for n in models}
+    forward = {n: samples[n, "forward"] for n in models}
 
     print(
         f"torch {torch.__version__}, {args.threads} thread(s), T={args.seq_len} B={args.batch} "

@@ -81,6 +81,16 @@ def test_failed_and_diverged_runs_count_as_unsolved_interrupted_ones_not_at_all(
     assert (r.horizon, r.gaps) == (None, (20,))
 
 
+def test_runs_cut_by_the_time_cap_are_flagged():
+    cut, full, solved_early = case(seq_len=10), case(seq_len=10, seed=1), case(seq_len=10, seed=2, solved=True)
+    for record, steps in ((cut, 300), (full, 1000), (solved_early, 200)):
+        record["settings"] = {"train": {"max_steps": 1000}}
+        record["train"]["steps"] = steps
+    r = horizons(doc(cut, full, solved_early))[("adding", "lstm")]
+    assert r.by_seq_len == {10: (1, 3)} and r.time_capped == {10: 1}
+    assert "1/3†" in render(horizon_table(doc(cut, full, solved_early, case(seq_len=20))))
+
+
 def test_solved_flag_of_a_non_ok_case_is_ignored():
     bad = case(seq_len=10, status="diverged")
     bad["train"]["final"]["solved"] = True  # inconsistent record: status wins

@@ -60,6 +60,16 @@ def test_matches_fused_outputs_and_gradients(impl, cell, bidirectional, num_laye
     assert_same(run_with_grads(core, inputs()), run_with_grads(fused, inputs()))
 
 
+@pytest.mark.parametrize("cell", FUSED_CELLS)
+def test_one_step_sequence(cell):
+    """T = 1: the loops' first-step special cases (zero previous state) and empty shifted slices."""
+    torch.manual_seed(0)
+    fused = build_core(cell, "fused", INPUT, HIDDEN, 2, True)
+    scripted = build_core(cell, "scripted", INPUT, HIDDEN, 2, True)
+    scripted.load_state_dict(fused.state_dict())
+    assert_same(run_with_grads(scripted, inputs()[:, :1]), run_with_grads(fused, inputs()[:, :1]))
+
+
 @pytest.mark.parametrize("bidirectional, num_layers", SHAPES)
 def test_peephole_scripted_matches_eager_cell_loop(bidirectional, num_layers):
     """The hand-written backward against autograd through the eager peephole step, peepholes nonzero."""

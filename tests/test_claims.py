@@ -74,6 +74,13 @@ def test_lstm_long_term(lstm_up_to, rnn_up_to, n_seeds, expected):
     assert verdict("lstm_long_term", sweep("lstm", lstm_up_to, n_seeds=n_seeds) + sweep("rnn", rnn_up_to, n_seeds=n_seeds)) == expected
 
 
+def test_a_censored_shorter_horizon_decides_nothing():
+    # the RNN was only swept up to 20 and solved it: it might remember as far as the LSTM
+    cases = sweep("lstm", 40) + sweep("rnn", 20, lengths=(10, 20))
+    result = evaluate_claim(document(cases), CLAIMS["lstm_long_term"])
+    assert result.verdict == INCONCLUSIVE and "censored" in result.reason
+
+
 def test_horizon_not_measured_without_a_sweep_or_without_rnn():
     one_length = [case(a, "adding", 10, s, solved=True) for a in ("lstm", "rnn") for s in seeds()]
     result = evaluate_claim(document(one_length), CLAIMS["lstm_long_term"])
@@ -163,6 +170,11 @@ def test_gru_data_claim_each_verdict():
     assert verdict("gru_similar_less_data", overlapping) == INCONCLUSIVE
     no_shrink = data_sweep({64: [0.012] * 3, 1024: [0.001] * 3}, {64: [0.010] * 3, 1024: [0.001] * 3})
     assert verdict("gru_similar_less_data", no_shrink) == INCONCLUSIVE
+    equal_gaps = data_sweep({64: [0.001] * 3, 1024: [0.001] * 3}, {64: [0.001] * 3, 1024: [0.001] * 3})
+    assert verdict("gru_similar_less_data", equal_gaps) == INCONCLUSIVE  # similar, but no sign it matters less with less data
+    both_at_chance = data_sweep({64: [0.16, 0.17, 0.165], 1024: [0.001] * 3}, {64: [0.165, 0.166, 0.167], 1024: [0.03] * 3})
+    result = evaluate_claim(document(both_at_chance), CLAIMS["gru_similar_less_data"])
+    assert result.verdict == INCONCLUSIVE and "chance" in result.reason
     two_seeds = data_sweep({64: [0.01, 0.01], 1024: [0.001] * 2}, {64: [0.01, 0.01], 1024: [0.03] * 2})
     assert verdict("gru_similar_less_data", two_seeds) == INCONCLUSIVE
 
@@ -245,7 +257,7 @@ def test_label_of_prefers_the_plain_fused_column():
 def test_context_names_device_dtype_torch_and_backends():
     result = evaluate_claim(document([case("lstm"), case("gru", backend="native")]), CLAIMS["gru_faster"])
     assert result.context == {
-        "device": "cpu", "device_name": "Test CPU", "dtype": "float32", "torch": "2.13.0+cpu",
+        "device": "cpu", "device_name": "Test CPU", "dtype": "float32", "torch": "2.13.0+cpu", "threads": 2,
         "backends": {"gru": ["native"], "lstm": ["onednn"]},
     }
 

@@ -10,7 +10,9 @@ Rules, chosen once here:
   never ran (`--resume` runs them) and are left out.
 - A run **solved** its case when its status is ok and its final held-out evaluation met the
   task's solved rule. Diverged and failed runs count as unsolved: a horizon claim must not
-  rest on fewer seeds than the suite asked for.
+  rest on fewer seeds than the suite asked for. Unsolved runs that stopped at max_seconds
+  before max_steps are counted as unsolved too, and flagged (`time_capped`): on a slow or busy
+  machine the horizon then measures the machine as much as the architecture.
 - A seq_len is **solved** by an architecture when at least half of its runs solved it
   (`2·solved ≥ runs`, so 1 of 2 and 2 of 4 count).
 - The **horizon** is the longest seq_len L such that every swept seq_len up to L is solved:
@@ -58,6 +60,13 @@ def final_metric(case: dict[str, Any]) -> float | None:
     return float(metric) if isinstance(metric, (int, float)) and not isinstance(metric, bool) else None
 
 
+def stopped_by_time(case: dict[str, Any]) -> bool:
+    """An unsolved ok run that hit max_seconds before max_steps: its budget was the machine's speed, not the steps."""
+    steps = (case.get("train") or {}).get("steps")
+    max_steps = ((case.get("settings") or {}).get("train") or {}).get("max_steps")
+    return case.get("status") == "ok" and not is_solved(case) and None not in (steps, max_steps) and steps < max_steps
+
+
 def _groups(doc: dict[str, Any]) -> dict[tuple[str, str], list[dict[str, Any]]]:
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for case in doc.get("cases", []):
@@ -80,6 +89,7 @@ class HorizonResult:
     gaps: tuple[int, ...] = ()  # seq_lens above the horizon solved all the same (after an unsolved one)
     censored: bool = False  # the longest swept seq_len is solved: the true horizon may be longer
     failed: dict[int, int] = field(default_factory=dict)  # seq_len -> runs that failed or diverged (counted unsolved)
+    time_capped: dict[int, int] = field(default_factory=dict)  # seq_len -> unsolved runs cut short by max_seconds
 
     @property
     def seq_lens(self) -> list[int]:
@@ -112,6 +122,7 @@ def horizons(doc: dict[str, Any]) -> dict[tuple[str, str], HorizonResult]:
     for key, cases in _groups(doc).items():
         counts: dict[int, list[int]] = {}
         failed: dict[int, int] = {}
+        time_capped: dict[int, int] = {}
         for case in cases:
             seq_len = int(case["seq_len"])
             tally = counts.setdefault(seq_len, [0, 0])
@@ -119,9 +130,13 @@ def horizons(doc: dict[str, Any]) -> dict[tuple[str, str], HorizonResult]:
             tally[1] += 1
             if case.get("status") != "ok":
                 failed[seq_len] = failed.get(seq_len, 0) + 1
+            if stopped_by_time(case):
+                time_capped[seq_len] = time_capped.get(seq_len, 0) + 1
         by_seq_len = {s: (counts[s][0], counts[s][1]) for s in sorted(counts)}
         horizon, gaps, censored = horizon_of(by_seq_len)
-        out[key] = HorizonResult(by_seq_len, horizon, gaps, censored, dict(sorted(failed.items())))
+        out[key] = HorizonResult(
+            by_seq_len, horizon, gaps, censored, dict(sorted(failed.items())), dict(sorted(time_capped.items()))
+        )
     return out
 
 

@@ -313,13 +313,13 @@ def gru_faster_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettin
     return findings
 
 
-def _scale(cases: list[dict[str, Any]]) -> float:
-    """The chance-to-perfect range of a task's metric, so a tolerance means the same on MSE and accuracy."""
-    final = next((c["train"]["final"] for c in cases if c.get("train", {}).get("final", {}).get("chance") is not None), None)
+def _scale(cases: list[dict[str, Any]]) -> tuple[float, float | None]:
+    """(chance-to-perfect range, chance) of a task's metric, so a tolerance means the same on MSE and accuracy."""
+    final = next((c["train"]["final"] for c in cases if (c.get("train") or {}).get("final", {}).get("chance") is not None), None)
     if final is None:
-        return 1.0
+        return 1.0, None
     perfect = 1.0 if final.get("higher_is_better") else 0.0
-    return abs(final["chance"] - perfect) or 1.0
+    return abs(final["chance"] - perfect) or 1.0, final["chance"]
 
 
 def gru_data_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
@@ -328,7 +328,8 @@ def gru_data_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings
     Gaps are divided by the metric's chance-to-perfect range. Supported when the gap at the
     smallest size is within `tolerance` and smaller than at the largest; contradicted when it
     exceeds the tolerance and the two architectures' seed spreads do not overlap; inconclusive
-    otherwise (overlapping spreads, or similar at both sizes with no sign the gap shrinks).
+    otherwise (overlapping spreads, or similar at both sizes with no sign the gap shrinks), and
+    when both sit within `tolerance` of chance at the smallest size (similar, but vacuously).
     """
     gru, lstm = labels
     efficiency = analysis.data_efficiency(doc)
@@ -340,7 +341,7 @@ def gru_data_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings
         sizes = sorted(set(a) & set(b))
         if len(sizes) < 2:
             continue
-        scale = _scale([c for c in doc["cases"] if analysis.task_key(c) == task])
+        scale, chance = _scale([c for c in doc["cases"] if analysis.task_key(c) == task])
         gaps = {n: (a[n].median - b[n].median) / scale for n in (sizes[0], sizes[-1])}
         n_min = min(x[n].n for x in (a, b) for n in (sizes[0], sizes[-1]))
         measures = tuple(
@@ -350,8 +351,11 @@ def gru_data_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings
         )
         small, large = abs(gaps[sizes[0]]), abs(gaps[sizes[-1]])
         spreads_overlap = a[sizes[0]].low <= b[sizes[0]].high and b[sizes[0]].low <= a[sizes[0]].high
+        at_chance = chance is not None and all(abs(x[sizes[0]].median - chance) / scale <= s.tolerance for x in (a, b))
         if n_min < s.min_seeds:
             verdict, note = INCONCLUSIVE, f"fewer than {s.min_seeds} seeds"
+        elif at_chance:
+            verdict, note = INCONCLUSIVE, f"both at chance at n={sizes[0]}: a gap between models that learned nothing says nothing"
         elif small > s.tolerance:
             verdict = INCONCLUSIVE if spreads_overlap else CONTRADICTED
             note = f"gap beyond ±{s.tolerance:g}" + (", seed spreads overlap" if spreads_overlap else "")
@@ -461,7 +465,7 @@ def context(doc: dict[str, Any], labels: list[str]) -> dict[str, Any]:
     }
     return {
         "device": env.get("device"), "device_name": env.get("device_name"), "dtype": env.get("dtype"),
-        "torch": env.get("torch"), "backends": backends,
+        "torch": env.get("torch"), "threads": env.get("threads"), "backends": backends,
     }
 
 

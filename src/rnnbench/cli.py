@@ -31,6 +31,7 @@ app = typer.Typer(
 )
 
 EXIT_OK, EXIT_CASES_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_REGRESSION = 1  # compare --fail-on-regression
 
 
 def stdout() -> Console:
@@ -330,6 +331,89 @@ def report(
                 console.print(f"plot {outcome.name}: {outcome.note}", highlight=False)
             else:
                 console.print(f"plot {outcome.name}: {outcome.path}", highlight=False)
+
+
+COMPARE_FORMATS = ("table", "md", "json")
+
+
+@app.command()
+def compare(
+    base: Annotated[Optional[Path], typer.Argument(help="The baseline results file (default: the second newest under --results-dir).")] = None,
+    new: Annotated[Optional[Path], typer.Argument(help="The results file to judge (default: the newest under --results-dir).")] = None,
+    fail_on_regression: Annotated[bool, typer.Option("--fail-on-regression", help="Exit 1 when a metric regressed (a CI gate).")] = False,
+    threshold: Annotated[str, typer.Option("--threshold", help="Minimum effect that counts, e.g. 5% or 0.05; the suite's thresholds: override it per metric.")] = "5%",
+    alpha: Annotated[float, typer.Option("--alpha", min=1e-9, max=0.5, help="Significance level of the Mann-Whitney tests.")] = 0.01,
+    normalize: Annotated[bool, typer.Option("--normalize", help="Divide each timing by its run's reference matmul time (different machines).")] = False,
+    allow_env_mismatch: Annotated[bool, typer.Option("--allow-env-mismatch", help="Compare across device, torch or dtype anyway.")] = False,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table (terminal), md (Markdown) or json.")] = "table",
+    summary: Annotated[Optional[Path], typer.Option("--summary", help="Also append the Markdown report to this file, e.g. $GITHUB_STEP_SUMMARY.")] = None,
+    results_dir: Annotated[Path, typer.Option("--results-dir", help="Where to look for the two newest results when BASE and NEW are not given.")] = Path("results"),
+) -> None:
+    """Compare two results of one suite: timing ratios with CIs and p-values, accuracy, and a regression gate."""
+    import json
+
+    from rnnbench.compare import CompareError, CompareOptions, compare as compare_docs, latest_pair, parse_threshold
+    from rnnbench.export import comparison_json
+    from rnnbench.render_compare import comparison_markdown, comparison_renderable
+
+    if fmt not in COMPARE_FORMATS:
+        raise fail(f"--format: {fmt!r} is not one of {', '.join(COMPARE_FORMATS)}")
+    if (base is None) != (new is None):
+        raise fail("give both BASE and NEW, or neither (then the two newest results under --results-dir)")
+    try:
+        options = CompareOptions(alpha, parse_threshold(threshold), normalize, allow_env_mismatch)
+    except ValueError as err:
+        raise fail(f"--threshold: {err}") from None
+    try:
+        if base is None or new is None:
+            base, new = latest_pair(results_dir)
+        base_doc, new_doc = load_results(base), load_results(new)
+        comparison = compare_docs(base_doc, new_doc, options, str(base), str(new))
+    except ResultsError as err:
+        raise fail(str(err)) from None
+    except CompareError as err:
+        raise fail(f"{base} vs {new}: {err}" if new is not None else str(err)) from None
+    if fmt == "json":
+        sys.stdout.write(json.dumps(comparison_json(comparison), indent=1, sort_keys=True) + "\n")
+    elif fmt == "md":
+        sys.stdout.write(comparison_markdown(comparison))
+    else:
+        stdout().print(comparison_renderable(comparison))
+    if summary is not None:
+        try:
+            with summary.open("a", encoding="utf-8") as handle:
+                handle.write(comparison_markdown(comparison))
+        except OSError as err:
+            raise fail(f"{summary}: cannot write: {err.strerror or err}") from None
+    if fail_on_regression and comparison.regressions:
+        raise typer.Exit(EXIT_REGRESSION)
+
+
+@app.command("export")
+def export_results(
+    results: Annotated[Path, typer.Argument(help="A results file written by `rnnbench run`.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="github-action-benchmark: the customSmallerIsBetter JSON.")] = "github-action-benchmark",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file instead of standard output.")] = None,
+) -> None:
+    """Export a results file for other tools: github-action-benchmark's customSmallerIsBetter JSON."""
+    import json
+
+    from rnnbench.export import EXPORT_FORMATS, github_action_benchmark
+
+    if fmt not in EXPORT_FORMATS:
+        raise fail(f"--format: {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
+    try:
+        text = json.dumps(github_action_benchmark(load_results(results)), indent=1) + "\n"
+    except ResultsError as err:
+        raise fail(str(err)) from None
+    if out is None:
+        sys.stdout.write(text)
+        return
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise fail(f"{out}: cannot write: {err.strerror or err}") from None
 
 
 def main() -> None:

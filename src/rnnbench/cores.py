@@ -35,28 +35,33 @@ from torch.autograd.function import once_differentiable
 
 
 def _rnn_forward(xw: Tensor, w_hh_t: Tensor) -> Tensor:
-    seq_len = xw.size(0)
     hs = torch.empty_like(xw)
-    h = torch.zeros_like(xw[0])
-    for t in range(seq_len):
-        torch.addmm(xw[t], h, w_hh_t, out=hs[t])
-        hs[t].tanh_()
-        h = hs[t]
+    x_steps, h_steps = xw.unbind(0), hs.unbind(0)
+    h = torch.zeros_like(x_steps[0])
+    for t in range(len(x_steps)):
+        torch.addmm(x_steps[t], h, w_hh_t, out=h_steps[t])
+        h_steps[t].tanh_()
+        h = h_steps[t]
     return hs
 
 
 def _rnn_backward(grad_hs: Tensor, hs: Tensor, w_hh: Tensor) -> tuple[Tensor, Tensor]:
-    seq_len, batch, hidden = hs.size(0), hs.size(1), hs.size(2)
+    seq_len, hidden = hs.size(0), hs.size(2)
     tanh_derivative = 1.0 - hs * hs
     d_pre = torch.empty_like(hs)
-    dh = grad_hs[seq_len - 1]
+    grad_steps, k_steps, d_steps = grad_hs.unbind(0), tanh_derivative.unbind(0), d_pre.unbind(0)
+    dh = grad_steps[seq_len - 1]
     for t in range(seq_len - 1, -1, -1):
-        torch.mul(dh, tanh_derivative[t], out=d_pre[t])
+        torch.mul(dh, k_steps[t], out=d_steps[t])
         if t > 0:
-            dh = torch.addmm(grad_hs[t - 1], d_pre[t], w_hh)
-    h_prev = torch.cat([torch.zeros_like(hs[:1]), hs[:-1]])
-    d_w_hh = d_pre.view(seq_len * batch, hidden).t().mm(h_prev.view(seq_len * batch, hidden))
-    return d_pre, d_w_hh
+            dh = torch.addmm(grad_steps[t - 1], d_steps[t], w_hh)
+    return d_pre, _weight_grad(d_pre, hs)
+
+
+def _weight_grad(d_pre: Tensor, hs: Tensor) -> Tensor:
+    """dW_hh = sum_t d_pre_t^T h_{t-1}: one matmul over all steps but the first, whose h_{-1} is 0."""
+    hidden = hs.size(2)
+    return d_pre[1:].reshape(-1, d_pre.size(2)).t().mm(hs[:-1].reshape(-1, hidden))
 
 
 def _lstm_forward(xw: Tensor, w_hh_t: Tensor, peep: Optional[Tensor]) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -66,37 +71,52 @@ def _lstm_forward(xw: Tensor, w_hh_t: Tensor, peep: Optional[Tensor]) -> tuple[T
     cells = xw.new_empty([seq_len, batch, hidden])
     tanh_cells = torch.empty_like(cells)
     hs = torch.empty_like(cells)
-    h = xw.new_zeros([batch, hidden])
-    c = xw.new_zeros([batch, hidden])
+    # Every per-step view made once up front: a slice or select inside the loop is a dispatcher call each.
+    x_steps, gate_steps = xw.unbind(0), gates.unbind(0)
+    i_steps, f_steps = gates[:, :, :hidden].unbind(0), gates[:, :, hidden : 2 * hidden].unbind(0)
+    g_steps, o_steps = gates[:, :, 2 * hidden : 3 * hidden].unbind(0), gates[:, :, 3 * hidden :].unbind(0)
+    if_steps = gates[:, :, : 2 * hidden].unbind(0)
+    if_by_gate_steps = gates.view(seq_len, batch, 4, hidden)[:, :, :2].unbind(0)
+    c_steps, tanh_c_steps, h_steps = cells.unbind(0), tanh_cells.unbind(0), hs.unbind(0)
+    c_column_steps = cells.unsqueeze(2).unbind(0)  # (B, 1, H): broadcasts over the i and f blocks
     use_peep = peep is not None
     peep_if = xw.new_zeros([1, 2, hidden])
     peep_o = xw.new_zeros([hidden])
     if peep is not None:
         peep_if = peep[:2].unsqueeze(0)
         peep_o = peep[2]
+    h = xw.new_zeros([batch, hidden])
+    c = xw.new_zeros([batch, hidden])
+    c_column = xw.new_zeros([batch, 1, hidden])
     for t in range(seq_len):
-        g = gates[t]
-        torch.addmm(xw[t], h, w_hh_t, out=g)
+        torch.addmm(x_steps[t], h, w_hh_t, out=gate_steps[t])
         if use_peep:  # input and forget gates see c_{t-1}
-            g.view(batch, 4, hidden)[:, :2].addcmul_(c.unsqueeze(1), peep_if)
-        g[:, : 2 * hidden].sigmoid_()
-        g[:, 2 * hidden : 3 * hidden].tanh_()
-        c_t = cells[t]
-        torch.mul(g[:, hidden : 2 * hidden], c, out=c_t)
-        c_t.addcmul_(g[:, :hidden], g[:, 2 * hidden : 3 * hidden])
-        o = g[:, 3 * hidden :]
+            if_by_gate_steps[t].addcmul_(c_column, peep_if)
+        if_steps[t].sigmoid_()
+        g_steps[t].tanh_()
+        c_t = c_steps[t]
+        torch.mul(f_steps[t], c, out=c_t)
+        c_t.addcmul_(i_steps[t], g_steps[t])
         if use_peep:  # the output gate sees c_t
-            o.addcmul_(c_t, peep_o)
-        o.sigmoid_()
-        torch.tanh(c_t, out=tanh_cells[t])
-        torch.mul(o, tanh_cells[t], out=hs[t])
-        h = hs[t]
+            o_steps[t].addcmul_(c_t, peep_o)
+        o_steps[t].sigmoid_()
+        torch.tanh(c_t, out=tanh_c_steps[t])
+        torch.mul(o_steps[t], tanh_c_steps[t], out=h_steps[t])
+        h = h_steps[t]
         c = c_t
+        c_column = c_column_steps[t]
     return hs, gates, cells, tanh_cells
 
 
 def _lstm_backward(
-    grad_hs: Tensor, hs: Tensor, gates: Tensor, cells: Tensor, tanh_cells: Tensor, w_hh: Tensor, peep: Optional[Tensor]
+    grad_hs: Tensor,
+    hs: Tensor,
+    gates: Tensor,
+    cells: Tensor,
+    tanh_cells: Tensor,
+    w_hh: Tensor,
+    peep: Optional[Tensor],
+    block: int = 8,
 ) -> tuple[Tensor, Tensor, Optional[Tensor]]:
     """Gradients w.r.t. the gate pre-activations (= d xw), W_hh and the peephole weights.
 
@@ -106,39 +126,65 @@ def _lstm_backward(
       dh_{t-1} = grad_{t-1} + d pre_t @ W_hh
     where K_i = g·i(1-i), K_f = c_{t-1}·f(1-f), K_g = i(1-g²), K_o = tanh(c)·o(1-o),
     A = o(1-tanh²c) [+ K_o·w_co], F = f [+ K_i·w_ci + K_f·w_cf] (bracketed: peephole only).
+    The factors are made `block` steps at a time, just before the loop reaches those
+    steps, so they are still in cache when it reads them.
     """
     seq_len, batch, hidden = hs.size(0), hs.size(1), hs.size(2)
-    i, f, g, o = gates.chunk(4, 2)
-    c_prev = torch.cat([torch.zeros_like(cells[:1]), cells[:-1]])
-    factors = torch.empty_like(gates)
-    k_i, k_f, k_g, k_o = factors.chunk(4, 2)
-    torch.mul(g, i * (1.0 - i), out=k_i)
-    torch.mul(c_prev, f * (1.0 - f), out=k_f)
-    torch.mul(i, 1.0 - g * g, out=k_g)
-    torch.mul(tanh_cells, o * (1.0 - o), out=k_o)
-    dh_to_dc = o * (1.0 - tanh_cells * tanh_cells)
-    dc_to_dc_prev = f
-    if peep is not None:
-        dh_to_dc = dh_to_dc + k_o * peep[2]
-        dc_to_dc_prev = f + k_i * peep[0] + k_f * peep[1]
+    block = min(block, seq_len)
+    factor_buffer = gates.new_empty([block, batch, 4 * hidden])
+    a_buffer = hs.new_empty([block, batch, hidden])
+    carry_buffer = hs.new_empty([block, batch, hidden])
+    dc_buffer = hs.new_empty([block, batch, 1, hidden])
     d_pre = torch.empty_like(gates)
-    dh = grad_hs[seq_len - 1]
+    d_peep = hs.new_zeros([3, hidden])
+    grad_steps = grad_hs.unbind(0)
+    dh = grad_steps[seq_len - 1]
     dc_carry = torch.zeros_like(dh)
-    for t in range(seq_len - 1, -1, -1):
-        dc = torch.addcmul(dc_carry, dh, dh_to_dc[t])
-        d_t = d_pre[t]
-        torch.mul(factors[t].view(batch, 4, hidden)[:, :3], dc.unsqueeze(1), out=d_t.view(batch, 4, hidden)[:, :3])
-        torch.mul(k_o[t], dh, out=d_t[:, 3 * hidden :])
-        if t > 0:
-            dc_carry = dc * dc_to_dc_prev[t]
-            dh = torch.addmm(grad_hs[t - 1], d_t, w_hh)
-    h_prev = torch.cat([torch.zeros_like(hs[:1]), hs[:-1]])
-    d_w_hh = d_pre.view(seq_len * batch, 4 * hidden).t().mm(h_prev.view(seq_len * batch, hidden))
-    d_peep: Optional[Tensor] = None
+    end = seq_len
+    while end > 0:
+        start = max(end - block, 0)
+        n = end - start
+        i, f, g, o = gates[start:end].chunk(4, 2)
+        h_block, tanh_c = hs[start:end], tanh_cells[start:end]
+        if start > 0:
+            c_prev = cells[start - 1 : end - 1]
+        else:
+            c_prev = torch.cat([torch.zeros_like(cells[:1]), cells[: end - 1]])
+        # s(1-s) = s - s·s in one addcmul; h = o·tanh(c) is at hand, so K_o = h - h·o and A = o - h·tanh(c).
+        factors = factor_buffer[:n]
+        k_i, k_f, k_g, k_o = factors.chunk(4, 2)
+        torch.addcmul(i, i, i, value=-1.0, out=k_i).mul_(g)
+        torch.addcmul(f, f, f, value=-1.0, out=k_f).mul_(c_prev)
+        torch.addcmul(i, i * g, g, value=-1.0, out=k_g)
+        torch.addcmul(h_block, h_block, o, value=-1.0, out=k_o)
+        dh_to_dc = torch.addcmul(o, h_block, tanh_c, value=-1.0, out=a_buffer[:n])
+        dc_to_dc_prev = f
+        if peep is not None:
+            dh_to_dc.addcmul_(k_o, peep[2])
+            dc_to_dc_prev = torch.addcmul(f, k_i, peep[0], out=carry_buffer[:n]).addcmul_(k_f, peep[1])
+        d_block = d_pre[start:end]
+        d_steps, d_ifg_steps = d_block.unbind(0), d_block.view(n, batch, 4, hidden)[:, :, :3].unbind(0)
+        d_o_steps, k_o_steps = d_block[:, :, 3 * hidden :].unbind(0), k_o.unbind(0)
+        k_ifg_steps = factors.view(n, batch, 4, hidden)[:, :, :3].unbind(0)
+        dc_steps, dc_column_steps = dc_buffer[:n].view(n, batch, hidden).unbind(0), dc_buffer[:n].unbind(0)
+        a_steps, carry_steps = dh_to_dc.unbind(0), dc_to_dc_prev.unbind(0)
+        for s in range(n - 1, -1, -1):
+            torch.addcmul(dc_carry, dh, a_steps[s], out=dc_steps[s])
+            torch.mul(k_ifg_steps[s], dc_column_steps[s], out=d_ifg_steps[s])
+            torch.mul(k_o_steps[s], dh, out=d_o_steps[s])
+            if start + s > 0:
+                dc_carry = dc_steps[s] * carry_steps[s]
+                dh = torch.addmm(grad_steps[start + s - 1], d_steps[s], w_hh)
+        if peep is not None:
+            d_i, d_f, d_g, d_o = d_block.chunk(4, 2)
+            d_peep[0] += (d_i * c_prev).sum([0, 1])
+            d_peep[1] += (d_f * c_prev).sum([0, 1])
+            d_peep[2] += (d_o * cells[start:end]).sum([0, 1])
+        end = start
+    d_peep_out: Optional[Tensor] = None
     if peep is not None:
-        d_i, d_f, d_g, d_o = d_pre.chunk(4, 2)
-        d_peep = torch.stack([(d_i * c_prev).sum([0, 1]), (d_f * c_prev).sum([0, 1]), (d_o * cells).sum([0, 1])])
-    return d_pre, d_w_hh, d_peep
+        d_peep_out = d_peep
+    return d_pre, _weight_grad(d_pre, hs), d_peep_out
 
 
 def _gru_forward(xw: Tensor, w_hh_t: Tensor, b_hh: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -147,25 +193,27 @@ def _gru_forward(xw: Tensor, w_hh_t: Tensor, b_hh: Tensor) -> tuple[Tensor, Tens
     gates = torch.empty_like(xw)
     hws = torch.empty_like(xw)
     hs = xw.new_empty([seq_len, batch, hidden])
+    x_rz_steps, x_n_steps = xw[:, :, : 2 * hidden].unbind(0), xw[:, :, 2 * hidden :].unbind(0)
+    hw_steps, hw_rz_steps = hws.unbind(0), hws[:, :, : 2 * hidden].unbind(0)
+    hw_n_steps = hws[:, :, 2 * hidden :].unbind(0)
+    rz_steps, r_steps = gates[:, :, : 2 * hidden].unbind(0), gates[:, :, :hidden].unbind(0)
+    z_steps, n_steps = gates[:, :, hidden : 2 * hidden].unbind(0), gates[:, :, 2 * hidden :].unbind(0)
+    h_steps = hs.unbind(0)
     h = xw.new_zeros([batch, hidden])
     for t in range(seq_len):
-        hw = hws[t]
-        g = gates[t]
-        x_t = xw[t]
-        torch.addmm(b_hh, h, w_hh_t, out=hw)
-        rz = g[:, : 2 * hidden]
-        torch.add(x_t[:, : 2 * hidden], hw[:, : 2 * hidden], out=rz)
-        rz.sigmoid_()
-        n = g[:, 2 * hidden :]
-        torch.addcmul(x_t[:, 2 * hidden :], g[:, :hidden], hw[:, 2 * hidden :], out=n)
+        torch.addmm(b_hh, h, w_hh_t, out=hw_steps[t])
+        torch.add(x_rz_steps[t], hw_rz_steps[t], out=rz_steps[t])
+        rz_steps[t].sigmoid_()
+        n = n_steps[t]
+        torch.addcmul(x_n_steps[t], r_steps[t], hw_n_steps[t], out=n)
         n.tanh_()
-        torch.addcmul(n, g[:, hidden : 2 * hidden], h - n, out=hs[t])  # (1-z)·n + z·h
-        h = hs[t]
+        torch.addcmul(n, z_steps[t], h - n, out=h_steps[t])  # (1-z)·n + z·h
+        h = h_steps[t]
     return hs, gates, hws
 
 
 def _gru_backward(
-    grad_hs: Tensor, hs: Tensor, gates: Tensor, hws: Tensor, w_hh: Tensor
+    grad_hs: Tensor, hs: Tensor, gates: Tensor, hws: Tensor, w_hh: Tensor, block: int = 8
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Gradients w.r.t. xw, W_hh and b_hh.
 
@@ -173,30 +221,52 @@ def _gru_backward(
       d(x-part) = dh·[K_r, K_z, K_n],  d(h-part) = dh·[K_r, K_z, K_n·r]
     with K_n = (1-z)(1-n²), K_z = (h_{t-1}-n)·z(1-z), K_r = K_n·(W_hn h + b_hn)·r(1-r);
       dh_{t-1} = grad_{t-1} + dh_t·z + d(h-part)_t @ W_hh.
-    Only the h-part is needed inside the loop; the x-part is one op over all steps after it.
+    Only the h-part is needed inside the loop; the x-part is one op per block after it.
+    Factors are made `block` steps at a time, as in `_lstm_backward`.
     """
     seq_len, batch, hidden = hs.size(0), hs.size(1), hs.size(2)
-    r, z, n = gates.chunk(3, 2)
-    h_prev = torch.cat([torch.zeros_like(hs[:1]), hs[:-1]])
-    x_factors = torch.empty_like(gates)
-    k_r, k_z, k_n = x_factors.chunk(3, 2)
-    torch.mul(1.0 - z, 1.0 - n * n, out=k_n)
-    torch.mul(h_prev - n, z * (1.0 - z), out=k_z)
-    torch.mul(k_n * hws[:, :, 2 * hidden :], r * (1.0 - r), out=k_r)
-    h_factors = x_factors.clone()
-    h_factors[:, :, 2 * hidden :].mul_(r)
+    block = min(block, seq_len)
+    x_factor_buffer = torch.empty_like(gates[:block])
+    h_factor_buffer = torch.empty_like(gates[:block])
+    dh_buffer = hs.new_empty([block, batch, 1, hidden])
+    d_xw = torch.empty_like(gates)
     d_hw = torch.empty_like(gates)
-    dhs = torch.empty_like(hs)
-    dhs[seq_len - 1] = grad_hs[seq_len - 1]
-    for t in range(seq_len - 1, -1, -1):
-        dh = dhs[t]
-        torch.mul(h_factors[t].view(batch, 3, hidden), dh.unsqueeze(1), out=d_hw[t].view(batch, 3, hidden))
-        if t > 0:
-            torch.addmm(torch.addcmul(grad_hs[t - 1], dh, z[t]), d_hw[t], w_hh, out=dhs[t - 1])
-    d_xw = (x_factors.view(seq_len, batch, 3, hidden) * dhs.unsqueeze(2)).view(seq_len, batch, 3 * hidden)
-    d_hw_flat = d_hw.view(seq_len * batch, 3 * hidden)
-    d_w_hh = d_hw_flat.t().mm(h_prev.view(seq_len * batch, hidden))
-    return d_xw, d_w_hh, d_hw_flat.sum(0)
+    grad_steps = grad_hs.unbind(0)
+    dh = grad_steps[seq_len - 1]
+    end = seq_len
+    while end > 0:
+        start = max(end - block, 0)
+        n = end - start
+        r, z, new = gates[start:end].chunk(3, 2)
+        if start > 0:
+            h_prev = hs[start - 1 : end - 1]
+        else:
+            h_prev = torch.cat([torch.zeros_like(hs[:1]), hs[: end - 1]])
+        x_factors, h_factors = x_factor_buffer[:n], h_factor_buffer[:n]
+        k_r, k_z, k_n = x_factors.chunk(3, 2)
+        one_minus_z = 1.0 - z
+        torch.addcmul(one_minus_z, one_minus_z * new, new, value=-1.0, out=k_n)
+        torch.sub(h_prev, new, out=k_z).mul_(one_minus_z.mul_(z))
+        torch.mul(k_n, hws[start:end, :, 2 * hidden :], out=k_r).mul_(torch.addcmul(r, r, r, value=-1.0))
+        h_factors[:, :, : 2 * hidden].copy_(x_factors[:, :, : 2 * hidden])
+        torch.mul(k_n, r, out=h_factors[:, :, 2 * hidden :])
+        dh_block = dh_buffer[:n]
+        dh_steps, dh_column_steps = dh_block.view(n, batch, hidden).unbind(0), dh_block.unbind(0)
+        d_hw_steps = d_hw[start:end].unbind(0)
+        d_hw_by_gate_steps = d_hw[start:end].view(n, batch, 3, hidden).unbind(0)
+        h_factor_steps, z_steps = h_factors.view(n, batch, 3, hidden).unbind(0), z.unbind(0)
+        dh_steps[n - 1].copy_(dh)
+        for s in range(n - 1, -1, -1):
+            torch.mul(h_factor_steps[s], dh_column_steps[s], out=d_hw_by_gate_steps[s])
+            if start + s > 0:
+                through_z = torch.addcmul(grad_steps[start + s - 1], dh_steps[s], z_steps[s])
+                if s > 0:
+                    torch.addmm(through_z, d_hw_steps[s], w_hh, out=dh_steps[s - 1])
+                else:
+                    dh = torch.addmm(through_z, d_hw_steps[s], w_hh)
+        torch.mul(x_factors.view(n, batch, 3, hidden), dh_block, out=d_xw[start:end].view(n, batch, 3, hidden))
+        end = start
+    return d_xw, _weight_grad(d_hw, hs), d_hw.sum([0, 1])
 
 
 class Loops:

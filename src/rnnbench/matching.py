@@ -10,9 +10,12 @@ task's output size, while the recap's "complex structure" is about the core.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rnnbench.catalog import CELL_BLOCKS, MODEL_SPECS
+
+if TYPE_CHECKING:
+    from rnnbench.suite import Case
 
 PEEPHOLE_WEIGHTS = 3  # diagonal weights from the cell state to the input, forget and output gates
 
@@ -93,10 +96,12 @@ def match_params(
     target = target_params(reference, input_size, hidden_size, num_layers)
     h = closest_hidden_size(arch, input_size, num_layers, target)
     n = core_params(arch, input_size, h, num_layers)
-    return ParamMatch(reference=reference, target_params=target, hidden_size=h, n_params=n, rel_error=(n - target) / target)
+    return ParamMatch(
+        reference=reference, target_params=target, hidden_size=h, n_params=n, rel_error=(n - target) / target
+    )
 
 
-def match_case(case: Any, input_size: int) -> ParamMatch | None:
+def match_case(case: Case, input_size: int) -> ParamMatch | None:
     """`match_params` for a suite `Case` on a task with `input_size` inputs; None when the case does not ask for it."""
     s = case.settings
     if s.match_params is None:

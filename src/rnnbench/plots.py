@@ -18,6 +18,7 @@ matplotlib.use("Agg")  # before anything imports pyplot: never open a window, wo
 
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import NullFormatter  # noqa: E402
 
 from rnnbench import analysis, stats  # noqa: E402
 from rnnbench.summary import group_results, section_key  # noqa: E402
@@ -79,6 +80,15 @@ def _metric_axis(ax, cases: list[dict[str, Any]], values: list[float]) -> None:
     if not _final_info(cases, "higher_is_better") and values and min(values) > 0:
         ax.set_yscale("log")
     ax.set_ylabel(name)
+
+
+def _seq_len_axis(ax, lengths: list[int], log: bool) -> None:
+    """Ticks at the swept lengths, labelled plainly (a log axis would print 2×10¹)."""
+    if log:
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xticks(lengths, [str(t) for t in lengths])
+    ax.set_xlabel("seq_len")
 
 
 def _curves(cases: list[dict[str, Any]]) -> list[np.ndarray]:
@@ -169,8 +179,7 @@ def memory_horizon(doc: dict[str, Any], directory: Path) -> list[PlotOutcome]:
             ax.plot(lens, medians, marker="o", color=colors[label], label=f"{label} (horizon {horizon})")
             ax.fill_between(lens, lows, highs, color=colors[label], alpha=BAND_ALPHA, linewidth=0)
         _metric_axis(ax, all_cases, values)
-        ax.set_xscale("log")
-        ax.set_xlabel("seq_len")
+        _seq_len_axis(ax, sorted({t for by_len in by_label.values() for t in by_len}), log=True)
         ax.set_title(task, fontsize=9)
         ax.legend(fontsize=7)
     path = directory / "horizon.png"
@@ -202,7 +211,7 @@ def step_time_vs_seq_len(doc: dict[str, Any], directory: Path) -> list[PlotOutco
             ax.errorbar(p[:, 0], p[:, 1], yerr=[p[:, 1] - p[:, 2], p[:, 3] - p[:, 1]], fmt="o", color=colors[label], capsize=2)
             xs = np.linspace(p[:, 0].min(), p[:, 0].max(), 50)
             ax.plot(xs, intercept + slope * xs, color=colors[label], label=f"{label}: {slope:.3g} ms per step of T")
-        ax.set_xlabel("seq_len")
+        _seq_len_axis(ax, sorted({t for p in series.values() for t in p[:, 0].astype(int)}), log=False)
         ax.set_ylabel("train step (ms)")
         ax.set_title(task, fontsize=9)
         ax.legend(fontsize=7)

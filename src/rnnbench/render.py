@@ -68,6 +68,17 @@ def _status_cell(group: Group) -> str | None:
     return ", ".join(f"{n} {status}" for status, n in sorted(group.statuses.items()))
 
 
+TRAINING_ROWS = ("time to solve", "final metric", "solved (seeds)")
+
+
+def _training_cell(group: Group, cell: str) -> str:
+    """A training outcome with the seeds that gave none (diverged, failed, interrupted) named, never hidden."""
+    off = ", ".join(f"{n} {status}" for status, n in sorted(group.statuses.items()) if status != "ok")
+    if not off:
+        return cell
+    return f"{cell} · {off}" if group.ok else off
+
+
 def _throughput(group: Group) -> tuple[str, str]:
     """(batch key, seq/s) at the largest inference batch measured."""
     sizes = sorted({key for case in group.measured for key in case.get("inference", {})}, key=lambda k: int(k[1:]))
@@ -152,7 +163,10 @@ def recap_table(doc: dict[str, Any], title: str | None = None) -> Table:
                     values.append("")
                     continue
                 status = _status_cell(group)
-                values.append(status if status and name != "parameters" else cell(group))
+                if status and name != "parameters":
+                    values.append(status)
+                else:
+                    values.append(_training_cell(group, cell(group)) if name in TRAINING_ROWS else cell(group))
             if name == "throughput (seq/s)":
                 keys = {_throughput(g)[0] for g in present if g is not None} - {""}
                 name = f"throughput {'/'.join(sorted(keys))} (seq/s)"

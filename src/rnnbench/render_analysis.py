@@ -13,15 +13,15 @@ from rnnbench.render import MISSING, format_metric
 
 def _caption(doc: dict[str, Any], extra: str) -> Text:
     env = doc.get("env", {})
-    where = f"{env.get('device_name', '?')} · {env.get('device', '?')} · {env.get('dtype', '?')} · torch {env.get('torch', '?')}"
-    return Text(f"{where} · {extra}")  # Text, not markup: brackets in the legend are literal
+    where = " · ".join(str(env.get(key) or "?") for key in ("device_name", "device", "dtype"))
+    return Text(f"{where} · torch {env.get('torch') or '?'} · {extra}")  # Text, not markup: brackets are literal
 
 
 def _solved_cell(result: HorizonResult, seq_len: int) -> Text:
     if seq_len not in result.by_seq_len:
         return Text("")
     solved, runs = result.by_seq_len[seq_len]
-    text = f"{solved}/{runs}" + ("*" if result.failed.get(seq_len) else "")
+    text = f"{solved}/{runs}" + ("*" if result.failed.get(seq_len) else "") + ("†" if result.time_capped.get(seq_len) else "")
     return Text(text, style="green" if result.is_solved(seq_len) else "red")
 
 
@@ -50,7 +50,8 @@ def horizon_table(doc: dict[str, Any]) -> Table | None:
         caption=_caption(
             doc,
             "solved/runs per seq_len, green: at least half · horizon: longest T with every shorter T solved "
-            "(≥: the longest tried; also: solved past a gap) · *: diverged or failed runs, counted unsolved",
+            "(≥: the longest tried; also: solved past a gap) · *: diverged or failed runs, counted unsolved · "
+            "†: unsolved runs stopped by max_seconds before max_steps",
         ),
     )
     table.add_column("task", style="bold cyan", no_wrap=True)
@@ -80,7 +81,7 @@ def data_table(doc: dict[str, Any]) -> Table | None:
     train_sizes = sorted({n for sizes in efficiency.values() for n in sizes})
     table = Table(
         title=f"Data efficiency — {doc.get('suite', {}).get('name', '?')}",
-        caption=_caption(doc, "final held-out metric: median [min–max] across seeds · k/n: only k of n runs finished ok"),
+        caption=_caption(doc, "final held-out metric: median [min–max] across seeds · k/n: only k of n runs ended ok"),
     )
     table.add_column("task", style="bold cyan", no_wrap=True)
     table.add_column("model", style="bold", no_wrap=True)

@@ -20,7 +20,8 @@ def context_line(results: list[ClaimResult]) -> str:
         for label, names in result.context.get("backends", {}).items():
             backends.setdefault(label, set()).update(names)
     kernels = ", ".join(f"{label} {'/'.join(sorted(names)) or '?'}" for label, names in backends.items())
-    parts: list[Any] = [first.get("device_name"), first.get("device"), first.get("dtype"), f"torch {first.get('torch')}"]
+    threads = f"{first['threads']} thread{'s' if first['threads'] != 1 else ''}" if first.get("threads") else None
+    parts: list[Any] = [first.get("device_name"), first.get("device"), threads, first.get("dtype"), f"torch {first.get('torch')}"]
     return " · ".join(str(p) for p in parts if p) + (f" · backends: {kernels}" if kernels else "")
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.console import Group as RichGroup
 from rich.table import Table
 from rich.text import Text
 
 from rnnbench.compare import Comparison, Row
-from rnnbench.render import MISSING, format_count, format_metric, format_ms, section_title
+from rnnbench.render import MISSING, format_count, format_metric, format_ms
 
 VERDICT_STYLES = {"slower": "red", "faster": "green", "worse": "red", "better": "green"}
+MAX_LISTED = 5  # regressions named in the one-line decision; the table has them all
 
 
 def format_value(row: Row, value: float | None) -> str:
@@ -44,7 +46,7 @@ def format_p(p: float | None) -> str:
 def verdict_text(row: Row) -> str:
     """The verdict, then why a change was not counted (or that it gates)."""
     word = row.verdict + (" ✗" if row.regression else "")
-    return f"{word} ({row.reason})" if row.reason else word
+    return f"{word} {row.reason}" if row.reason else word
 
 
 def header_lines(comparison: Comparison) -> list[str]:
@@ -57,11 +59,11 @@ def header_lines(comparison: Comparison) -> list[str]:
 
     lines = [f"BASE {run(c.base_name, c.base_meta)} → NEW {run(c.new_name, c.new_meta)}"]
     mode = "normalized by the reference matmul" if opts.normalize else "raw timings"
-    lines.append(f"α = {opts.alpha:g} ({1 - opts.alpha:.0%} CIs), minimum effect {opts.threshold:.0%} "
-                 f"(or the timing's spread, if larger), {mode}")
+    lines.append(f"α = {opts.alpha:g} ({1 - opts.alpha:.0%} CIs); minimum effect {opts.threshold:.0%}, raised to a timing's "
+                 f"own noise where larger (shown as 'noise ±'); {mode}")
     if c.machine_ratio is not None:
-        lines.append(f"reference matmul NEW/BASE {c.machine_ratio:.3f}× "
-                     + ("(the machines differ in speed: consider --normalize)" if not opts.normalize and abs(c.machine_ratio - 1) > 0.1 else ""))
+        hint = " (the machine ran at another speed: --normalize)" if not opts.normalize and abs(c.machine_ratio - 1) > 0.1 else ""
+        lines.append(f"reference matmul time NEW/BASE {c.machine_ratio:.3f}×{hint}")
     for key, old, new, blocking in c.env_diffs:
         lines.append(f"environment differs: {key} {old} → {new}" + (" (allowed by --allow-env-mismatch)" if blocking else ""))
     lines += c.notes
@@ -78,27 +80,44 @@ def decision_line(comparison: Comparison) -> str:
     regressions = comparison.regressions
     if not regressions:
         return "no regression"
-    listed = "; ".join(f"{section_title(r.config)} {r.metric} {format_change(r)}" for r in regressions)
-    return f"{len(regressions)} regression{'s' if len(regressions) > 1 else ''}: {listed}"
+    listed = "; ".join(f"{config_title(r)} {r.metric} {format_change(r)}" for r in regressions[:MAX_LISTED])
+    more = f"; and {len(regressions) - MAX_LISTED} more" if len(regressions) > MAX_LISTED else ""
+    return f"{len(regressions)} regression{'s' if len(regressions) > 1 else ''}: {listed}{more}"
 
 
-def comparison_table(comparison: Comparison) -> Table:
-    level = f"{1 - comparison.options.alpha:.0%} CI"
-    table = Table(title=f"compare — {comparison.suite}", title_justify="left")
-    for name, justify in (("configuration", "left"), ("metric", "left"), ("BASE", "right"), ("NEW", "right"),
-                          ("NEW/BASE", "right"), (level, "right"), ("p", "right"), ("verdict", "left")):
-        table.add_column(name, justify=justify, no_wrap=name in ("metric", "NEW/BASE"))
-    previous = None
+def config_title(row: Row) -> str:
+    """`adding/T50/lstm/h64` -> `adding T50 h64 · lstm`: the configuration, then the architecture."""
+    return f"{section_of(row)} · {row.label}"
+
+
+def section_of(row: Row) -> str:
+    """The configuration without the architecture: `adding T50 h64`."""
+    return " ".join(part for part in row.config.split("/") if part != row.label)
+
+
+def comparison_tables(comparison: Comparison) -> list[Table]:
+    """One table per section (task, length, size), one row per metric; fits an 80-column CI log."""
+    tables: dict[str, Table] = {}
+    previous_label: dict[str, str] = {}
     for row in comparison.rows:
-        if previous is not None and row.config != previous:
+        section = section_of(row)
+        table = tables.get(section)
+        if table is None:
+            table = tables[section] = Table(title=section, title_justify="left", title_style="bold cyan",
+                                            box=box.SIMPLE_HEAD, padding=0)
+            for name in ("", "metric", "BASE", "NEW", f"NEW/BASE, {1 - comparison.options.alpha:.0%} CI", "p", "verdict"):
+                table.add_column(name, justify="left" if name in ("", "metric", "verdict") else "right",
+                                 no_wrap=name != "verdict", min_width=16 if name == "verdict" else None)
+        new_label = previous_label.get(section) != row.label
+        if new_label and section in previous_label:
             table.rows[-1].end_section = True
+        previous_label[section] = row.label
         style = VERDICT_STYLES.get(row.verdict.rstrip("?"), "dim")
         verdict = Text(verdict_text(row), style=("bold " + style) if row.regression else style)
-        table.add_row(section_title(row.config) if row.config != previous else "", row.metric,
-                      format_value(row, row.base), format_value(row, row.new), format_change(row),
-                      format_ci(row), format_p(row.p), verdict)
-        previous = row.config
-    return table
+        change = format_change(row) + (f" {row.ci[0]:.2f}–{row.ci[1]:.2f}" if row.ci else "")
+        table.add_row(Text(row.label, style="bold") if new_label else "", row.metric, format_value(row, row.base),
+                      format_value(row, row.new), change, format_p(row.p), verdict)
+    return list(tables.values())
 
 
 def geomean_table(comparison: Comparison) -> Table:
@@ -115,7 +134,7 @@ def comparison_renderable(comparison: Comparison) -> RichGroup:
     regressions = comparison.regressions
     decision = Text(decision_line(comparison), style="bold red" if regressions else "bold green")
     header = Text("\n".join(header_lines(comparison)), style="dim")
-    return RichGroup(header, comparison_table(comparison), geomean_table(comparison), decision)
+    return RichGroup(header, *comparison_tables(comparison), geomean_table(comparison), decision)
 
 
 def _md_cell(text: str) -> str:
@@ -133,7 +152,7 @@ def comparison_markdown(comparison: Comparison) -> str:
     def table(rows: list[Row]) -> list[str]:
         out = ["| " + " | ".join(columns) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * 5 + ["---"]) + "|"]
         for row in rows:
-            cells = [section_title(row.config), row.metric, format_value(row, row.base), format_value(row, row.new),
+            cells = [config_title(row), row.metric, format_value(row, row.base), format_value(row, row.new),
                      format_change(row), format_ci(row), format_p(row.p), verdict_text(row)]
             out.append("| " + " | ".join(_md_cell(cell) for cell in cells) + " |")
         return out

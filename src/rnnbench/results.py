@@ -12,9 +12,20 @@ import os
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 SCHEMA_VERSION = 1
 MAX_RESULTS_BYTES = 512 * 1024 * 1024
@@ -22,6 +33,9 @@ MAX_RESULTS_BYTES = 512 * 1024 * 1024
 
 class ResultsError(Exception):
     """A results file that cannot be used; the message is one line naming the file."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message.replace("\r", "\\r").replace("\n", "\\n"))  # one line, whatever the file holds
 
 
 class Record(BaseModel):
@@ -65,7 +79,7 @@ class TrainRecord(Record):
     wall_ms: Number = None
     step_ms: TimingRecord | None = None
     phases_ms: dict[str, TimingRecord] | None = None
-    curve: list[list[Number]] = []  # [step, elapsed_ms, loss, metric]
+    curve: list[Annotated[list[Number], Field(min_length=4, max_length=4)]] = []  # [step, elapsed_ms, loss, metric]
     final: FinalRecord | None = None
     steps_to_solve: StrictInt | None = None
     ms_to_solve: Number = None
@@ -103,9 +117,19 @@ class CaseRecord(Record):
     gates: StrictInt | None = None
     backend: StrictStr | None = None
     train: TrainRecord | None = None
-    inference: dict[str, InferenceRecord] | None = None
+    inference: dict[Annotated[str, StringConstraints(pattern=r"^b[1-9][0-9]*$")], InferenceRecord] | None = None
     flops: FlopsRecord | None = None
     memory: MemoryRecord | None = None
+
+    @model_validator(mode="after")
+    def _readable(self) -> CaseRecord:
+        # Absent is fine (a failed case has no timings); null where a reader expects a value is not.
+        for key in ("label", "train", "inference"):
+            if key in self.model_fields_set and getattr(self, key) is None:
+                raise ValueError(f"{key} is null")
+        if self.status in ("ok", "diverged") and (self.train is None or self.train.final is None):
+            raise ValueError(f"a case with status {self.status} must have train.final")
+        return self
 
 
 class ResultsDoc(Record):
@@ -194,7 +218,8 @@ def load_results(path: str | Path) -> dict[str, Any]:
     except ValidationError as err:
         first = err.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
-        raise ResultsError(f"{path}: field {loc}: {first['msg']}{_case_hint(data, first['loc'])}") from None
+        msg = first["msg"].removeprefix("Value error, ")
+        raise ResultsError(f"{path}: field {loc}: {msg}{_case_hint(data, first['loc'])}") from None
     seen: set[str] = set()
     for case in data["cases"]:
         if case["id"] in seen:
@@ -205,7 +230,7 @@ def load_results(path: str | Path) -> dict[str, Any]:
 
 def _case_hint(data: dict[str, Any], loc: tuple[Any, ...]) -> str:
     """` (case adding/T50/lstm/h64/s0)` when the bad field is inside a case that has an id."""
-    if len(loc) > 2 and loc[0] == "cases" and isinstance(loc[1], int):
+    if len(loc) >= 2 and loc[0] == "cases" and isinstance(loc[1], int):
         case = data["cases"][loc[1]]
         if isinstance(case, dict) and isinstance(case.get("id"), str):
             return f" (case {case['id']})"
@@ -221,7 +246,7 @@ def _first_difference(old: Any, new: Any, where: str = "") -> str | None:
     if isinstance(old, dict) and isinstance(new, dict):
         for key in sorted(set(old) | set(new), key=str):
             inner = f"{where}.{key}" if where else str(key)
-            found = _first_difference(old.get(key, "(absent)"), new.get(key, "(absent)"), inner)
+            found = _first_difference(old.get(key, _ABSENT), new.get(key, _ABSENT), inner)
             if found:
                 return found
         return None
@@ -233,7 +258,14 @@ def _first_difference(old: Any, new: Any, where: str = "") -> str | None:
         return None
     if old == new:
         return None
-    return f"{where}: {json.dumps(old)[:60]} in the file, {json.dumps(new)[:60]} now"
+    return f"{where}: {_show(old)} in the file, {_show(new)} now"
+
+
+_ABSENT = object()
+
+
+def _show(value: Any) -> str:
+    return "absent" if value is _ABSENT else json.dumps(value)[:60]
 
 
 def check_resume_suite(path: str | Path, doc: dict[str, Any], suite: dict[str, Any], case_ids: list[str]) -> None:

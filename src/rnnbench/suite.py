@@ -31,6 +31,9 @@ BUILTIN_SUITES = ("quick", "recap", "horizon", "data", "tasks", "ci", "lecture")
 class SuiteError(Exception):
     """A suite that cannot be used; the message is one line naming the file and field."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message.replace("\r", "\\r").replace("\n", "\\n"))  # one line, whatever the file holds
+
 
 # Strict ints: YAML `true` is not the size 1. Floats stay lax, since YAML 1.1 reads `1e-3` as a string.
 PositiveInt = Annotated[StrictInt, Field(gt=0)]
@@ -262,7 +265,10 @@ def _first_error(err: ValidationError) -> str:
 def _loc(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, str) and not part.isprintable():
+            out += f"[{part!r}]"  # a key holding a newline or a control character
+        else:
+            out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
 

@@ -1,0 +1,162 @@
+"""One metric of one configuration, BASE against NEW: its ratio, CI, p-value and verdict (torch-free).
+
+A timing counts as slower (or faster) only when all of these hold:
+
+1. significant: two-sided Mann-Whitney p < alpha on the raw samples, seeds pooled;
+2. beyond its minimum effect: the ratio of medians NEW/BASE is past 1 + threshold
+   (default 5 %, per-metric overrides in the suite's `thresholds:`), and past the
+   timing's own noise: the interquartile range of its log samples (a machine whose
+   contention comes and goes moves the median within that range between two runs
+   with no change in the code), plus, under --normalize, the drift of the reference
+   kernel between the start and the end of each run;
+3. reproduced: every seed - a timing block measured at its own moment of the run -
+   is past that minimum effect on its own: a load burst hits one block, a code change all.
+
+Per-seed quantities (time to solve, final metric) are compared across seeds, tested
+only with MIN_SEEDS_FOR_TEST seeds or more on each side, and never gate otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from rnnbench import stats
+
+DEFAULT_THRESHOLD = 0.05
+MIN_SEEDS_FOR_TEST = 3
+SOLVE_METRIC, ACCURACY_METRIC = "time_to_solve", "final_metric"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One metric of one configuration (a case id without its seed), seeds pooled."""
+
+    config: str
+    label: str
+    metric: str
+    kind: str  # timing | solve | accuracy
+    unit: str  # ms, seq/s, or the task's metric name
+    base: float | None  # median as measured (not normalized)
+    new: float | None
+    ratio: float | None = None  # NEW/BASE duration (> 1: slower; throughput is inverted), normalized if asked
+    ci: tuple[float, float] | None = None  # (1 - alpha) interval of the ratio; excludes 1 exactly when p < alpha
+    delta: float | None = None  # accuracy: NEW - BASE skill, as a fraction of chance-to-perfect (> 0: better)
+    p: float | None = None
+    min_effect: float = DEFAULT_THRESHOLD  # the threshold in force; for timings raised to the noise (spread, normalizer)
+    verdict: str = "~"  # faster | slower | better | worse | ~ ; a trailing "?" means untested (too few seeds)
+    regression: bool = False
+    reason: str = ""  # why a change is "~" or untested
+    n_base: int = 0
+    n_new: int = 0
+    seeds: tuple[tuple[str, float], ...] = ()  # (case id, its own ratio) per seed
+
+
+@dataclass(frozen=True)
+class Scale:
+    """What timings are divided by (1.0, or each run's reference time under --normalize), and the normalizer's
+    own uncertainty in log units: a normalized ratio is no surer than the reference kernel it is divided by."""
+
+    base: float = 1.0
+    new: float = 1.0
+    noise: float = 0.0
+
+
+def _log_iqr(xs: list[float]) -> float:
+    q1, q3 = np.percentile(np.log(xs), [25, 75])
+    return float(q3 - q1)
+
+
+def _direction(ratio: float, limit: float) -> str:
+    """slower / faster when the ratio is past 1 + limit (log-symmetric), else ~."""
+    return "slower" if ratio > 1.0 + limit else ("faster" if ratio < 1.0 / (1.0 + limit) else "~")
+
+
+def timing_row(config: str, label: str, metric: str, unit: str, batch: int | None,
+               base_seeds: list[tuple[str, list[float]]], new_seeds: list[tuple[str, list[float]]],
+               scale: Scale, threshold: float, alpha: float) -> Row:
+    """One timing, seeds pooled; see the module docstring for when it counts as slower or faster."""
+    base_all = [x for _, xs in base_seeds for x in xs]
+    new_all = [x for _, xs in new_seeds for x in xs]
+    base_scaled = [x / scale.base for x in base_all]
+    new_scaled = [x / scale.new for x in new_all]
+    ratio, low, high = stats.ratio_ci(base_scaled, new_scaled, confidence=1.0 - alpha)
+    p = stats.mann_whitney_p(base_scaled, new_scaled)
+    spread = max(_log_iqr(base_all), _log_iqr(new_all))
+    min_effect = math.exp(max(math.log1p(threshold), spread) + scale.noise) - 1.0
+    new_by_case = dict(new_seeds)
+    per_seed = tuple(
+        (case, (stats.median(new_by_case[case]) / scale.new) / (stats.median(xs) / scale.base))
+        for case, xs in base_seeds if case in new_by_case
+    )
+    direction, reason = _direction(ratio, min_effect), ""
+    if p >= alpha:
+        direction, reason = "~", "p ≥ α"
+    elif direction == "~":
+        reason = f"< {threshold:.0%}" if _direction(ratio, threshold) == "~" else f"noise ±{min_effect:.0%}"
+    elif len(per_seed) > 1 and any(_direction(r, min_effect) != direction for _, r in per_seed):
+        direction, reason = "~", "seeds disagree"
+    shown = (lambda ms: batch / ms * 1e3) if batch else (lambda ms: ms)
+    return Row(
+        config=config, label=label, metric=metric, kind="timing", unit=unit,
+        base=shown(stats.median(base_all)), new=shown(stats.median(new_all)),
+        ratio=ratio, ci=(low, high), p=p, min_effect=min_effect, verdict=direction,
+        regression=direction == "slower", reason=reason, n_base=len(base_all), n_new=len(new_all), seeds=per_seed,
+    )
+
+
+def _seed_verdict(direction: str, p: float | None, alpha: float, threshold: float) -> tuple[str, str]:
+    """(verdict, reason) of a change measured across seeds: untested below MIN_SEEDS_FOR_TEST seeds a side."""
+    if direction == "~":
+        return "~", f"< {threshold:.0%}"
+    if p is None:
+        return direction + "?", f"untested: < {MIN_SEEDS_FOR_TEST} seeds"
+    return (direction, "") if p < alpha else ("~", "p ≥ α")
+
+
+def solve_row(config: str, label: str, base: list[float], new: list[float], n_seeds: tuple[int, int],
+              scale: Scale, threshold: float, alpha: float) -> Row:
+    """Time to solve across the seeds that solved: medians always, a test only with enough seeds on both sides."""
+    solved = f"solved {len(base)}/{n_seeds[0]} → {len(new)}/{n_seeds[1]}"
+    row = Row(config=config, label=label, metric=SOLVE_METRIC, kind="solve", unit="ms",
+              base=stats.median(base) if base else None, new=stats.median(new) if new else None,
+              min_effect=threshold, n_base=len(base), n_new=len(new), reason=solved)
+    if not base or not new:
+        return row
+    base_scaled, new_scaled = [x / scale.base for x in base], [x / scale.new for x in new]
+    p = ci = None
+    ratio = stats.median(new_scaled) / stats.median(base_scaled)
+    if min(len(base), len(new)) >= MIN_SEEDS_FOR_TEST:
+        ratio, low, high = stats.ratio_ci(base_scaled, new_scaled, confidence=1.0 - alpha)
+        p, ci = stats.mann_whitney_p(base_scaled, new_scaled), (low, high)
+    verdict, reason = _seed_verdict(_direction(ratio, threshold), p, alpha, threshold)
+    return replace(row, ratio=ratio, ci=ci, p=p, verdict=verdict, regression=verdict == "slower",
+                   reason=f"{reason}; {solved}" if reason else solved)
+
+
+def skill(final: dict[str, Any]) -> float:
+    """The final metric as a fraction of the way from chance (0) to perfect (1): a drop reads the same for mse and accuracy."""
+    metric, chance, higher = float(final["metric"]), final.get("chance"), bool(final.get("higher_is_better", True))
+    ideal = 1.0 if higher else 0.0
+    if chance is None or chance == ideal:
+        return metric if higher else -metric
+    return (metric - chance) / (ideal - chance)
+
+
+def accuracy_row(config: str, label: str, base: list[dict[str, Any]], new: list[dict[str, Any]],
+                 threshold: float, alpha: float) -> Row:
+    """Final metric across seeds; a drop of more than `threshold` of the chance-to-perfect span is worse."""
+    base_skill, new_skill = [skill(f) for f in base], [skill(f) for f in new]
+    delta = stats.median(new_skill) - stats.median(base_skill)
+    direction = "worse" if delta < -threshold else ("better" if delta > threshold else "~")
+    tested = min(len(base), len(new)) >= MIN_SEEDS_FOR_TEST
+    p = stats.mann_whitney_p(base_skill, new_skill) if tested else None
+    verdict, reason = _seed_verdict(direction, p, alpha, threshold)
+    return Row(config=config, label=label, metric=ACCURACY_METRIC, kind="accuracy",
+               unit=str((new or base)[0].get("metric_name", "metric")),
+               base=stats.median([f["metric"] for f in base]), new=stats.median([f["metric"] for f in new]),
+               delta=delta, p=p, min_effect=threshold, verdict=verdict, regression=verdict == "worse",
+               reason=reason, n_base=len(base), n_new=len(new))
