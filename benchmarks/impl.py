@@ -16,6 +16,10 @@ training step <= 2.5x fused LSTM.
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("TORCHINDUCTOR_FORCE_DISABLE_CACHES", "1")  # --routes: time torch.compile cold, as a new shape is
+
 import argparse
 import gc
 import random
@@ -134,13 +138,18 @@ def script(fn):
         return torch.jit.script(fn)
 
 
+def scripted_lstm(input_size: int, hidden_size: int, compiler: str) -> ScriptedCore:
+    core = ScriptedCore("lstm", input_size, [hidden_size], False)
+    core.compiler = compiler
+    return core
+
+
 def route_models(input_size: int, hidden_size: int) -> dict[str, nn.Module]:
-    eager_loops = ScriptedCore("lstm", input_size, [hidden_size], False)
-    eager_loops.compiler = "eager"
     return {
         "fused (oneDNN)": build_core("lstm", "fused", input_size, hidden_size, 1, False),
-        "custom bwd, TorchScript": build_core("lstm", "scripted", input_size, hidden_size, 1, False),
-        "custom bwd, eager loops": eager_loops,
+        "custom bwd, TorchScript": scripted_lstm(input_size, hidden_size, "torchscript"),
+        "custom bwd, compile": scripted_lstm(input_size, hidden_size, "inductor"),
+        "custom bwd, eager loops": scripted_lstm(input_size, hidden_size, "eager"),
         "autograd, eager": NaiveLSTM(input_size, hidden_size, layer=naive_lstm_layer),
         "autograd, TorchScript": NaiveLSTM(input_size, hidden_size, layer=script(naive_lstm_layer)),
         "autograd, compile layer": NaiveLSTM(input_size, hidden_size, layer=torch.compile(naive_lstm_layer)),

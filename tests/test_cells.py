@@ -70,6 +70,17 @@ def test_one_step_sequence(cell):
     assert_same(run_with_grads(scripted, inputs()[:, :1]), run_with_grads(fused, inputs()[:, :1]))
 
 
+@pytest.mark.parametrize("cell", sorted(CELL_BLOCKS))
+def test_long_sequence_crosses_backward_blocks(cell):
+    """T = 19: the backward makes its factors 8 steps at a time (two full blocks and a remainder)."""
+    torch.manual_seed(0)
+    reference = build_core(cell, CELL_IMPLS[cell][0], INPUT, HIDDEN, 1, True)
+    scripted = build_core(cell, "scripted", INPUT, HIDDEN, 1, True)
+    scripted.load_state_dict(reference.state_dict())
+    x = torch.randn(BATCH, 19, INPUT, generator=torch.Generator().manual_seed(0))
+    assert_same(run_with_grads(scripted, x), run_with_grads(reference, x))
+
+
 @pytest.mark.parametrize("bidirectional, num_layers", SHAPES)
 def test_peephole_scripted_matches_eager_cell_loop(bidirectional, num_layers):
     """The hand-written backward against autograd through the eager peephole step, peepholes nonzero."""
@@ -232,6 +243,16 @@ def test_init_forget_bias_leaves_gru_and_rnn_alone(cell):
 def test_build_core_refuses(args, message):
     with pytest.raises(ValueError, match=message):
         build_core(*args)
+
+
+@pytest.mark.parametrize("cell", sorted(CELL_BLOCKS))
+def test_inference_mode_gives_the_training_outputs(cell):
+    for impl in CELL_IMPLS[cell]:
+        core = build_core(cell, impl, INPUT, HIDDEN, 1, True)
+        with torch.inference_mode():
+            outputs, final = core(inputs())
+        expected_outputs, expected_final = core(inputs())
+        assert torch.equal(outputs, expected_outputs.detach()) and torch.equal(final, expected_final.detach())
 
 
 @pytest.mark.parametrize("cell", sorted(CELL_BLOCKS))

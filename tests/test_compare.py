@@ -206,6 +206,13 @@ def test_different_suites_or_schemas_are_incomparable():
         compare(make_doc(0, only_step=True), other)
 
 
+def test_a_malformed_record_is_an_error_not_a_crash():
+    new = make_doc(1, only_step=True)
+    new["cases"][0]["train"]["step_ms"]["samples"][3] = None
+    with pytest.raises(CompareError, match="adding/T50/lstm/h64: malformed case record"):
+        compare(make_doc(0, only_step=True), new)
+
+
 def test_unmatched_failed_and_changed_cases_are_listed():
     both = ("lstm", "gru")
     base, new = make_doc(0, labels=both, only_step=True), make_doc(1, labels=both, only_step=True)
@@ -295,7 +302,7 @@ def test_outputs_show_the_decision():
 def test_github_action_benchmark_export():
     entries = github_action_benchmark(make_doc(0, ms_to_solve=1500.0, labels=("lstm", "gru")))
     names = {e["name"] for e in entries}
-    assert "adding/T50/lstm/h64 step" in names and "adding/T50/gru/h64 latency_b32_ms" in names
+    assert "adding/T50/lstm/h64 step" in names and "adding/T50/gru/h64 latency_b32" in names
     assert "adding/T50/lstm/h64 time_to_solve" in names
     step = next(e for e in entries if e["name"] == "adding/T50/lstm/h64 step")
     assert step["unit"] == "ms" and step["value"] == pytest.approx(10.0, rel=0.02) and step["range"].startswith("± ")

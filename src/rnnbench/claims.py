@@ -90,6 +90,7 @@ class Claim:
     supported_when: str
     archs: tuple[str, ...]  # the registry names the rule compares, first against the others
     rule: Rule
+    needs: str = "configuration with both architectures"  # what a suite lacks when this is not measured
 
 
 @dataclass(frozen=True)
@@ -417,6 +418,8 @@ def bilstm_cost_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSetti
     return findings
 
 
+SWEEP = "seq_len sweep (≥ 2 lengths) with both architectures"
+
 CLAIMS: dict[str, Claim] = {
     "lstm_gates": Claim(
         "lstm_gates", "LSTM / GRU", "architecture",
@@ -427,7 +430,7 @@ CLAIMS: dict[str, Claim] = {
     "lstm_long_term": Claim(
         "lstm_long_term", "LSTM", "advantage", "LSTM captures long-term dependencies",
         "memory horizon (longest seq_len solved in ≥ half the seeds), tanh RNN as the contrast",
-        "LSTM horizon > RNN horizon", ("lstm", "rnn"), lstm_long_term_rule,
+        "LSTM horizon > RNN horizon", ("lstm", "rnn"), lstm_long_term_rule, SWEEP,
     ),
     "gru_faster": Claim(
         "gru_faster", "GRU", "advantage", "GRU is faster to train",
@@ -438,15 +441,16 @@ CLAIMS: dict[str, Claim] = {
         "gru_similar_less_data", "GRU", "advantage", "GRU performs similarly to LSTM, especially with less training data",
         "metric gap GRU − LSTM at the smallest and largest train_size",
         "gap within tolerance at small data, and smaller than at large data", ("gru", "lstm"), gru_data_rule,
+        "train_size sweep (≥ 2 sizes) with both architectures",
     ),
     "gru_short_term": Claim(
         "gru_short_term", "GRU", "disadvantage", "GRU cannot capture long-term dependencies",
-        "memory horizon GRU vs LSTM", "GRU horizon < LSTM horizon", ("gru", "lstm"), gru_short_term_rule,
+        "memory horizon GRU vs LSTM", "GRU horizon < LSTM horizon", ("gru", "lstm"), gru_short_term_rule, SWEEP,
     ),
     "bilstm_better": Claim(
         "bilstm_better", "Bi-LSTM", "advantage", "Bi-LSTM gives better performance",
         "final metric Bi-LSTM vs LSTM on non-causal tasks, across seeds", "better, CIs of the medians apart",
-        ("bilstm", "lstm"), bilstm_better_rule,
+        ("bilstm", "lstm"), bilstm_better_rule, "non-causal task with both architectures",
     ),
     "bilstm_cost": Claim(
         "bilstm_cost", "Bi-LSTM", "disadvantage", "Bi-LSTM costs computation and training time",
@@ -477,12 +481,7 @@ def evaluate_claim(doc: dict[str, Any], claim: Claim, settings: ClaimSettings = 
     findings = claim.rule(doc, tuple(labels), settings)
     verdict, reason = combine(findings)
     if verdict == NOT_MEASURED:
-        reason = {
-            "lstm_long_term": "no seq_len sweep (≥ 2 lengths) with both architectures",
-            "gru_short_term": "no seq_len sweep (≥ 2 lengths) with both architectures",
-            "gru_similar_less_data": "no train_size sweep (≥ 2 sizes) with both architectures",
-            "bilstm_better": "no non-causal task with both architectures",
-        }.get(claim.key, "no configuration with both architectures")
+        reason = f"no {claim.needs}"
     return ClaimResult(claim, verdict, reason, tuple(findings), context(doc, labels))
 
 

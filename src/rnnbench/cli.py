@@ -403,7 +403,7 @@ def export_results(
     if fmt not in EXPORT_FORMATS:
         raise fail(f"--format: {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
     try:
-        text = json.dumps(github_action_benchmark(load_results(results)), indent=1) + "\n"
+        text = json.dumps(github_action_benchmark(load_results(results)), indent=1, ensure_ascii=False) + "\n"
     except ResultsError as err:
         raise fail(str(err)) from None
     if out is None:

@@ -244,7 +244,10 @@ def compare(base: dict[str, Any], new: dict[str, Any], options: CompareOptions =
     metrics = {m for b, _ in pairs for m in timing_samples(b)} | {SOLVE_METRIC, ACCURACY_METRIC}
     thresholds = resolve_thresholds(new["suite"].get("thresholds") or {}, metrics)
     for config, group in configs.items():
-        out.rows += _config_rows(config, group, scale, lambda m: threshold_for(m, thresholds, options.threshold), options.alpha)
+        try:
+            out.rows += _config_rows(config, group, scale, lambda m: threshold_for(m, thresholds, options.threshold), options.alpha)
+        except (TypeError, ValueError, KeyError, AttributeError) as err:  # a hand-edited or foreign record
+            raise CompareError(f"{config}: malformed case record ({type(err).__name__}: {err})") from None
         diverged = [c["id"] for pair in group for c in pair if c["status"] == "diverged"]
         if diverged:
             out.notes.append(f"diverged (timings compared, accuracy not): {', '.join(diverged)}")

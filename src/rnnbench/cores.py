@@ -288,7 +288,12 @@ def _script(fn):
         return torch.jit.script(fn)
 
 
-LOOP_COMPILERS = {"torchscript": _script, "eager": lambda fn: fn}  # eager: for comparison in benchmarks/impl.py
+# The ways to compile the loops that benchmarks/impl.py --routes compares; cells.py says why TorchScript.
+LOOP_COMPILERS = {
+    "torchscript": _script,
+    "inductor": lambda fn: torch.compile(fn, dynamic=False),  # unrolls each loop: compiles per (T, B, H)
+    "eager": lambda fn: fn,
+}
 
 
 @cache

@@ -57,7 +57,7 @@ def github_action_benchmark(doc: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         config = config_of(case["id"])
         for metric, (_, batch, samples) in timing_samples(case).items():
-            name = f"latency_b{batch}_ms" if batch else metric
+            name = f"latency_b{batch}" if batch else metric
             pooled.setdefault((config, name), []).extend(samples)
         ms = (case.get("train") or {}).get("ms_to_solve")
         if case["status"] == "ok" and ms is not None:
