@@ -117,6 +117,16 @@ def test_gru_faster_supported_contradicted_inconclusive_on_step_time():
     assert verdict("gru_faster", timing_pair(10.0, 10.0)) == INCONCLUSIVE
 
 
+def test_multi_modal_timings_decide_nothing():
+    # most GRU samples faster, but a burst of slow ones puts its median above the LSTM's
+    gru = [case("gru", seed=s, step_ms=[5.0] * 4 + [10.5] * 6) for s in seeds()]
+    lstm = [case("lstm", seed=s, step_ms=[10.0 + k / 100 for k in range(10)]) for s in seeds()]
+    result = evaluate_claim(document(gru + lstm), CLAIMS["gru_faster"])
+    step = result.findings[0]
+    assert step.verdict == INCONCLUSIVE and "multi-modal" in step.note
+    assert not step.measures[0].low <= step.measures[0].value <= step.measures[0].high
+
+
 def test_step_time_with_too_few_samples_is_inconclusive_but_cites_the_ratio():
     few = [case("gru", step_ms=[7.0, 7.1]), case("lstm", step_ms=[10.0, 10.1])]
     result = evaluate_claim(document(few), CLAIMS["gru_faster"])

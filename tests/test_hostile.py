@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from rnnbench.cli import app
 from rnnbench.results import MAX_RESULTS_BYTES
-from rnnbench.suite import MAX_SUITE_BYTES
+from rnnbench.suite_files import MAX_SUITE_BYTES
 
 cli = CliRunner()
 
