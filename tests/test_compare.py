@@ -159,11 +159,19 @@ def test_bad_suite_thresholds_are_errors(thresholds, message):
 
 def test_normalize_cancels_a_slower_machine():
     slower_machine = make_doc(1, factor=1.3, reference_ms=52.0, only_step=True)
-    assert compare(make_doc(0, only_step=True), slower_machine).regressions
+    raw = compare(make_doc(0, only_step=True), slower_machine)
+    assert raw.machine_ratio == pytest.approx(1.3)
+    assert not raw.regressions and raw.rows[0].reason.startswith("noise"), "a change the machine explains is not the code's"
     normalized = compare(make_doc(0, only_step=True), slower_machine, CompareOptions(normalize=True))
     assert not normalized.regressions
-    assert normalized.machine_ratio == pytest.approx(1.3)
     assert normalized.geomeans["overall"] == pytest.approx(1.0, abs=0.01)
+
+
+def test_a_regression_beyond_the_machine_change_is_caught_raw_or_normalized():
+    slower_code_and_machine = make_doc(1, factor=1.3 * 1.3, reference_ms=52.0, only_step=True)
+    for normalize in (False, True):
+        comparison = compare(make_doc(0, only_step=True), slower_code_and_machine, CompareOptions(normalize=normalize))
+        assert [r.metric for r in comparison.regressions] == ["step"]
 
 
 def test_normalize_widens_the_minimum_effect_by_the_reference_drift():

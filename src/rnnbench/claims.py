@@ -190,10 +190,10 @@ def _ratio_finding(where: str, name: str, num: list[float], den: list[float], ex
         return Finding(where, INCONCLUSIVE, (measure, *extra), f"fewer than {need} {n_unit} per side")
     ratio, low, high = stats.ratio_ci(den, num, s.confidence)
     measure = Measure(name, ratio, low, high, "×", (len(num), len(den)), f"{len(num)} vs {len(den)} {n_unit}")
-    if not low <= ratio <= high:
-        # the interval is built around the Hodges-Lehmann shift; a ratio of medians outside it means the
-        # samples are not one distribution shifted (e.g. bursts of contention in some seeds): no verdict
-        return Finding(where, INCONCLUSIVE, (measure, *extra), "ratio of medians outside its CI: multi-modal timings")
+    if (high < 1 <= ratio) or (ratio <= 1 < low):
+        # the interval is built around the Hodges-Lehmann shift; when the ratio of medians says the opposite,
+        # the samples are not one distribution shifted (bursts of contention in some seeds): no verdict
+        return Finding(where, INCONCLUSIVE, (measure, *extra), "ratio of medians and its CI disagree: multi-modal timings")
     if high < 1 or low > 1:
         below = high < 1
         return Finding(where, SUPPORTED if below == expect_below else CONTRADICTED, (measure, *extra))

@@ -194,18 +194,30 @@ def _match(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> list[t
 
 
 def _scale(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> Scale:
+    """What to divide timings by, and how much the machine itself changed speed, by the reference kernel.
+
+    The reference's drift within each run is noise either way. Without --normalize, so is
+    the change of its speed between the runs: a timing that moved no more than the
+    machine did cannot be told from it.
+    """
     base_ref, new_ref = reference_ms(base), reference_ms(new)
-    if base_ref and new_ref:
-        out.machine_ratio = new_ref / base_ref
+    drift = reference_drift(base) + reference_drift(new)
     if not out.options.normalize:
-        return Scale()
+        if not (base_ref and new_ref):
+            return Scale()
+        out.machine_ratio = new_ref / base_ref
+        scale = Scale(noise=drift + abs(math.log(out.machine_ratio)))
+        if scale.noise > 0.01:
+            out.notes.append(f"the reference matmul ran {out.machine_ratio:.2f}× as long in NEW, and drifted within the runs: "
+                             f"±{math.expm1(scale.noise):.0%} is added to the minimum effect (--normalize corrects for the machine)")
+        return scale
     missing = [name for name, ref in ((out.base_name, base_ref), (out.new_name, new_ref)) if not ref]
     if missing:
         raise CompareError(f"--normalize: {missing[0]} has no reference matmul time (reference.start.matmul_ms)")
-    scale = Scale(base_ref, new_ref, reference_drift(base) + reference_drift(new))
+    out.machine_ratio = new_ref / base_ref
+    scale = Scale(base_ref, new_ref, drift)
     out.notes.append(f"normalized: every timing divided by its run's reference matmul time (BASE {base_ref:.3g} ms, "
-                     f"NEW {new_ref:.3g} ms); their drift within the runs, ±{math.expm1(scale.noise):.0%}, "
-                     "is added to the minimum effect")
+                     f"NEW {new_ref:.3g} ms); its drift within the runs, ±{math.expm1(drift):.0%}, is added to the minimum effect")
     return scale
 
 

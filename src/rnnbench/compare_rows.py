@@ -7,8 +7,9 @@ A timing counts as slower (or faster) only when all of these hold:
    (default 5 %, per-metric overrides in the suite's `thresholds:`), and past the
    timing's own noise: the interquartile range of its log samples (a machine whose
    contention comes and goes moves the median within that range between two runs
-   with no change in the code), plus, under --normalize, the drift of the reference
-   kernel between the start and the end of each run;
+   with no change in the code), plus how much the machine changed speed by the
+   reference kernel - its drift from the start to the end of each run, and, unless
+   --normalize divides it out, its change between the two runs;
 3. reproduced: every seed - a timing block measured at its own moment of the run -
    is past that minimum effect on its own: a load burst hits one block, a code change all.
 
@@ -57,8 +58,8 @@ class Row:
 
 @dataclass(frozen=True)
 class Scale:
-    """What timings are divided by (1.0, or each run's reference time under --normalize), and the normalizer's
-    own uncertainty in log units: a normalized ratio is no surer than the reference kernel it is divided by."""
+    """What timings are divided by (1.0, or each run's reference time under --normalize), and in log units how
+    much the machine changed speed by the reference kernel: a timing change within that is not the code's."""
 
     base: float = 1.0
     new: float = 1.0

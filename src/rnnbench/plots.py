@@ -21,7 +21,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import NullFormatter  # noqa: E402
 
 from rnnbench import analysis, stats  # noqa: E402
-from rnnbench.summary import group_results, section_key  # noqa: E402
+from rnnbench.summary import group_results  # noqa: E402
 
 DPI = 100
 PANEL = (5.0, 3.2)  # inches (width, height) of one panel
@@ -230,6 +230,10 @@ def _pooled(cases: list[dict[str, Any]], *path: str) -> list[float]:
     return samples
 
 
+def _batch_order(key: str) -> float:
+    return int(key[1:]) if key[1:].isdigit() else float("inf")
+
+
 def time_bars(doc: dict[str, Any], directory: Path) -> list[PlotOutcome]:
     """Per task (its configuration with the most architectures): train step, inference at batch 1 and at the largest batch."""
     sections, labels, groups = group_results(doc)
@@ -245,7 +249,7 @@ def time_bars(doc: dict[str, Any], directory: Path) -> list[PlotOutcome]:
     fig, axes = _figure(len(rows), 3)
     for (section, present), row_axes in zip(rows, axes):
         cases = {lab: groups[(section, lab)].measured for lab in present}
-        keys = sorted({k for cs in cases.values() for c in cs for k in c.get("inference", {})}, key=lambda k: int(k[1:]))
+        keys = sorted({k for cs in cases.values() for c in cs for k in c.get("inference") or {}}, key=_batch_order)
         panels = [("train step", ("train", "step_ms"))]
         panels += [(f"inference {k}", ("inference", k, "latency_ms")) for k in (keys[:1] + keys[-1:] if len(keys) > 1 else keys)]
         for ax, (title, path) in zip(row_axes, panels + [None] * (3 - len(panels))):

@@ -61,9 +61,6 @@ def header_lines(comparison: Comparison) -> list[str]:
     mode = "normalized by the reference matmul" if opts.normalize else "raw timings"
     lines.append(f"α = {opts.alpha:g} ({1 - opts.alpha:.0%} CIs); minimum effect {opts.threshold:.0%}, raised to a timing's "
                  f"own noise where larger (shown as 'noise ±'); {mode}")
-    if c.machine_ratio is not None:
-        hint = " (the machine ran at another speed: --normalize)" if not opts.normalize and abs(c.machine_ratio - 1) > 0.1 else ""
-        lines.append(f"reference matmul time NEW/BASE {c.machine_ratio:.3f}×{hint}")
     for key, old, new, blocking in c.env_diffs:
         lines.append(f"environment differs: {key} {old} → {new}" + (" (allowed by --allow-env-mismatch)" if blocking else ""))
     lines += c.notes
