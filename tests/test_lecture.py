@@ -1,0 +1,29 @@
+"""The lecture suite: its Keras snippets as cases, validated and run at tiny sizes."""
+
+from __future__ import annotations
+
+from rnnbench.runner import run_case
+from rnnbench.suite import builtin_suite_dir, expand, parse_suite
+from rnnbench.suite_files import read_yaml
+
+
+def test_lecture_suite_runs_every_variant_at_tiny_sizes():
+    data = read_yaml(builtin_suite_dir() / "lecture.yaml")
+    data["device"] = "cpu"
+    data["defaults"].update(
+        train={"max_steps": 2, "max_seconds": 5, "eval_every": 1, "eval_size": 8},
+        timing={"warmup": 1, "min_repeats": 3, "max_repeats": 3, "max_seconds": 0.1},
+        inference={"batch_sizes": [2]},
+        batch_size=4,
+    )
+    cases = expand(parse_suite(data, "lecture.yaml"))
+    records = {case.label: run_case(case) for case in cases}
+    assert all(r["status"] == "ok" for r in records.values()), {k: r.get("error") for k, r in records.items()}
+    assert records["RNN-LSTMCell20"]["backend"] == "python-loop"
+    assert records["LSTM20"]["backend"] in {"onednn", "native"}
+    stacked = records["LSTM20x2-Dense10"]
+    assert stacked["hidden_sizes"] == [20, 20] and stacked["num_layers"] == 2
+    # Two LSTM(20) layers on 10 one-hot inputs, then Dense(10) per step (PyTorch keeps two bias vectors, Keras one).
+    assert stacked["n_params"] == 4 * (20 * (10 + 20) + 2 * 20) + 4 * (20 * (20 + 20) + 2 * 20) + 20 * 10 + 10
+    assert records["peephole20"]["n_core_params"] == records["LSTM20"]["n_core_params"] + 3 * 20
+    assert records["LSTM20-fb1"]["settings"]["forget_bias"] == 1.0
