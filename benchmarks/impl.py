@@ -24,6 +24,7 @@ import argparse
 import gc
 import random
 import statistics
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -184,6 +185,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads (1: steady on a shared machine)")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--only", nargs="+", metavar="VARIANT", help="measure only these (and the fused reference)")
     args = parser.parse_args()
 
     torch.manual_seed(0)
@@ -192,12 +194,16 @@ def main() -> None:
     target = torch.randn(args.batch, args.hidden)
     models = (route_models if args.routes else impl_models)(args.input_size, args.hidden)
     fused_name = "fused (oneDNN)" if args.routes else None
+    if args.only:
+        keep = set(args.only) | {fused_name or reference_of(name) for name in args.only}
+        models = {name: model for name, model in models.items() if name in keep}
 
     first_step_ms = {}
     for name, model in models.items():  # the first call compiles (TorchScript, torch.compile): time it apart
         start = time.perf_counter()
         training_step(model, x, target)()
         first_step_ms[name] = (time.perf_counter() - start) * 1e3
+        print(f"first training step of {name}: {first_step_ms[name]:.0f} ms", file=sys.stderr, flush=True)
 
     fns = {(n, "train"): training_step(m, x, target) for n, m in models.items()}
     fns.update({(n, "forward"): forward_pass(m, x) for n, m in models.items()})

@@ -23,7 +23,7 @@ from rnnbench.compare import (
 )
 from rnnbench.compare_rows import skill
 from rnnbench.export import comparison_json, github_action_benchmark
-from rnnbench.render_compare import comparison_markdown, comparison_renderable
+from rnnbench.render_compare import comparison_markdown, comparison_renderable, decision_line
 from rnnbench.results import save_atomic
 from rnnbench.timing import SLOWDOWN_ENV, slowdown_factor, time_fn_detailed
 
@@ -87,6 +87,8 @@ def test_a_a_reports_no_change():
     assert not comparison.regressions
     assert {r.verdict for r in comparison.rows} == {"~"}
     assert comparison.geomeans["overall"] == pytest.approx(1.0, abs=0.01)
+    assert comparison.resolution == pytest.approx(0.05) and not comparison.too_noisy
+    assert decision_line(comparison) == "no regression; the timings resolve changes of ±5% (median)"
 
 
 def test_twenty_percent_slower_is_a_regression_in_every_timing():
@@ -130,6 +132,7 @@ def test_a_shift_within_the_timings_own_spread_is_noise():
     assert significant, "the shift is detectable as a difference ..."
     assert not comparison.regressions, "... but not beyond the noise"
     assert all(r.reason.startswith("noise") for r in significant)
+    assert comparison.too_noisy and "too noisy to vouch for a 5% change" in decision_line(comparison)
 
 
 def test_a_slowdown_in_one_seed_only_does_not_gate():
@@ -161,10 +164,20 @@ def test_normalize_cancels_a_slower_machine():
     slower_machine = make_doc(1, factor=1.3, reference_ms=52.0, only_step=True)
     raw = compare(make_doc(0, only_step=True), slower_machine)
     assert raw.machine_ratio == pytest.approx(1.3)
-    assert not raw.regressions and raw.rows[0].reason.startswith("noise"), "a change the machine explains is not the code's"
+    assert not raw.regressions and raw.rows[0].reason == "machine ×1.30", "a change the machine explains is not the code's"
     normalized = compare(make_doc(0, only_step=True), slower_machine, CompareOptions(normalize=True))
     assert not normalized.regressions
     assert normalized.geomeans["overall"] == pytest.approx(1.0, abs=0.01)
+
+
+def test_normalizing_by_a_reference_the_timing_does_not_follow_is_no_regression():
+    """Seen for real: the reference matmul ran 2.2x faster in NEW, a small-batch latency not at all."""
+    base, new = make_doc(0, only_step=True), make_doc(1, reference_ms=18.0, only_step=True)
+    comparison = compare(base, new, CompareOptions(normalize=True))
+    step = comparison.rows[0]
+    assert step.ratio == pytest.approx(40 / 18, rel=0.02) and step.p < 0.01
+    assert step.verdict == "~" and step.reason == "machine ×0.45" and not comparison.regressions
+    assert comparison.resolution > 1.0 and comparison.too_noisy
 
 
 def test_a_regression_beyond_the_machine_change_is_caught_raw_or_normalized():
@@ -408,7 +421,8 @@ def test_cli_formats_and_summary(files, tmp_path):
     (["{base}", "{same}", "--format", "xml"], "--format"),
 ])
 def test_cli_errors_are_one_line_and_exit_2(files, args, message):
-    paths = {"base": files("base.json", make_doc(0, only_step=True)), "same": files("same.json", make_doc(1, only_step=True)),
+    paths = {"base": files("base.json", make_doc(0, only_step=True)),
+             "same": files("same.json", make_doc(1, only_step=True)),
              "quick": files("quick.json", make_doc(1, suite={"name": "quick"}, only_step=True)),
              "cuda": files("cuda.json", make_doc(1, env={"device": "cuda"}, only_step=True))}
     result = runner.invoke(app, ["compare", *[a.format(**paths) for a in args]])

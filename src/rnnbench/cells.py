@@ -22,15 +22,7 @@ Implementations:
   steps in one matmul, then a time loop with the backward written out (a custom
   autograd Function), both loops compiled with TorchScript.
 
-  Why TorchScript and not torch.compile (measured on this project's 2-core Xeon
-  CPU, LSTM T=100, B=64, I=32, H=128, training step incl. Adam; `benchmarks/impl.py
-  --routes` reproduces it): see the table in the README section "Implementations";
-  in short, TorchScript loops in the custom Function were the fastest route, and
-  torch.compile must unroll the time loop, so it recompiles (tens of seconds) for
-  every new sequence length and batch size, which a seq_len sweep or a
-  variable-length task hits constantly. torch.jit.script is deprecated from
-  torch 2.10 on but still works; its loops are plain Python functions, so
-  switching the route is one line in `cores.LOOP_COMPILERS`.
+  `ScriptedCore` says why TorchScript and not torch.compile, with the numbers.
 
 Parameters of the `cell` and `scripted` cores have nn.RNN/nn.LSTM/nn.GRU's names,
 shapes and initialisation (`weight_ih_l{k}`, `weight_hh_l{k}`, `bias_ih_l{k}`,
@@ -55,7 +47,7 @@ PEEPHOLE_NAMES = ("weight_ci", "weight_cf", "weight_co")
 
 
 def count_params_formula(cell: str, input_size: int, hidden_sizes: list[int], bidirectional: bool) -> int:
-    """P = G·(h·(i + h) + 2h) per layer and direction (+3h for peepholes); an upper layer's i is h_prev·directions."""
+    """P = G·(h·(i + h) + 2h) per layer and direction (+3h with peepholes); upper layers' i is h_prev·directions."""
     directions = 2 if bidirectional else 1
     total = 0
     layer_input = input_size
@@ -233,9 +225,36 @@ class CellLoopCore(_HandWiredCore):
 
 
 class ScriptedCore(_HandWiredCore):
-    """`scripted`: one input matmul for all steps, then a TorchScript loop with a hand-written backward."""
+    """`scripted`: one input matmul for all steps, then a TorchScript loop with a hand-written backward.
 
-    # How the loops are compiled: "torchscript", or "eager" (benchmarks/impl.py --routes measures both).
+    Why this route. `benchmarks/impl.py --routes` timed a single-layer LSTM (T=100,
+    B=64, I=32, H=128, one thread of this project's shared 2-core Xeon, AVX-512,
+    torch 2.13; training step = forward + MSE + backward + Adam; medians of 15
+    interleaved rounds; first step = cold compile):
+
+        route                                         train ms  / fused   first step
+        fused nn.LSTM (oneDNN)                            70.6     1.00       0.1 s
+        custom backward, loops in TorchScript   <-        70.8     1.00       0.2 s
+        custom backward, loops in eager Python            82.9     1.17       0.1 s
+        autograd through the eager cell loop              90.2     1.28       0.1 s
+        autograd through the TorchScript cell loop       115.9     1.64       0.1 s
+        torch.compile of the whole layer (unrolled)       78.0     1.10      91 s
+        torch.compile of one step, Python loop           100.3     1.42       6.8 s
+
+    The custom backward does most of the work (5 ops per step are left, see
+    `cores.py`); TorchScript then takes the Python interpreter out of both loops.
+    torch.compile of the whole layer came close (1.10-1.16x at T=100 across runs,
+    1.32x against TorchScript's 1.26x at T=25) but unrolls the time loop: a cold
+    compile took 1.5-4 minutes at T=100 (32 s at T=25), again for every new
+    sequence length, which a seq_len sweep or a variable-length task brings
+    constantly. torch.compile of the custom-backward loops themselves took 145 s
+    at T=25 and then ran 6.7x slower than fused; at T=100 it had not finished
+    compiling after 15 minutes. torch.jit.script is deprecated (torch 2.13 warns;
+    `cores._script` silences it) but works; the loops are plain Python, so another
+    compiler is one entry in `cores.LOOP_COMPILERS` and one `compiler` value here.
+    """
+
+    # How the loops are compiled: a key of cores.LOOP_COMPILERS (benchmarks/impl.py --routes sets others).
     compiler = "torchscript"
 
     def _direction(self, x: Tensor, params: tuple, reverse: bool) -> Tensor:

@@ -343,7 +343,7 @@ def compare(
     fail_on_regression: Annotated[bool, typer.Option("--fail-on-regression", help="Exit 1 when a metric regressed (a CI gate).")] = False,
     threshold: Annotated[str, typer.Option("--threshold", help="Minimum effect that counts, e.g. 5% or 0.05; the suite's thresholds: override it per metric.")] = "5%",
     alpha: Annotated[float, typer.Option("--alpha", min=1e-9, max=0.5, help="Significance level of the Mann-Whitney tests.")] = 0.01,
-    normalize: Annotated[bool, typer.Option("--normalize", help="Divide each timing by its run's reference matmul time (different machines).")] = False,
+    normalize: Annotated[bool, typer.Option("--normalize", help="Show ratios divided by the change of the runs' reference matmul time (different machines); the gate checks both views.")] = False,
     allow_env_mismatch: Annotated[bool, typer.Option("--allow-env-mismatch", help="Compare across device, torch or dtype anyway.")] = False,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table (terminal), md (Markdown) or json.")] = "table",
     summary: Annotated[Optional[Path], typer.Option("--summary", help="Also append the Markdown report to this file, e.g. $GITHUB_STEP_SUMMARY.")] = None,

@@ -66,6 +66,18 @@ class Comparison:
     def regressions(self) -> list[Row]:
         return [row for row in self.rows if row.regression]
 
+    @property
+    def resolution(self) -> float | None:
+        """The smallest change this comparison can call, median over the timings: minimum effect and machine change."""
+        machine = abs(math.log(self.machine_ratio)) if self.machine_ratio else 0.0
+        effects = [math.expm1(math.log1p(row.min_effect) + machine) for row in self.rows if row.kind == "timing"]
+        return stats.median(effects) if effects else None
+
+    @property
+    def too_noisy(self) -> bool:
+        """True when most timings could not resolve a change of twice the threshold: a pass vouches for little."""
+        return self.resolution is not None and self.resolution > 2 * max(self.options.threshold, 0.01)
+
 
 def parse_threshold(text: str | float) -> float:
     """`5%` or `0.05` -> 0.05; a bare number of 1 or more is refused as ambiguous."""
@@ -111,7 +123,8 @@ def timing_samples(case: dict[str, Any]) -> dict[str, tuple[str, int | None, lis
 
 def _reference_medians(doc: dict[str, Any]) -> list[float]:
     ref = doc.get("reference") or {}
-    medians = [(ref.get(k) or {}).get("matmul_ms", {}).get("median") for k in ("start", "end") if isinstance(ref.get(k), dict)]
+    blocks = [ref[k] for k in ("start", "end") if isinstance(ref.get(k), dict)]
+    medians = [(block.get("matmul_ms") or {}).get("median") for block in blocks]
     return [float(m) for m in medians if isinstance(m, (int, float)) and m > 0]
 
 
@@ -127,7 +140,8 @@ def reference_drift(doc: dict[str, Any]) -> float:
     return abs(math.log(medians[-1] / medians[0])) / 2.0 if len(medians) == 2 else 0.0
 
 
-def check_comparable(base: dict[str, Any], new: dict[str, Any], allow_env_mismatch: bool) -> list[tuple[str, Any, Any, bool]]:
+def check_comparable(base: dict[str, Any], new: dict[str, Any],
+                     allow_env_mismatch: bool) -> list[tuple[str, Any, Any, bool]]:
     """Raise CompareError for different schemas, suites or (unless allowed) environments; return every env difference."""
     if base.get("schema_version") != new.get("schema_version"):
         raise CompareError(f"different schema versions ({base.get('schema_version')} vs {new.get('schema_version')})")
@@ -194,31 +208,22 @@ def _match(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> list[t
 
 
 def _scale(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> Scale:
-    """What to divide timings by, and how much the machine itself changed speed, by the reference kernel.
-
-    The reference's drift within each run is noise either way. Without --normalize, so is
-    the change of its speed between the runs: a timing that moved no more than the
-    machine did cannot be told from it.
-    """
+    """The machines by the reference kernel: its change between the runs, its drift within them, the view shown."""
     base_ref, new_ref = reference_ms(base), reference_ms(new)
-    drift = reference_drift(base) + reference_drift(new)
-    if not out.options.normalize:
-        if not (base_ref and new_ref):
-            return Scale()
-        out.machine_ratio = new_ref / base_ref
-        scale = Scale(noise=drift + abs(math.log(out.machine_ratio)))
-        if scale.noise > 0.01:
-            out.notes.append(f"the reference matmul ran {out.machine_ratio:.2f}× as long in NEW, and drifted within the runs: "
-                             f"±{math.expm1(scale.noise):.0%} is added to the minimum effect (--normalize corrects for the machine)")
-        return scale
-    missing = [name for name, ref in ((out.base_name, base_ref), (out.new_name, new_ref)) if not ref]
-    if missing:
-        raise CompareError(f"--normalize: {missing[0]} has no reference matmul time (reference.start.matmul_ms)")
+    if out.options.normalize:
+        missing = [name for name, ref in ((out.base_name, base_ref), (out.new_name, new_ref)) if not ref]
+        if missing:
+            raise CompareError(f"--normalize: {missing[0]} has no reference matmul time (reference.start.matmul_ms)")
+    if not (base_ref and new_ref):
+        out.notes.append("no reference kernel time in both runs: a change of machine speed cannot be told from the code's")
+        return Scale()
     out.machine_ratio = new_ref / base_ref
-    scale = Scale(base_ref, new_ref, drift)
-    out.notes.append(f"normalized: every timing divided by its run's reference matmul time (BASE {base_ref:.3g} ms, "
-                     f"NEW {new_ref:.3g} ms); its drift within the runs, ±{math.expm1(drift):.0%}, is added to the minimum effect")
-    return scale
+    drift = reference_drift(base) + reference_drift(new)
+    view = (base_ref, new_ref) if out.options.normalize else (1.0, 1.0)
+    shown = "normalized: every timing divided by its run's reference matmul time" if out.options.normalize else "raw timings"
+    out.notes.append(f"{shown}; the reference matmul ran {out.machine_ratio:.2f}× as long in NEW "
+                     f"(BASE {base_ref:.3g} ms, NEW {new_ref:.3g} ms) and drifted ±{math.expm1(drift):.0%} within the runs")
+    return Scale(*view, machine=out.machine_ratio, noise=drift)
 
 
 def _notes(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> None:
@@ -232,7 +237,8 @@ def _notes(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> None:
     differing = sorted(k for k in set(base["suite"]) | set(new["suite"])
                        if k not in ignored and base["suite"].get(k) != new["suite"].get(k))
     if differing:
-        out.notes.append(f"the suite definition changed ({', '.join(differing)}): matched cases with other settings are not compared")
+        out.notes.append(f"the suite definition changed ({', '.join(differing)}): "
+                         "matched cases with other settings are not compared")
     if base["suite"].get("thresholds") != new["suite"].get("thresholds"):
         out.notes.append("the suite thresholds changed: NEW's are used")
 
@@ -257,7 +263,8 @@ def compare(base: dict[str, Any], new: dict[str, Any], options: CompareOptions =
     thresholds = resolve_thresholds(new["suite"].get("thresholds") or {}, metrics)
     for config, group in configs.items():
         try:
-            out.rows += _config_rows(config, group, scale, lambda m: threshold_for(m, thresholds, options.threshold), options.alpha)
+            out.rows += _config_rows(config, group, scale, lambda m: threshold_for(m, thresholds, options.threshold),
+                                     options.alpha)
         except (TypeError, ValueError, KeyError, AttributeError) as err:  # a hand-edited or foreign record
             raise CompareError(f"{config}: malformed case record ({type(err).__name__}: {err})") from None
         diverged = [c["id"] for pair in group for c in pair if c["status"] == "diverged"]
@@ -281,7 +288,8 @@ def _config_rows(config: str, group: list[tuple[dict[str, Any], dict[str, Any]]]
             rows.append(timing_row(config, label, metric, unit, batch, base_seeds, new_seeds, scale, limit(metric), alpha))
     base_solve, new_solve = ([_ms_to_solve(c) for c in cases if _ms_to_solve(c) is not None] for cases in zip(*group))
     if base_solve or new_solve:
-        rows.append(solve_row(config, label, base_solve, new_solve, (len(group), len(group)), scale, limit(SOLVE_METRIC), alpha))
+        rows.append(solve_row(config, label, base_solve, new_solve, (len(group), len(group)), scale,
+                              limit(SOLVE_METRIC), alpha))
     base_finals, new_finals = ([_final(c) for c in cases if _final(c)] for cases in zip(*group))
     if base_finals and new_finals:
         rows.append(accuracy_row(config, label, base_finals, new_finals, limit(ACCURACY_METRIC), alpha))
@@ -294,8 +302,9 @@ def _ms_to_solve(case: dict[str, Any]) -> float | None:
 
 def _meta(doc: dict[str, Any]) -> dict[str, Any]:
     env = doc["env"]
-    return {"git_sha": env.get("git_sha"), "started_at": doc.get("started_at"), "rnnbench_version": doc.get("rnnbench_version"),
-            "device_name": env.get("device_name"), "torch": env.get("torch"), "test_slowdown": env.get("test_slowdown")}
+    return {"git_sha": env.get("git_sha"), "started_at": doc.get("started_at"),
+            "rnnbench_version": doc.get("rnnbench_version"), "device_name": env.get("device_name"),
+            "torch": env.get("torch"), "test_slowdown": env.get("test_slowdown")}
 
 
 def _final(case: dict[str, Any]) -> dict[str, Any] | None:

@@ -7,10 +7,12 @@ A timing counts as slower (or faster) only when all of these hold:
    (default 5 %, per-metric overrides in the suite's `thresholds:`), and past the
    timing's own noise: the interquartile range of its log samples (a machine whose
    contention comes and goes moves the median within that range between two runs
-   with no change in the code), plus how much the machine changed speed by the
-   reference kernel - its drift from the start to the end of each run, and, unless
-   --normalize divides it out, its change between the two runs;
-3. reproduced: every seed - a timing block measured at its own moment of the run -
+   with no change in the code), plus the reference kernel's drift from the start to
+   the end of each run;
+3. not the machine's: past that minimum effect both raw and divided by the change of
+   the reference kernel's time between the runs (normalized), since a timing scales
+   with the machine somewhere between not at all and exactly like that kernel;
+4. reproduced: every seed - a timing block measured at its own moment of the run -
    is past that minimum effect on its own: a load burst hits one block, a code change all.
 
 Per-seed quantities (time to solve, final metric) are compared across seeds, tested
@@ -58,12 +60,25 @@ class Row:
 
 @dataclass(frozen=True)
 class Scale:
-    """What timings are divided by (1.0, or each run's reference time under --normalize), and in log units how
-    much the machine changed speed by the reference kernel: a timing change within that is not the code's."""
+    """The two runs' machines by the reference kernel, and which view of the timings is shown.
 
-    base: float = 1.0
+    A timing scales with the machine somewhere between not at all and exactly like the
+    reference kernel, so a change counts only when it holds in both views: the raw ratio
+    and the ratio divided by the machine's (normalized). --normalize picks the one shown.
+    """
+
+    base: float = 1.0  # what BASE timings are divided by for the shown view (its reference time under --normalize)
     new: float = 1.0
-    noise: float = 0.0
+    machine: float = 1.0  # NEW/BASE reference time; 1.0 when unknown
+    noise: float = 0.0  # the reference's drift within the runs, log units: the machine's own unsteadiness
+
+    @property
+    def normalized(self) -> bool:
+        return (self.base, self.new) != (1.0, 1.0)
+
+    def other_view(self, ratio: float) -> float:
+        """The same ratio in the view not shown: raw -> normalized divides by the machine ratio, and back."""
+        return ratio * self.machine if self.normalized else ratio / self.machine
 
 
 def _log_iqr(xs: list[float]) -> float:
@@ -74,6 +89,13 @@ def _log_iqr(xs: list[float]) -> float:
 def _direction(ratio: float, limit: float) -> str:
     """slower / faster when the ratio is past 1 + limit (log-symmetric), else ~."""
     return "slower" if ratio > 1.0 + limit else ("faster" if ratio < 1.0 / (1.0 + limit) else "~")
+
+
+def _machine_reason(ratio: float, limit: float, scale: Scale) -> str | None:
+    """Why a change past `limit` is still not the code's: in the other view it is not past it."""
+    if _direction(scale.other_view(ratio), limit) == _direction(ratio, limit):
+        return None
+    return f"machine ×{scale.machine:.2f}"
 
 
 def timing_row(config: str, label: str, metric: str, unit: str, batch: int | None,
@@ -87,7 +109,7 @@ def timing_row(config: str, label: str, metric: str, unit: str, batch: int | Non
     ratio, low, high = stats.ratio_ci(base_scaled, new_scaled, confidence=1.0 - alpha)
     p = stats.mann_whitney_p(base_scaled, new_scaled)
     spread = max(_log_iqr(base_all), _log_iqr(new_all))
-    min_effect = math.exp(max(math.log1p(threshold), spread) + scale.noise) - 1.0
+    min_effect = math.expm1(max(math.log1p(threshold), spread) + scale.noise)
     new_by_case = dict(new_seeds)
     per_seed = tuple(
         (case, (stats.median(new_by_case[case]) / scale.new) / (stats.median(xs) / scale.base))
@@ -98,6 +120,8 @@ def timing_row(config: str, label: str, metric: str, unit: str, batch: int | Non
         direction, reason = "~", "p ≥ α"
     elif direction == "~":
         reason = f"< {threshold:.0%}" if _direction(ratio, threshold) == "~" else f"noise ±{min_effect:.0%}"
+    elif _machine_reason(ratio, min_effect, scale):
+        direction, reason = "~", _machine_reason(ratio, min_effect, scale)
     elif len(per_seed) > 1 and any(_direction(r, min_effect) != direction for _, r in per_seed):
         direction, reason = "~", "seeds disagree"
     shown = (lambda ms: batch / ms * 1e3) if batch else (lambda ms: ms)
@@ -134,12 +158,14 @@ def solve_row(config: str, label: str, base: list[float], new: list[float], n_se
         ratio, low, high = stats.ratio_ci(base_scaled, new_scaled, confidence=1.0 - alpha)
         p, ci = stats.mann_whitney_p(base_scaled, new_scaled), (low, high)
     verdict, reason = _seed_verdict(_direction(ratio, threshold), p, alpha, threshold)
+    if verdict in ("slower", "faster") and _machine_reason(ratio, threshold, scale):
+        verdict, reason = "~", _machine_reason(ratio, threshold, scale)
     return replace(row, ratio=ratio, ci=ci, p=p, verdict=verdict, regression=verdict == "slower",
                    reason=f"{reason}; {solved}" if reason else solved)
 
 
 def skill(final: dict[str, Any]) -> float:
-    """The final metric as a fraction of the way from chance (0) to perfect (1): a drop reads the same for mse and accuracy."""
+    """The final metric as a share of the way from chance (0) to perfect (1): a drop reads alike for mse and accuracy."""
     metric, chance, higher = float(final["metric"]), final.get("chance"), bool(final.get("higher_is_better", True))
     ideal = 1.0 if higher else 0.0
     if chance is None or chance == ideal:

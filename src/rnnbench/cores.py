@@ -1,6 +1,6 @@
 """Hand-written recurrences with backpropagation through time written out, their time loops compiled with TorchScript.
 
-Each cell's recurrence is a `torch.autograd.Function` over one layer and one
+`Recurrence` (a `torch.autograd.Function`) runs one cell over one layer and one
 direction. Its input `xw` is the input projection of all steps at once,
 x @ W_ih^T + bias, computed by the caller with one matmul (autograd carries that
 part); the Function owns only the time loop and `W_hh` (plus the GRU's `b_hh`
@@ -9,11 +9,12 @@ and the peephole weights).
 Why a custom backward: autograd through a cell loop records about ten nodes per
 step and replays them one by one. Here the backward is rearranged so that every
 factor that does not depend on the incoming gradient (sigmoid and tanh
-derivatives, gate products) is computed for all steps in a few vectorised ops
-before the loop, leaving 2 (RNN), 3 (GRU) or 5 (LSTM, peephole LSTM) ops per
-step; the weight gradient is one (T·B)-deep matmul after the loop. The forward
-writes every step into preallocated (T, B, ·) buffers (out= and in-place ops),
-which are what the backward reads.
+derivatives, gate products) is computed in a few vectorised ops over a block of
+8 steps just before the loop reaches them (still in cache then), leaving 2 (RNN),
+3 (GRU) or 5 (LSTM, peephole LSTM) ops per step; the weight gradient is one
+(T·B)-deep matmul after the loop. The forward writes every step into
+preallocated (T, B, ·) buffers through out= and in-place ops on views made once
+before the loop; those buffers are what the backward reads.
 
 Layouts are time-major, (T, B, ·); the initial state is zero. Gate order is
 PyTorch's: LSTM i, f, g, o; GRU r, z, n.
@@ -46,7 +47,7 @@ def _rnn_forward(xw: Tensor, w_hh_t: Tensor) -> Tensor:
 
 
 def _rnn_backward(grad_hs: Tensor, hs: Tensor, w_hh: Tensor) -> tuple[Tensor, Tensor]:
-    seq_len, hidden = hs.size(0), hs.size(2)
+    seq_len = hs.size(0)
     tanh_derivative = 1.0 - hs * hs
     d_pre = torch.empty_like(hs)
     grad_steps, k_steps, d_steps = grad_hs.unbind(0), tanh_derivative.unbind(0), d_pre.unbind(0)
@@ -282,13 +283,13 @@ class Loops:
 
 
 def _script(fn):
-    # torch.jit.script is deprecated from torch 2.10 on (it still works); see `cells.py` for why it is used.
+    # torch.jit.script is deprecated (torch 2.13 warns) but works; cells.ScriptedCore says why it is used.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         return torch.jit.script(fn)
 
 
-# The ways to compile the loops that benchmarks/impl.py --routes compares; cells.py says why TorchScript.
+# The ways to compile the loops that benchmarks/impl.py --routes compares; cells.ScriptedCore says why TorchScript.
 LOOP_COMPILERS = {
     "torchscript": _script,
     "inductor": lambda fn: torch.compile(fn, dynamic=False),  # unrolls each loop: compiles per (T, B, H)
@@ -303,57 +304,41 @@ def compiled_loops(compiler: str = "torchscript") -> Loops:
 
 
 # ---------------------------------------------------------------------------
-# autograd Functions: one layer, one direction; the loops above do the work.
+# The autograd Function: one layer, one direction; the loops above do the work.
 
 
-class RNNRecurrence(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, loops: Loops, xw: Tensor, w_hh: Tensor) -> Tensor:
-        hs = loops.rnn_forward(xw, w_hh.t())
-        ctx.save_for_backward(hs, w_hh)
-        ctx.loops = loops
-        return hs
+class Recurrence(torch.autograd.Function):
+    """`cell`'s recurrence over xw (T, B, G·H) -> hs (T, B, H).
+
+    `extra` is the GRU's b_hh, the peephole LSTM's (w_ci, w_cf, w_co) stacked (3, H), or None.
+    """
 
     @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_hs: Tensor):
-        hs, w_hh = ctx.saved_tensors
-        with torch.autocast(grad_hs.device.type, enabled=False):
-            return None, *ctx.loops.rnn_backward(grad_hs.contiguous(), hs, w_hh)
-
-
-class LSTMRecurrence(torch.autograd.Function):
-    """LSTM, or with `peep` (3, H) = (w_ci, w_cf, w_co) the peephole LSTM of Gers & Schmidhuber (2000)."""
-
-    @staticmethod
-    def forward(ctx, loops: Loops, xw: Tensor, w_hh: Tensor, peep: Optional[Tensor]) -> Tensor:
-        hs, gates, cells, tanh_cells = loops.lstm_forward(xw, w_hh.t(), peep)
-        ctx.save_for_backward(hs, gates, cells, tanh_cells, w_hh, peep)
-        ctx.loops = loops
-        return hs
+    def forward(ctx, loops: Loops, cell: str, xw: Tensor, w_hh: Tensor, extra: Optional[Tensor]) -> Tensor:
+        if cell == "rnn":
+            saved = (loops.rnn_forward(xw, w_hh.t()),)
+        elif cell == "gru":
+            saved = loops.gru_forward(xw, w_hh.t(), extra)
+        else:
+            saved = loops.lstm_forward(xw, w_hh.t(), extra)
+        ctx.save_for_backward(*saved, w_hh, extra)
+        ctx.loops, ctx.cell = loops, cell
+        return saved[0]
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_hs: Tensor):
-        hs, gates, cells, tanh_cells, w_hh, peep = ctx.saved_tensors
+        *saved, w_hh, extra = ctx.saved_tensors
+        grad_hs = grad_hs.contiguous()
+        d_extra = None
         with torch.autocast(grad_hs.device.type, enabled=False):
-            return None, *ctx.loops.lstm_backward(grad_hs.contiguous(), hs, gates, cells, tanh_cells, w_hh, peep)
-
-
-class GRURecurrence(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, loops: Loops, xw: Tensor, w_hh: Tensor, b_hh: Tensor) -> Tensor:
-        hs, gates, hws = loops.gru_forward(xw, w_hh.t(), b_hh)
-        ctx.save_for_backward(hs, gates, hws, w_hh)
-        ctx.loops = loops
-        return hs
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_hs: Tensor):
-        hs, gates, hws, w_hh = ctx.saved_tensors
-        with torch.autocast(grad_hs.device.type, enabled=False):
-            return None, *ctx.loops.gru_backward(grad_hs.contiguous(), hs, gates, hws, w_hh)
+            if ctx.cell == "rnn":
+                d_xw, d_w_hh = ctx.loops.rnn_backward(grad_hs, *saved, w_hh)
+            elif ctx.cell == "gru":
+                d_xw, d_w_hh, d_extra = ctx.loops.gru_backward(grad_hs, *saved, w_hh)
+            else:
+                d_xw, d_w_hh, d_extra = ctx.loops.lstm_backward(grad_hs, *saved, w_hh, extra)
+        return None, None, d_xw, d_w_hh, d_extra
 
 
 def scripted_direction(
@@ -379,13 +364,9 @@ def scripted_direction(
     x_flat = x.reshape(seq_len * batch, input_size)
     bias = b_ih if cell == "gru" else b_ih + b_hh
     xw = torch.addmm(bias, x_flat, w_ih.t()).view(seq_len, batch, -1)
-    dtype = xw.dtype
-    loops = compiled_loops(compiler)
+    extra = b_hh if cell == "gru" else peep
     with torch.autocast(x.device.type, enabled=False):
-        if cell == "rnn":
-            hs = RNNRecurrence.apply(loops, xw, w_hh.to(dtype))
-        elif cell == "gru":
-            hs = GRURecurrence.apply(loops, xw, w_hh.to(dtype), b_hh.to(dtype))
-        else:
-            hs = LSTMRecurrence.apply(loops, xw, w_hh.to(dtype), None if peep is None else peep.to(dtype))
+        hs = Recurrence.apply(
+            compiled_loops(compiler), cell, xw, w_hh.to(xw.dtype), None if extra is None else extra.to(xw.dtype)
+        )
     return hs.flip(0) if reverse else hs

@@ -33,6 +33,8 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
         "options": asdict(c.options),
         "regressed": bool(c.regressions),
         "n_regressions": len(c.regressions),
+        "resolution": c.resolution,
+        "too_noisy": c.too_noisy,
         "rows": [asdict(row) for row in c.rows],
         "geomeans": c.geomeans,
         "machine_ratio": c.machine_ratio,

@@ -58,11 +58,11 @@ def header_lines(comparison: Comparison) -> list[str]:
         return f"{name} ({extra})" if extra else name
 
     lines = [f"BASE {run(c.base_name, c.base_meta)} → NEW {run(c.new_name, c.new_meta)}"]
-    mode = "normalized by the reference matmul" if opts.normalize else "raw timings"
     lines.append(f"α = {opts.alpha:g} ({1 - opts.alpha:.0%} CIs); minimum effect {opts.threshold:.0%}, raised to a timing's "
-                 f"own noise where larger (shown as 'noise ±'); {mode}")
+                 "own noise where larger (shown as 'noise ±')")
     for key, old, new, blocking in c.env_diffs:
-        lines.append(f"environment differs: {key} {old} → {new}" + (" (allowed by --allow-env-mismatch)" if blocking else ""))
+        allowed = " (allowed by --allow-env-mismatch)" if blocking else ""
+        lines.append(f"environment differs: {key} {old} → {new}{allowed}")
     lines += c.notes
     if c.only_in_base:
         lines.append(f"only in BASE ({len(c.only_in_base)}): {', '.join(c.only_in_base)}")
@@ -76,7 +76,12 @@ def header_lines(comparison: Comparison) -> list[str]:
 def decision_line(comparison: Comparison) -> str:
     regressions = comparison.regressions
     if not regressions:
-        return "no regression"
+        if comparison.resolution is None:
+            return "no regression"
+        text = f"no regression; the timings resolve changes of ±{comparison.resolution:.0%} (median)"
+        if comparison.too_noisy:
+            text += f": too noisy to vouch for a {comparison.options.threshold:.0%} change"
+        return text
     listed = "; ".join(f"{config_title(r)} {r.metric} {format_change(r)}" for r in regressions[:MAX_LISTED])
     more = f"; and {len(regressions) - MAX_LISTED} more" if len(regressions) > MAX_LISTED else ""
     return f"{len(regressions)} regression{'s' if len(regressions) > 1 else ''}: {listed}{more}"
@@ -129,7 +134,8 @@ def geomean_table(comparison: Comparison) -> Table:
 def comparison_renderable(comparison: Comparison) -> RichGroup:
     """Everything `rnnbench compare` prints: header, per-metric table, geomeans, the decision."""
     regressions = comparison.regressions
-    decision = Text(decision_line(comparison), style="bold red" if regressions else "bold green")
+    style = "bold red" if regressions else ("bold yellow" if comparison.too_noisy else "bold green")
+    decision = Text(decision_line(comparison), style=style)
     header = Text("\n".join(header_lines(comparison)), style="dim")
     return RichGroup(header, *comparison_tables(comparison), geomean_table(comparison), decision)
 
@@ -141,7 +147,7 @@ def _md_cell(text: str) -> str:
 def comparison_markdown(comparison: Comparison) -> str:
     """A Markdown report for a CI job summary: the decision first, regressions, geomeans, then every metric folded."""
     c = comparison
-    mark = "❌" if c.regressions else "✅"
+    mark = "❌" if c.regressions else ("⚠️" if c.too_noisy else "✅")
     lines = [f"### rnnbench compare — suite `{c.suite}`", "", f"**{mark} {decision_line(c)}**", ""]
     lines += [f"- {_md_cell(line)}" for line in header_lines(c)]
     columns = ["configuration", "metric", "BASE", "NEW", "NEW/BASE", f"{1 - c.options.alpha:.0%} CI", "p", "verdict"]
