@@ -292,7 +292,7 @@ def report(
     plots: Annotated[Optional[Path], typer.Option("--plots", help="Write PNG figures into this folder.")] = None,
 ) -> None:
     """Show a results file: the measured recap, the analyses and the recap claims' verdicts; export or plot it."""
-    from rnnbench.exports import FORMATS, export
+    from rnnbench.report_export import FORMATS, export
     from rnnbench.report import run_report
 
     if fmt is not None and fmt not in FORMATS:
@@ -353,7 +353,7 @@ def compare(
     import json
 
     from rnnbench.compare import CompareError, CompareOptions, compare as compare_docs, latest_pair, parse_threshold
-    from rnnbench.export import comparison_json
+    from rnnbench.compare_export import comparison_json
     from rnnbench.render_compare import comparison_markdown, comparison_renderable
 
     if fmt not in COMPARE_FORMATS:
@@ -398,7 +398,7 @@ def export_results(
     """Export a results file for other tools: github-action-benchmark's customSmallerIsBetter JSON."""
     import json
 
-    from rnnbench.export import EXPORT_FORMATS, github_action_benchmark
+    from rnnbench.compare_export import EXPORT_FORMATS, github_action_benchmark
 
     if fmt not in EXPORT_FORMATS:
         raise fail(f"--format: {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")

@@ -153,14 +153,14 @@ def default_results_path(suite_name: str, directory: Path = Path("results")) -> 
     return directory / f"{suite_name}-{utc_stamp()}.json"
 
 
-def _finite_or_none(value: Any) -> Any:
+def finite_or_none(value: Any) -> Any:
     """JSON has no NaN or infinity; a diverged loss is written as null."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite_or_none(v) for k, v in value.items()}
+        return {k: finite_or_none(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite_or_none(v) for v in value]
+        return [finite_or_none(v) for v in value]
     return value
 
 
@@ -168,7 +168,7 @@ def save_atomic(path: Path, doc: dict[str, Any]) -> None:
     """Write the document so that a reader, or a crash at any moment, sees the old file or the new one, whole."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(_finite_or_none(doc), sort_keys=True, indent=1, allow_nan=False)
+    text = json.dumps(finite_or_none(doc), sort_keys=True, indent=1, allow_nan=False)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -271,7 +271,7 @@ def _show(value: Any) -> str:
 def check_resume_suite(path: str | Path, doc: dict[str, Any], suite: dict[str, Any], case_ids: list[str]) -> None:
     """Refuse to continue `doc` with a suite other than the one it was started with (see README: resuming)."""
     old = {k: v for k, v in doc["suite"].items() if k != "description"}
-    new = {k: v for k, v in json.loads(json.dumps(_finite_or_none(suite))).items() if k != "description"}
+    new = {k: v for k, v in json.loads(json.dumps(finite_or_none(suite))).items() if k != "description"}
     if old.get("name") != new.get("name"):
         raise ResultsError(f"{path}: holds suite {old.get('name')!r}, not {new.get('name')!r}")
     where = _first_difference(old, new)

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnbench.claims import claims_document, evaluate_claims
+from rnnbench.results import finite_or_none as _finite
 
 FORMATS = ("md", "csv", "json")
 
@@ -120,16 +121,6 @@ def csv_report(doc: dict[str, Any]) -> str:
     for row in rows:
         writer.writerow({k: ("" if v is None else str(v).lower() if isinstance(v, bool) else v) for k, v in row.items()})
     return out.getvalue()
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
 
 
 def json_report(doc: dict[str, Any]) -> str:

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict
 from typing import Any
 
 from rnnbench import stats
+from rnnbench.results import finite_or_none as _finite
 from rnnbench.compare import SOLVE_METRIC, Comparison, config_of, timing_samples
 
 EXPORT_FORMATS = ("github-action-benchmark",)
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no NaN or infinity."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
 
 
 def comparison_json(comparison: Comparison) -> dict[str, Any]:
