@@ -7,7 +7,12 @@ import torch
 from torch import nn
 
 from rnnbench.catalog import CELL_BLOCKS, CELL_IMPLS
-from rnnbench.cells import PEEPHOLE_NAMES, build_core, count_params_formula, init_forget_bias
+from rnnbench.cells import (
+    PEEPHOLE_NAMES,
+    build_core,
+    count_params_formula,
+    init_forget_bias,
+)
 
 INPUT, HIDDEN, SEQ_LEN, BATCH = 4, 8, 5, 3
 ATOL = 1e-5

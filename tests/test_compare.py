@@ -21,9 +21,13 @@ from rnnbench.compare import (
     reference_drift,
     threshold_for,
 )
-from rnnbench.compare_rows import skill
 from rnnbench.compare_export import comparison_json, github_action_benchmark
-from rnnbench.render_compare import comparison_markdown, comparison_renderable, decision_line
+from rnnbench.compare_rows import skill
+from rnnbench.render_compare import (
+    comparison_markdown,
+    comparison_renderable,
+    decision_line,
+)
 from rnnbench.results import save_atomic
 from rnnbench.timing import SLOWDOWN_ENV, slowdown_factor, time_fn_detailed
 

@@ -13,9 +13,15 @@ from typer.testing import CliRunner
 
 from rnnbench.claims import NOT_MEASURED, evaluate_claims
 from rnnbench.cli import app
-from rnnbench.report_export import csv_report, export, json_report, markdown_report, table_markdown
 from rnnbench.render import format_count
 from rnnbench.render_claims import claims_table
+from rnnbench.report_export import (
+    csv_report,
+    export,
+    json_report,
+    markdown_report,
+    table_markdown,
+)
 
 runner = CliRunner()
 

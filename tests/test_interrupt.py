@@ -17,7 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from rnnbench import runner as runner_module
-from rnnbench.cli import Interrupted, app, interrupts_raise, resume_command
+from rnnbench.cli import app
+from rnnbench.interrupts import Interrupted, interrupts_raise, resume_command
 from rnnbench.results import ResultsError, load_results, new_document, save_atomic
 from rnnbench.suite import load_suite
 

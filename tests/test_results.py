@@ -7,7 +7,13 @@ import math
 
 import pytest
 
-from rnnbench.results import ResultsError, finished_ids, load_results, new_document, save_atomic
+from rnnbench.results import (
+    ResultsError,
+    finished_ids,
+    load_results,
+    new_document,
+    save_atomic,
+)
 
 
 def _doc() -> dict:
@@ -66,3 +72,13 @@ def test_missing_file_and_directory(tmp_path):
         load_results(tmp_path / "nope.json")
     with pytest.raises(ResultsError, match="directory"):
         load_results(tmp_path)
+
+
+def test_saved_file_gets_the_umask_mode_not_mkstemps_0600(tmp_path):
+    import os
+
+    from rnnbench.results import _plain_file_mode
+
+    path = tmp_path / "r.json"
+    save_atomic(path, _doc())
+    assert os.stat(path).st_mode & 0o777 == _plain_file_mode()

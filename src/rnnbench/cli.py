@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-import os
-import shlex
 import signal
 import sys
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rnnbench import __version__
 from rnnbench.catalog import MODEL_SPECS, TASK_SPECS
-from rnnbench.results import ResultsError, check_resume_suite, default_results_path, is_complete, load_results
+from rnnbench.interrupts import interrupts_raise, resume_command
+from rnnbench.progress import ProgressView
+from rnnbench.results import (
+    ResultsError,
+    check_resume_suite,
+    default_results_path,
+    is_complete,
+    load_results,
+)
 from rnnbench.suite import BUILTIN_SUITES, DEFAULT_MAX_CASES, SuiteError, load_suite
 
 app = typer.Typer(
@@ -98,99 +99,6 @@ def list_components() -> None:
         tasks.add_row(name, spec.output_kind, "yes" if spec.causal else "no", spec.description)
     console.print(models)
     console.print(tasks)
-
-
-class ProgressView:
-    """Turns runner events into a live progress display: case i/N, its id, phase, step, loss, elapsed."""
-
-    def __init__(self, console: Console) -> None:
-        self.progress = Progress(
-            TextColumn("[bold]{task.fields[case]}"),
-            BarColumn(bar_width=20),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[detail]}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        )
-        self.bar = None
-        self.case_id = ""
-
-    def __enter__(self) -> ProgressView:
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.progress.__exit__(*exc)
-
-    def __call__(self, event: dict[str, Any]) -> None:
-        kind = event["kind"]
-        if kind == "run_start":
-            done = event["n_cases"] - event["n_todo"]
-            self.bar = self.progress.add_task("run", total=event["n_cases"], completed=done, case="starting", detail="")
-        elif self.bar is None:
-            return
-        elif kind == "case_start":
-            self.case_id = event["id"]
-            self.progress.update(self.bar, case=f"{event['index'] + 1}/{event['n_cases']} {self.case_id}", detail="")
-        elif kind == "phase":
-            self.progress.update(self.bar, detail=event["phase"])
-        elif kind == "progress":
-            self.progress.update(
-                self.bar,
-                detail=f"step {event['step']}/{event['max_steps']} loss {event['loss']:.4g} {event['elapsed_s']:.1f}s",
-            )
-        elif kind == "case_end":
-            record = event["record"]
-            self.progress.advance(self.bar)
-            if record["status"] != "ok":
-                self.progress.console.print(
-                    f"[yellow]{record['id']}: {record['status']}[/] — {record.get('error') or ''}", highlight=False
-                )
-
-
-class Interrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM during a run: a KeyboardInterrupt, so a case's `except Exception` lets it through."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.exit_code = 128 + signum  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
-
-
-SECOND_SIGNAL_GRACE_S = 3.0  # a repeated Ctrl-C this soon after the first waits for the save
-
-
-@contextmanager
-def interrupts_raise() -> Iterator[None]:
-    """SIGINT and SIGTERM raise Interrupted; a repeat within the grace period is ignored so the final save completes."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be set from the main thread
-        return
-    first: list[float] = []
-
-    def handler(signum: int, frame: Any) -> None:
-        if first and time.monotonic() - first[0] < SECOND_SIGNAL_GRACE_S:
-            os.write(2, b"rnnbench: saving the results file, one moment\n")
-            return
-        first[:] = [time.monotonic()]
-        raise Interrupted(signum)
-
-    previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-
-
-def resume_command(suite: str, results: Path, device: str | None, max_cases: int) -> str:
-    """The exact command that continues `results`, quoted for a POSIX shell."""
-    words = ["rnnbench", "run", suite, "--resume", str(results)]
-    if device is not None:
-        words += ["--device", device]
-    if max_cases != DEFAULT_MAX_CASES:
-        words += ["--max-cases", str(max_cases)]
-    return shlex.join(words)
 
 
 def _interrupted_exit(interrupt: KeyboardInterrupt, out_path: Path | None, command: str | None) -> typer.Exit:
@@ -292,8 +200,8 @@ def report(
     plots: Annotated[Optional[Path], typer.Option("--plots", help="Write PNG figures into this folder.")] = None,
 ) -> None:
     """Show a results file: the measured recap, the analyses and the recap claims' verdicts; export or plot it."""
-    from rnnbench.report_export import FORMATS, export
     from rnnbench.report import run_report
+    from rnnbench.report_export import FORMATS, export
 
     if fmt is not None and fmt not in FORMATS:
         raise fail(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
@@ -352,7 +260,13 @@ def compare(
     """Compare two results of one suite: timing ratios with CIs and p-values, accuracy, and a regression gate."""
     import json
 
-    from rnnbench.compare import CompareError, CompareOptions, compare as compare_docs, latest_pair, parse_threshold
+    from rnnbench.compare import (
+        CompareError,
+        CompareOptions,
+        latest_pair,
+        parse_threshold,
+    )
+    from rnnbench.compare import compare as compare_docs
     from rnnbench.compare_export import comparison_json
     from rnnbench.render_compare import comparison_markdown, comparison_renderable
 

@@ -6,8 +6,8 @@ from dataclasses import asdict
 from typing import Any
 
 from rnnbench import stats
-from rnnbench.results import finite_or_none as _finite
 from rnnbench.compare import SOLVE_METRIC, Comparison, config_of, timing_samples
+from rnnbench.results import finite_or_none as _finite
 
 EXPORT_FORMATS = ("github-action-benchmark",)
 

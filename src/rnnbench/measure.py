@@ -11,7 +11,13 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from rnnbench.backend import autocast_context, detect_backend, dtype_supported, env_flags, set_threads
+from rnnbench.backend import (
+    autocast_context,
+    detect_backend,
+    dtype_supported,
+    env_flags,
+    set_threads,
+)
 from rnnbench.flops import achieved_gflops, forward_flops, train_flops
 from rnnbench.memory import PeakMemory
 from rnnbench.stats import summarize

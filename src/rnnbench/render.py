@@ -147,7 +147,7 @@ def recap_table(doc: dict[str, Any], title: str | None = None) -> Table:
     )
     table.add_column("", style="bold", no_wrap=True)
     for label in labels:
-        table.add_column(label, justify="right")
+        table.add_column(label, justify="right", overflow="fold")  # long labels wrap, never lose their end
     gates = []
     for label in labels:
         g = next((groups[(s, label)] for s in sections if (s, label) in groups), None)

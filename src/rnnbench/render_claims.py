@@ -7,7 +7,13 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from rnnbench.claims import CONTRADICTED, INCONCLUSIVE, NOT_MEASURED, SUPPORTED, ClaimResult
+from rnnbench.claims import (
+    CONTRADICTED,
+    INCONCLUSIVE,
+    NOT_MEASURED,
+    SUPPORTED,
+    ClaimResult,
+)
 
 VERDICT_STYLE = {SUPPORTED: "bold green", CONTRADICTED: "bold red", INCONCLUSIVE: "bold yellow", NOT_MEASURED: "bold bright_black"}
 

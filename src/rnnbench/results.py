@@ -164,6 +164,16 @@ def finite_or_none(value: Any) -> Any:
     return value
 
 
+def _plain_file_mode() -> int:
+    """The mode `open()` would give a new file under this process's umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_PLAIN_FILE_MODE = _plain_file_mode()
+
+
 def save_atomic(path: Path, doc: dict[str, Any]) -> None:
     """Write the document so that a reader, or a crash at any moment, sees the old file or the new one, whole."""
     path = Path(path)
@@ -175,6 +185,7 @@ def save_atomic(path: Path, doc: dict[str, Any]) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, _PLAIN_FILE_MODE)  # mkstemp makes 0600; a results file is read by CI jobs and colleagues
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

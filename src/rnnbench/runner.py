@@ -30,7 +30,13 @@ from rnnbench.measure import (
     time_train_step,
 )
 from rnnbench.models import MODELS, Recurrent
-from rnnbench.results import check_resume_env, finished_ids, new_document, save_atomic, utc_now_iso
+from rnnbench.results import (
+    check_resume_env,
+    finished_ids,
+    new_document,
+    save_atomic,
+    utc_now_iso,
+)
 from rnnbench.suite import Case, Suite
 from rnnbench.tasks import TASKS
 from rnnbench.tasks.data import eval_batch, train_batches

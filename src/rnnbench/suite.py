@@ -18,7 +18,12 @@ from pydantic import (
 )
 
 from rnnbench.catalog import CELL_IMPLS, MODEL_SPECS, TASK_SPECS
-from rnnbench.suite_files import SuiteError, builtin_suite_dir, read_yaml, resolve_suite_path
+from rnnbench.suite_files import (
+    SuiteError,
+    builtin_suite_dir,
+    read_yaml,
+    resolve_suite_path,
+)
 
 __all__ = ["Case", "Suite", "SuiteError", "builtin_suite_dir", "expand", "load_suite", "parse_suite", "resolve_suite_path"]
 

@@ -1,0 +1,63 @@
+"""The live progress display of `rnnbench run`, fed by the runner's events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+
+class ProgressView:
+    """Turns runner events into a live progress display: case i/N, its id, phase, step, loss, elapsed."""
+
+    def __init__(self, console: Console) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]{task.fields[case]}"),
+            BarColumn(bar_width=20),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self.bar = None
+        self.case_id = ""
+
+    def __enter__(self) -> ProgressView:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.__exit__(*exc)
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event["kind"]
+        if kind == "run_start":
+            done = event["n_cases"] - event["n_todo"]
+            self.bar = self.progress.add_task("run", total=event["n_cases"], completed=done, case="starting", detail="")
+        elif self.bar is None:
+            return
+        elif kind == "case_start":
+            self.case_id = event["id"]
+            self.progress.update(self.bar, case=f"{event['index'] + 1}/{event['n_cases']} {self.case_id}", detail="")
+        elif kind == "phase":
+            self.progress.update(self.bar, detail=event["phase"])
+        elif kind == "progress":
+            self.progress.update(
+                self.bar,
+                detail=f"step {event['step']}/{event['max_steps']} loss {event['loss']:.4g} {event['elapsed_s']:.1f}s",
+            )
+        elif kind == "case_end":
+            record = event["record"]
+            self.progress.advance(self.bar)
+            if record["status"] != "ok":
+                self.progress.console.print(
+                    f"[yellow]{record['id']}: {record['status']}[/] — {record.get('error') or ''}", highlight=False
+                )
