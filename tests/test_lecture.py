@@ -17,8 +17,10 @@ def test_lecture_suite_runs_every_variant_at_tiny_sizes():
         batch_size=4,
     )
     cases = expand(parse_suite(data, "lecture.yaml"))
-    records = {case.label: run_case(case) for case in cases}
-    assert all(r["status"] == "ok" for r in records.values()), {k: r.get("error") for k, r in records.items()}
+    runs = {(case.task, case.label): run_case(case) for case in cases}
+    assert all(r["status"] == "ok" for r in runs.values()), {k: r.get("error") for k, r in runs.items()}
+    assert {task for task, _ in runs} == {"copy", "sine"}
+    records = {label: record for (task, label), record in runs.items() if task == "copy"}
     assert records["RNN-LSTMCell20"]["backend"] == "python-loop"
     assert records["LSTM20"]["backend"] in {"onednn", "native"}
     stacked = records["LSTM20x2-Dense10"]
