@@ -36,6 +36,9 @@ def test_run_case_record_has_every_section(tiny_suite):
     assert record["n_params"] > record["n_core_params"] > 0
     assert record["backend"] in {"onednn", "native", "python-loop", "cudnn"}
     assert record["memory"]["peak_bytes"] > 0
+    phases = record["memory"]["phases"]
+    assert set(phases) == {"train_step", "inference_b1", "inference_b4", "training"}
+    assert all(0 < value <= record["memory"]["peak_bytes"] for value in phases.values())
     assert record["flops"]["train_step"] == 3 * record["flops"]["forward"] > 0
     assert any(e["kind"] == "progress" for e in events)
 
@@ -60,7 +63,7 @@ def test_run_suite_saves_after_every_case_and_renders(tiny_suite, tmp_path):
     console = Console(file=io.StringIO(), width=120)
     console.print(recap_table(loaded))
     text = console.file.getvalue()
-    for expected in ("lstm", "gru", "gates", "train step", "inference b1", "mse (chance)", "0.167", "adding T5 h8"):
+    for expected in ("lstm", "gru", "gates", "train step", "inference b1", "peak memory", "MiB", "mse (chance)", "0.167", "adding T5 h8"):
         assert expected in text
 
 

@@ -49,6 +49,15 @@ def format_count(n: float | None) -> str:
     return f"{n:.3g}"
 
 
+def format_bytes(n: float | None) -> str:
+    if n is None:
+        return MISSING
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n:.0f} B"
+
+
 def format_metric(value: float | None) -> str:
     if value is None:
         return MISSING
@@ -129,6 +138,7 @@ ROWS = (
     ("GFLOP/s (% of matmul)", _pct_peak),
     ("time to solve", lambda g: format_ms(g.ms_to_solve_median) if g.ms_to_solve_median is not None else "not solved"),
     ("inference b1", lambda g: format_timing(g.pooled("inference", "b1", "latency_ms"))),
+    ("peak memory", lambda g: format_bytes(max((c.get("memory", {}).get("peak_bytes") or 0 for c in g.measured), default=None) or None)),
     ("throughput (seq/s)", lambda g: _throughput(g)[1]),
     ("final metric", _metric_cell),
     ("solved (seeds)", _solved_cell),

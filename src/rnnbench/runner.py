@@ -96,14 +96,40 @@ def _measure_speed(case: Case, task, model: nn.Module, device: torch.device, on_
     generator = torch.Generator().manual_seed(10_000 + case.seed)
     batch = task.sample(s.batch_size, generator, device)
     on_event({"kind": "phase", "phase": "timing train step"})
-    train_timing = time_train_step(timed, optimizer, batch, task.loss, s.grad_clip, s.timing, device)
+    memory: dict[str, int | None] = {}
+    # Peak memory per phase: the tracker resets and reads outside each timer, never inside a sample.
+    with PeakMemory(device) as peak:
+        train_timing = time_train_step(timed, optimizer, batch, task.loss, s.grad_clip, s.timing, device)
+    memory["train_step"] = peak.peak_bytes
     inference = {}
     for size in s.inference.batch_sizes:
         on_event({"kind": "phase", "phase": f"timing inference b{size}"})
         inputs = task.sample(size, generator, device).inputs
-        inference[f"b{size}"] = time_inference(timed, inputs, s.timing, device)
+        with PeakMemory(device) as peak:
+            inference[f"b{size}"] = time_inference(timed, inputs, s.timing, device)
+        memory[f"inference_b{size}"] = peak.peak_bytes
     backend = detect_backend(timed, batch.inputs)
-    return {"train_timing": train_timing, "inference": inference, "backend": backend}
+    return {"train_timing": train_timing, "inference": inference, "backend": backend, "memory": memory}
+
+
+def _train(case: Case, task, model: nn.Module, device: torch.device, on_event: EventFn):
+    """The accuracy run: train from the seed's weights until solved or out of budget."""
+    s = case.settings
+    on_event({"kind": "phase", "phase": "training"})
+    optimizer = make_optimizer(s.optimizer.name, model.parameters(), s.optimizer.lr)
+    limits = TrainLimits(s.train.max_steps, s.train.max_seconds, s.train.eval_every, s.grad_clip)
+    autocast = (lambda: autocast_context(device, case.dtype)) if case.dtype != "float32" else nullcontext
+    return train(
+        model,
+        optimizer,
+        task,
+        train_batches(task, s.batch_size, case.seed, device, s.train_size),
+        eval_batch(task, s.train.eval_size, case.seed, device),
+        limits,
+        autocast=autocast,
+        sync=make_sync(device),
+        on_progress=lambda p: on_event({"kind": "progress", **p}),
+    )
 
 
 def _flops(case: Case, task, model: Recurrent, step_ms: float, reference_gflops: float | None) -> dict[str, Any]:
@@ -160,7 +186,6 @@ def run_case(case: Case, options: RunOptions = RunOptions(), on_event: EventFn =
 
 def _run_case(case: Case, options: RunOptions, on_event: EventFn) -> dict[str, Any]:
     device = resolve_device(case.device)
-    s = case.settings
     task = TASKS[case.task](seq_len=case.seq_len, **case.task_options)
     model = build_case_model(case, task, device)
     out: dict[str, Any] = {
@@ -174,21 +199,8 @@ def _run_case(case: Case, options: RunOptions, on_event: EventFn) -> dict[str, A
         out.update(hidden_size=matched.hidden_size, matched=matched.as_record())
     with PeakMemory(device) as memory:
         speed = _measure_speed(case, task, model, device, on_event)
-        on_event({"kind": "phase", "phase": "training"})
-        optimizer = make_optimizer(s.optimizer.name, model.parameters(), s.optimizer.lr)
-        limits = TrainLimits(s.train.max_steps, s.train.max_seconds, s.train.eval_every, s.grad_clip)
-        autocast = (lambda: autocast_context(device, case.dtype)) if case.dtype != "float32" else nullcontext
-        outcome = train(
-            model,
-            optimizer,
-            task,
-            train_batches(task, s.batch_size, case.seed, device, s.train_size),
-            eval_batch(task, s.train.eval_size, case.seed, device),
-            limits,
-            autocast=autocast,
-            sync=make_sync(device),
-            on_progress=lambda p: on_event({"kind": "progress", **p}),
-        )
+        with PeakMemory(device) as training_memory:
+            outcome = _train(case, task, model, device, on_event)
     step_ms = speed["train_timing"]["step_ms"]["median"]
     out.update(
         status=outcome.status,
@@ -204,7 +216,7 @@ def _run_case(case: Case, options: RunOptions, on_event: EventFn) -> dict[str, A
             "diverged_at": outcome.diverged_at,
         },
         inference=speed["inference"],
-        memory={"peak_bytes": memory.peak_bytes},
+        memory={"peak_bytes": memory.peak_bytes, "phases": {**speed["memory"], "training": training_memory.peak_bytes}},
         flops=_flops(case, task, model, step_ms, options.reference_gflops),
         backend=speed["backend"],
     )
