@@ -7,6 +7,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from rnnbench.stats import median
 from rnnbench.summary import Group, group_results
 
 MISSING = "—"
@@ -132,9 +133,9 @@ def _pct_peak(group: Group) -> str:
     pct = [c["flops"].get("pct_of_matmul_peak") for c in group.measured if c.get("flops")]
     if not values:
         return MISSING
-    text = f"{sorted(values)[len(values) // 2]:.1f}"
+    text = f"{median(values):.1f}"
     good = [p for p in pct if p is not None]
-    return text + (f" ({sorted(good)[len(good) // 2]:.0f}%)" if good else "")
+    return text + (f" ({median(good):.0f}%)" if good else "")
 
 
 ROWS = (
