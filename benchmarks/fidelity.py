@@ -22,8 +22,8 @@ import torch
 from torch import nn
 from torch.utils import benchmark
 
-from rnnbench.measure import set_threads, time_inference, time_train_step
-from rnnbench.timing import time_fn_detailed
+from rnnbench.measure.phases import set_threads, time_inference, time_train_step
+from rnnbench.measure.timer import time_fn_detailed
 
 SEQ_LEN, BATCH_SIZE, INPUT_SIZE, HIDDEN_SIZE = 100, 64, 32, 128
 TIMING = SimpleNamespace(warmup=5, min_repeats=10, max_repeats=10_000, max_seconds=2.0, target_rel_ci=0.02)

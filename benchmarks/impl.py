@@ -32,7 +32,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from rnnbench.cells import ScriptedCore, build_core
+from rnnbench.models.cells import ScriptedCore, build_core
 
 TARGETS = {"lstm scripted": 2.0, "peephole scripted": 2.5}  # training step / fused LSTM
 

@@ -7,11 +7,11 @@ import io
 import pytest
 from rich.console import Console
 
-from rnnbench.analysis import MetricSpread, data_efficiency, horizon_of, horizons
+from rnnbench.analysis.sweeps import MetricSpread, data_efficiency, horizon_of, horizons
 from rnnbench.catalog import TASK_SPECS
-from rnnbench.render_analysis import data_table, horizon_table, matched_table
-from rnnbench.report import run_report
-from rnnbench.suite import load_suite
+from rnnbench.render.analysis import data_table, horizon_table, matched_table
+from rnnbench.render.report import run_report
+from rnnbench.suite.schema import load_suite
 
 
 def case(task="adding", label="lstm", seq_len=10, seed=0, status="ok", solved=False, metric=0.5, train_size=None, options=""):

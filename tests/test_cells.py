@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from rnnbench.catalog import CELL_BLOCKS, CELL_IMPLS
-from rnnbench.cells import (
+from rnnbench.models.cells import (
     PEEPHOLE_NAMES,
     build_core,
     count_params_formula,
@@ -257,7 +257,9 @@ def test_inference_mode_gives_the_training_outputs(cell):
         with torch.inference_mode():
             outputs, final = core(inputs())
         expected_outputs, expected_final = core(inputs())
-        assert torch.equal(outputs, expected_outputs.detach()) and torch.equal(final, expected_final.detach())
+        # oneDNN takes another kernel path for inference than for training, so the last bits may differ.
+        torch.testing.assert_close(outputs, expected_outputs.detach())
+        torch.testing.assert_close(final, expected_final.detach())
 
 
 @pytest.mark.parametrize("cell", sorted(CELL_BLOCKS))

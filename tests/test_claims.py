@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from results_factory import case, document, seeds
 
-from rnnbench.claims import (
+from rnnbench.claims.table import (
     CLAIMS,
     CONTRADICTED,
     INCONCLUSIVE,

@@ -11,8 +11,8 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from rnnbench.cli import app
-from rnnbench.compare import (
+from rnnbench.cli.main import app
+from rnnbench.compare.pairing import (
     CompareError,
     CompareOptions,
     compare,
@@ -21,15 +21,15 @@ from rnnbench.compare import (
     reference_drift,
     threshold_for,
 )
-from rnnbench.compare_export import comparison_json, github_action_benchmark
-from rnnbench.compare_rows import skill
-from rnnbench.render_compare import (
+from rnnbench.export.comparison import comparison_json, github_action_benchmark
+from rnnbench.compare.rows import skill
+from rnnbench.render.compare import (
     comparison_markdown,
     comparison_renderable,
     decision_line,
 )
-from rnnbench.results import save_atomic
-from rnnbench.timing import SLOWDOWN_ENV, slowdown_factor, time_fn_detailed
+from rnnbench.results.schema import save_atomic
+from rnnbench.measure.timer import SLOWDOWN_ENV, slowdown_factor, time_fn_detailed
 
 runner = CliRunner()
 TIMINGS = ("step", "forward", "backward", "optimizer", "latency_b1", "throughput_b32")
@@ -369,7 +369,7 @@ def test_slowdown_knob_pads_each_sample_inside_the_timed_region(monkeypatch):
 def test_the_knob_is_recorded_in_the_environment(monkeypatch):
     import torch
 
-    from rnnbench.env import DeviceError, env_fingerprint
+    from rnnbench.measure.env import DeviceError, env_fingerprint
 
     monkeypatch.setenv(SLOWDOWN_ENV, "1.2")
     assert env_fingerprint(torch.device("cpu"), "float32")["test_slowdown"] == 1.2

@@ -11,11 +11,11 @@ import pytest
 from results_factory import case, document, seeds
 from typer.testing import CliRunner
 
-from rnnbench.claims import NOT_MEASURED, evaluate_claims
-from rnnbench.cli import app
-from rnnbench.render import format_count
-from rnnbench.render_claims import claims_table
-from rnnbench.report_export import (
+from rnnbench.claims.table import NOT_MEASURED, evaluate_claims
+from rnnbench.cli.main import app
+from rnnbench.render.recap import format_count
+from rnnbench.render.claims import claims_table
+from rnnbench.export.report import (
     csv_report,
     export,
     json_report,

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from results_factory import case, document
 from rich.console import Console
 
-from rnnbench.render import recap_table
-from rnnbench.results import ResultsError, load_results
-from rnnbench.suite import SuiteError, load_suite, parse_suite
+from rnnbench.render.recap import recap_table
+from rnnbench.results.schema import ResultsError, load_results
+from rnnbench.suite.schema import SuiteError, load_suite, parse_suite
 
 FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from rnnbench.report import run_report
-from rnnbench.results import load_results
+from rnnbench.render.report import run_report
+from rnnbench.results.schema import load_results
 
 GOLDEN = Path(__file__).parent / "data" / "golden_v1.json"
 

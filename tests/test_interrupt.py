@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from rnnbench import runner as runner_module
-from rnnbench.cli import app
-from rnnbench.interrupts import Interrupted, interrupts_raise, resume_command
-from rnnbench.results import ResultsError, load_results, new_document, save_atomic
-from rnnbench.suite import load_suite
+from rnnbench.run import runner as runner_module
+from rnnbench.cli.main import app
+from rnnbench.run.interrupts import Interrupted, interrupts_raise, resume_command
+from rnnbench.results.schema import ResultsError, load_results, new_document, save_atomic
+from rnnbench.suite.schema import load_suite
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 cli = CliRunner()
@@ -124,7 +124,7 @@ def test_sigterm_during_the_live_display_exits_143_with_the_file_saved(tmp_path)
 
 KILL_WRITER = """
 import sys
-from rnnbench.results import new_document, save_atomic
+from rnnbench.results.schema import new_document, save_atomic
 
 doc = new_document({"name": "k"}, "k.yaml", {"device": "cpu"}, "0")
 i = 0
@@ -163,7 +163,7 @@ def test_a_crash_inside_save_keeps_the_previous_file_whole(tmp_path, monkeypatch
     def crash(_fd):
         raise KeyboardInterrupt  # as if a second Ctrl-C landed between write and rename
 
-    monkeypatch.setattr("rnnbench.results.os.fsync", crash)
+    monkeypatch.setattr("rnnbench.results.schema.os.fsync", crash)
     with pytest.raises(KeyboardInterrupt):
         save_atomic(path, {**old, "status": "complete"})
     assert load_results(path)["status"] == "running"
@@ -260,7 +260,7 @@ def test_an_interrupt_while_saving_a_finished_case_keeps_that_case(write_suite, 
 def _interrupted_file(write_suite, tmp_path) -> tuple[Path, Path, list]:
     suite_path = write_suite(TWO_CASES)
     suite, cases, _ = load_suite(suite_path)
-    from rnnbench.env import env_fingerprint, resolve_device
+    from rnnbench.measure.env import env_fingerprint, resolve_device
 
     doc = new_document(suite.model_dump(mode="json"), str(suite_path), env_fingerprint(resolve_device("cpu"), "float32"), "0")
     doc["reference"]["start"] = {"matmul_gflops": 1.0}

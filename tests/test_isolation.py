@@ -12,15 +12,15 @@ from results_factory import document
 from rich.console import Console
 from typer.testing import CliRunner
 
-from rnnbench import runner as runner_module
-from rnnbench.cli import app
-from rnnbench.models import MODELS
-from rnnbench.render import recap_table
-from rnnbench.results import load_results, save_atomic
-from rnnbench.suite import load_suite
-from rnnbench.tasks import TASKS
+from rnnbench.run import runner as runner_module
+from rnnbench.cli.main import app
+from rnnbench.models.registry import MODELS
+from rnnbench.render.recap import recap_table
+from rnnbench.results.schema import load_results, save_atomic
+from rnnbench.suite.schema import load_suite
+from rnnbench.tasks.registry import TASKS
 from rnnbench.tasks.data import eval_batch, train_batches
-from rnnbench.train import TrainLimits, make_optimizer, train
+from rnnbench.run.train import TrainLimits, make_optimizer, train
 
 cli = CliRunner()
 

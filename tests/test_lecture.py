@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from rnnbench.runner import run_case
-from rnnbench.suite import builtin_suite_dir, expand, parse_suite
-from rnnbench.suite_files import read_yaml
+from rnnbench.run.runner import run_case
+from rnnbench.suite.schema import builtin_suite_dir, expand, parse_suite
+from rnnbench.suite.files import read_yaml
 
 
 def test_lecture_suite_runs_every_variant_at_tiny_sizes():

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from rnnbench.catalog import CELL_IMPLS, MODEL_SPECS
-from rnnbench.matching import closest_hidden_size, core_params, match_case, match_params
-from rnnbench.models import MODELS
-from rnnbench.suite import SuiteError, load_suite
+from rnnbench.models.matching import closest_hidden_size, core_params, match_case, match_params
+from rnnbench.models.registry import MODELS
+from rnnbench.suite.schema import SuiteError, load_suite
 
 ARCHS = sorted(MODEL_SPECS)
 PAIRS = list(itertools.product(ARCHS, ARCHS))
@@ -106,8 +106,8 @@ tasks:
 
 
 def test_runner_builds_and_records_the_matched_size(write_suite):
-    from rnnbench.runner import build_case_model, run_case
-    from rnnbench.tasks import TASKS
+    from rnnbench.run.runner import build_case_model, run_case
+    from rnnbench.tasks.registry import TASKS
 
     _, cases, _ = load_suite(write_suite(MATCHED_SUITE))
     assert [c.id for c in cases] == ["adding/T4/lstm/p~lstm/s0", "adding/T4/rnn/p~lstm/s0", "adding/T4/gru/p~300/s0"]

@@ -9,10 +9,10 @@ import torch
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
-from rnnbench import measure
-from rnnbench.backend import backend_from_op_names
-from rnnbench.flops import layer_step_flops
-from rnnbench.measure import (
+from rnnbench.measure import phases as measure
+from rnnbench.measure.backend import backend_from_op_names
+from rnnbench.measure.flops import layer_step_flops
+from rnnbench.measure.phases import (
     PeakMemory,
     achieved_gflops,
     autocast_context,
@@ -139,7 +139,7 @@ def test_peak_memory_sees_a_freed_allocation():
 
 
 def test_peak_memory_sampler_fallback(monkeypatch):
-    monkeypatch.setattr("rnnbench.memory._reset_rss_high_water_mark", lambda: False)
+    monkeypatch.setattr("rnnbench.measure.memory._reset_rss_high_water_mark", lambda: False)
     with PeakMemory("cpu") as memory:
         block = torch.ones(16 * 1024 * 1024)
         assert memory._sampler is not None

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from rnnbench.catalog import CELL_BLOCKS, CELL_IMPLS, MODEL_SPECS
-from rnnbench.models import MODELS
+from rnnbench.models.registry import MODELS
 
 INPUT, HIDDEN, BATCH, STEPS, OUTPUT = 3, 8, 2, 5, 4
 

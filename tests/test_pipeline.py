@@ -10,11 +10,11 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from rnnbench import __version__
-from rnnbench.cli import app
-from rnnbench.render import recap_table
-from rnnbench.results import load_results
-from rnnbench.runner import run_case, run_suite
-from rnnbench.suite import load_suite
+from rnnbench.cli.main import app
+from rnnbench.render.recap import recap_table
+from rnnbench.results.schema import load_results
+from rnnbench.run.runner import run_case, run_suite
+from rnnbench.suite.schema import load_suite
 
 runner = CliRunner()
 

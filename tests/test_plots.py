@@ -10,8 +10,8 @@ import pytest
 from results_factory import case, document
 from typer.testing import CliRunner
 
-from rnnbench.cli import app
-from rnnbench.plots import expected_size, write_plots
+from rnnbench.cli.main import app
+from rnnbench.export.plots import expected_size, write_plots
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

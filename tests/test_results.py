@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from rnnbench.results import (
+from rnnbench.results.schema import (
     ResultsError,
     finished_ids,
     load_results,
@@ -77,7 +77,7 @@ def test_missing_file_and_directory(tmp_path):
 def test_saved_file_gets_the_umask_mode_not_mkstemps_0600(tmp_path):
     import os
 
-    from rnnbench.results import _plain_file_mode
+    from rnnbench.results.schema import _plain_file_mode
 
     path = tmp_path / "r.json"
     save_atomic(path, _doc())

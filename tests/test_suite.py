@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rnnbench.suite import SuiteError, builtin_suite_dir, load_suite
+from rnnbench.suite.schema import SuiteError, builtin_suite_dir, load_suite
 
 
 def _error(write_suite, text: str) -> str:

@@ -7,8 +7,8 @@ import itertools
 import pytest
 import torch
 
-from rnnbench import timing
-from rnnbench.timing import make_sync, time_fn, time_fn_detailed, time_phases
+from rnnbench.measure import timer as timing
+from rnnbench.measure.timer import make_sync, time_fn, time_fn_detailed, time_phases
 
 
 class FakeClock:

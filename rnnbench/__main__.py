@@ -1,0 +1,5 @@
+"""`python -m rnnbench` runs the command line."""
+
+from rnnbench.cli.main import main
+
+main()

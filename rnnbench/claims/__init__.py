@@ -1,0 +1,1 @@
+"""The recap claims: verdict vocabulary, the rules, and the claims table as data (torch-free)."""

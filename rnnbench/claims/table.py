@@ -1,0 +1,141 @@
+"""The lecture's recap claims as data: each a rule over a results document giving a verdict with its numbers.
+
+A rule turns the results into findings, one per configuration (or task) it can judge,
+each with a verdict and the measures behind it; the claim's verdict combines them:
+
+- **not measured**: no finding (the suite lacks the cases, e.g. no GRU, no seq_len sweep);
+- **supported** / **contradicted**: every decided finding agrees (inconclusive ones may sit beside);
+- **inconclusive**: nothing decided (CIs overlap, fewer than `min_seeds` seeds), or the decided
+  findings disagree (supported on one configuration, contradicted on another).
+
+Nothing is ever "supported" without a finding that measured it, and every finding cites
+its numbers. Which seeds are needed depends on what varies with the seed: structural
+counts need one case; a train-step time needs `min_samples` timing samples per side (the
+timer's repeats; a seed only changes the weights' values, not the work); everything that
+depends on training (horizons, final metrics, time to solve, data gaps) needs `min_seeds`
+seeds per architecture.
+
+Timing ratios (GRU/LSTM, Bi-LSTM/LSTM) compare the two architectures in the same section
+(task, seq_len, hidden size, layers, train_size): the ratio of medians of the raw samples
+of all seeds pooled, with the distribution-free interval of `stats.ratio_ci` (Mann–Whitney
+inverted in log time). Pooling folds machine drift between seeds into the interval rather
+than hiding it. A ratio is decided when its interval excludes 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rnnbench.claims.rules import (
+    bilstm_better_rule,
+    bilstm_cost_rule,
+    gru_data_rule,
+    gru_faster_rule,
+    gru_short_term_rule,
+    label_of,
+    lstm_long_term_rule,
+    structure_rule,
+)
+from rnnbench.claims.types import (
+    CONTRADICTED,
+    INCONCLUSIVE,
+    NOT_MEASURED,
+    SUPPORTED,
+    VERDICTS,
+    Claim,
+    ClaimResult,
+    ClaimSettings,
+    Finding,
+    Measure,
+    combine,
+)
+
+__all__ = [
+    "CLAIMS", "CONTRADICTED", "INCONCLUSIVE", "NOT_MEASURED", "SUPPORTED", "VERDICTS", "Claim", "ClaimResult",
+    "ClaimSettings", "Finding", "Measure", "claims_document", "combine", "context", "evaluate_claim",
+    "evaluate_claims", "label_of",
+]
+
+SWEEP = "seq_len sweep (≥ 2 lengths) with both architectures"
+
+CLAIMS: dict[str, Claim] = {
+    "lstm_gates": Claim(
+        "lstm_gates", "LSTM / GRU", "architecture",
+        "LSTM has three gates, GRU two; LSTM has the more complex structure",
+        "gates of the built models; core parameters LSTM/GRU at equal sizes", "3 and 2 gates, ratio exactly 4/3",
+        ("lstm", "gru"), structure_rule,
+    ),
+    "lstm_long_term": Claim(
+        "lstm_long_term", "LSTM", "advantage", "LSTM captures long-term dependencies",
+        "memory horizon (longest seq_len solved in ≥ half the seeds), tanh RNN as the contrast",
+        "LSTM horizon > RNN horizon", ("lstm", "rnn"), lstm_long_term_rule, SWEEP,
+    ),
+    "gru_faster": Claim(
+        "gru_faster", "GRU", "advantage", "GRU is faster to train",
+        "train step GRU/LSTM (pooled samples); time to solve GRU/LSTM (seeds)", "ratio < 1, CI excludes 1",
+        ("gru", "lstm"), gru_faster_rule,
+    ),
+    "gru_similar_less_data": Claim(
+        "gru_similar_less_data", "GRU", "advantage", "GRU performs similarly to LSTM, especially with less training data",
+        "metric gap GRU − LSTM at the smallest and largest train_size",
+        "gap within tolerance at small data, and smaller than at large data", ("gru", "lstm"), gru_data_rule,
+        "train_size sweep (≥ 2 sizes) with both architectures",
+    ),
+    "gru_short_term": Claim(
+        "gru_short_term", "GRU", "disadvantage", "GRU cannot capture long-term dependencies",
+        "memory horizon GRU vs LSTM", "GRU horizon < LSTM horizon", ("gru", "lstm"), gru_short_term_rule, SWEEP,
+    ),
+    "bilstm_better": Claim(
+        "bilstm_better", "Bi-LSTM", "advantage", "Bi-LSTM gives better performance",
+        "final metric Bi-LSTM vs LSTM on non-causal tasks, across seeds", "better, CIs of the medians apart",
+        ("bilstm", "lstm"), bilstm_better_rule, "non-causal task with both architectures",
+    ),
+    "bilstm_cost": Claim(
+        "bilstm_cost", "Bi-LSTM", "disadvantage", "Bi-LSTM costs computation and training time",
+        "train step and core parameters Bi-LSTM/LSTM (≈2×)", "ratio > 1, CI excludes 1",
+        ("bilstm", "lstm"), bilstm_cost_rule,
+    ),
+}
+
+
+def context(doc: dict[str, Any], labels: list[str]) -> dict[str, Any]:
+    """Where the numbers were measured: a verdict may hold on cuDNN and fail on a CPU."""
+    env = doc.get("env", {})
+    backends = {
+        label: sorted({c["backend"] for c in doc["cases"] if c.get("label", c["arch"]) == label and c.get("backend")})
+        for label in labels
+    }
+    return {
+        "device": env.get("device"), "device_name": env.get("device_name"), "dtype": env.get("dtype"),
+        "torch": env.get("torch"), "threads": env.get("threads"), "backends": backends,
+    }
+
+
+def evaluate_claim(doc: dict[str, Any], claim: Claim, settings: ClaimSettings = ClaimSettings()) -> ClaimResult:
+    labels = [label_of(doc, arch) for arch in claim.archs]
+    missing = [arch for arch, label in zip(claim.archs, labels) if label is None]
+    if missing:
+        return ClaimResult(claim, NOT_MEASURED, f"no {' or '.join(missing)} cases", (), context(doc, [l for l in labels if l]))
+    findings = claim.rule(doc, tuple(labels), settings)
+    verdict, reason = combine(findings)
+    if verdict == NOT_MEASURED:
+        reason = f"no {claim.needs}"
+    return ClaimResult(claim, verdict, reason, tuple(findings), context(doc, labels))
+
+
+def evaluate_claims(doc: dict[str, Any], settings: ClaimSettings = ClaimSettings()) -> list[ClaimResult]:
+    """Every recap claim judged on this results document, in the recap's order."""
+    return [evaluate_claim(doc, claim, settings) for claim in CLAIMS.values()]
+
+
+def claims_document(doc: dict[str, Any], results: list[ClaimResult]) -> dict[str, Any]:
+    """The JSON export: the claims with their findings and context, and what run they came from."""
+    return {
+        "kind": "rnnbench-claims",
+        "version": 1,
+        "suite": doc.get("suite", {}).get("name"),
+        "rnnbench_version": doc.get("rnnbench_version"),
+        "started_at": doc.get("started_at"),
+        "env": {k: doc.get("env", {}).get(k) for k in ("device", "device_name", "dtype", "torch", "threads", "cpu_model")},
+        "claims": [r.to_dict() for r in results],
+    }

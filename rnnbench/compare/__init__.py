@@ -1,0 +1,1 @@
+"""Comparing two results files: matching cases, per-metric rows, and the regression gate (torch-free)."""

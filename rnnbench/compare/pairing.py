@@ -1,0 +1,345 @@
+"""Compare two results files: match cases, check they are comparable, build every metric's row, decide (torch-free).
+
+How a single metric is judged lives in compare_rows; this module pairs the runs up,
+refuses incomparable ones, applies --normalize and the suite's thresholds, and lists
+whatever it could not compare.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rnnbench import stats
+from rnnbench.compare.rows import (
+    ACCURACY_METRIC,
+    DEFAULT_THRESHOLD,
+    SOLVE_METRIC,
+    Row,
+    Scale,
+    accuracy_row,
+    solve_row,
+    timing_row,
+)
+from rnnbench.results.schema import ResultsError, load_results
+
+DEFAULT_ALPHA = 0.01
+BLOCKING_ENV_KEYS = ("device", "torch", "dtype")  # timings across these are incomparable
+SHOWN_ENV_KEYS = ("device_name", "threads", "cuda", "cudnn", "python", "platform")  # shown when they differ
+PHASES = ("forward", "backward", "optimizer")
+
+
+class CompareError(Exception):
+    """Inputs that cannot be compared (different suites, environments, bad thresholds); one line."""
+
+
+@dataclass(frozen=True)
+class CompareOptions:
+    alpha: float = DEFAULT_ALPHA  # significance level of every test; CIs are at 1 - alpha
+    threshold: float = DEFAULT_THRESHOLD  # minimum effect, a fraction; suite `thresholds:` override per metric
+    normalize: bool = False  # divide each timing by its run's reference matmul time
+    allow_env_mismatch: bool = False  # compare across device / torch / dtype anyway
+
+
+@dataclass
+class Comparison:
+    base_name: str
+    new_name: str
+    suite: str
+    options: CompareOptions
+    rows: list[Row] = field(default_factory=list)
+    only_in_base: list[str] = field(default_factory=list)
+    only_in_new: list[str] = field(default_factory=list)
+    not_compared: list[tuple[str, str]] = field(default_factory=list)  # (case id, why)
+    env_diffs: list[tuple[str, Any, Any, bool]] = field(default_factory=list)  # (key, base, new, blocking)
+    notes: list[str] = field(default_factory=list)
+    machine_ratio: float | None = None  # NEW/BASE reference matmul time: > 1, the NEW machine was slower
+    geomeans: dict[str, float] = field(default_factory=dict)  # label (and "overall") -> geomean of timing ratios
+    base_meta: dict[str, Any] = field(default_factory=dict)  # git_sha, started_at, rnnbench_version of each run
+    new_meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def regressions(self) -> list[Row]:
+        return [row for row in self.rows if row.regression]
+
+    @property
+    def resolution(self) -> float | None:
+        """The smallest change this comparison can call, median over the timings: minimum effect and machine change."""
+        machine = abs(math.log(self.machine_ratio)) if self.machine_ratio else 0.0
+        effects = [math.expm1(math.log1p(row.min_effect) + machine) for row in self.rows if row.kind == "timing"]
+        return stats.median(effects) if effects else None
+
+    @property
+    def too_noisy(self) -> bool:
+        """True when most timings could not resolve a change of twice the threshold: a pass vouches for little."""
+        return self.resolution is not None and self.resolution > 2 * max(self.options.threshold, 0.01)
+
+
+def parse_threshold(text: str | float) -> float:
+    """`5%` or `0.05` -> 0.05; a bare number of 1 or more is refused as ambiguous."""
+    raw = str(text).strip()
+    try:
+        value = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise ValueError(f"threshold {raw!r} is not a number (write 5% or 0.05)") from None
+    if not raw.endswith("%") and value >= 1.0:
+        raise ValueError(f"threshold {raw!r} is ambiguous: write {raw}% or {value / 100:g}")
+    if not 0.0 <= value < math.inf:
+        raise ValueError(f"threshold {raw!r} must be a non-negative fraction")
+    return value
+
+
+def config_of(case_id: str) -> str:
+    """The case id without its seed part: the seeds of a configuration are pooled."""
+    return case_id.rsplit("/", 1)[0]
+
+
+def timing_samples(case: dict[str, Any]) -> dict[str, tuple[str, int | None, list[float]]]:
+    """metric name -> (unit, batch size for throughput, raw samples in ms)."""
+    out: dict[str, tuple[str, int | None, list[float]]] = {}
+    train = case.get("train") or {}
+
+    def add(name: str, node: Any, unit: str = "ms", batch: int | None = None) -> None:
+        if isinstance(node, dict) and node.get("samples"):
+            out[name] = (unit, batch, [float(x) for x in node["samples"]])
+
+    add("step", train.get("step_ms"))
+    for phase in PHASES:
+        add(phase, (train.get("phases_ms") or {}).get(phase))
+    inference = case.get("inference") or {}
+    for key in sorted(inference, key=lambda k: int(k[1:]) if k[1:].isdigit() else 0):
+        size = int(key[1:]) if key[1:].isdigit() else 1
+        latency = (inference[key] or {}).get("latency_ms")
+        if size == 1:
+            add(f"latency_{key}", latency)
+        else:  # throughput: the same samples, read as sequences per second (higher is better)
+            add(f"throughput_{key}", latency, "seq/s", size)
+    return out
+
+
+def _reference_medians(doc: dict[str, Any]) -> list[float]:
+    ref = doc.get("reference") or {}
+    blocks = [ref[k] for k in ("start", "end") if isinstance(ref.get(k), dict)]
+    medians = [(block.get("matmul_ms") or {}).get("median") for block in blocks]
+    return [float(m) for m in medians if isinstance(m, (int, float)) and m > 0]
+
+
+def reference_ms(doc: dict[str, Any]) -> float | None:
+    """The run's reference matmul time: geometric mean of its start and end medians, so drift over the run counts."""
+    medians = _reference_medians(doc)
+    return stats.geomean(medians) if medians else None
+
+
+def reference_drift(doc: dict[str, Any]) -> float:
+    """Half the log distance between the start and end reference times: how far the geomean may be from the truth."""
+    medians = _reference_medians(doc)
+    return abs(math.log(medians[-1] / medians[0])) / 2.0 if len(medians) == 2 else 0.0
+
+
+def check_comparable(base: dict[str, Any], new: dict[str, Any],
+                     allow_env_mismatch: bool) -> list[tuple[str, Any, Any, bool]]:
+    """Raise CompareError for different schemas, suites or (unless allowed) environments; return every env difference."""
+    if base.get("schema_version") != new.get("schema_version"):
+        raise CompareError(f"different schema versions ({base.get('schema_version')} vs {new.get('schema_version')})")
+    names = (base["suite"].get("name"), new["suite"].get("name"))
+    if names[0] != names[1]:
+        raise CompareError(f"different suites ({names[0]!r} vs {names[1]!r}): compare runs of the same suite")
+    diffs = []
+    for key in BLOCKING_ENV_KEYS + SHOWN_ENV_KEYS:
+        old, now = base["env"].get(key), new["env"].get(key)
+        if old != now:
+            diffs.append((key, old, now, key in BLOCKING_ENV_KEYS))
+    blocking = [f"{k} {a} -> {b}" for k, a, b, hard in diffs if hard]
+    if blocking and not allow_env_mismatch:
+        raise CompareError(f"incomparable environments: {', '.join(blocking)} (--allow-env-mismatch compares anyway)")
+    return diffs
+
+
+def resolve_thresholds(suite_thresholds: Mapping[str, float], metrics: set[str]) -> dict[str, float]:
+    """Validate the suite's per-metric thresholds: keys are metric names or shell patterns (`latency_*`)."""
+    for key, value in suite_thresholds.items():
+        if not isinstance(value, (int, float)) or not 0.0 <= value < math.inf:
+            raise CompareError(f"suite thresholds.{key}: {value!r} must be a non-negative fraction (0.10 = 10 %)")
+        if not any(fnmatch.fnmatchcase(metric, key) for metric in metrics):
+            raise CompareError(f"suite thresholds.{key}: matches no metric (metrics: {', '.join(sorted(metrics))})")
+    return dict(suite_thresholds)
+
+
+def threshold_for(metric: str, thresholds: Mapping[str, float], default: float) -> float:
+    """An exact key wins, then the first matching pattern, then the default."""
+    if metric in thresholds:
+        return float(thresholds[metric])
+    for key, value in thresholds.items():
+        if fnmatch.fnmatchcase(metric, key):
+            return float(value)
+    return default
+
+
+def _settings_diff(base_case: dict[str, Any], new_case: dict[str, Any]) -> list[str]:
+    old, now = base_case.get("settings") or {}, new_case.get("settings") or {}
+    return sorted(k for k in set(old) | set(now) if old.get(k) != now.get(k))
+
+
+def _match(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Pairs of cases with the same id that both carry measurements; everything else is listed in `out`."""
+    base_by_id = {c["id"]: c for c in base["cases"]}
+    new_by_id = {c["id"]: c for c in new["cases"]}
+    out.only_in_base = [cid for cid in base_by_id if cid not in new_by_id]
+    out.only_in_new = [cid for cid in new_by_id if cid not in base_by_id]
+    pairs = []
+    for cid, base_case in base_by_id.items():
+        new_case = new_by_id.get(cid)
+        if new_case is None:
+            continue
+        unusable = [f"{side} {c['status']}" for side, c in (("BASE", base_case), ("NEW", new_case))
+                    if c.get("status") not in ("ok", "diverged")]
+        differing = _settings_diff(base_case, new_case)
+        if unusable:
+            out.not_compared.append((cid, ", ".join(unusable)))
+        elif differing:
+            out.not_compared.append((cid, f"settings differ: {', '.join(differing)}"))
+        else:
+            pairs.append((base_case, new_case))
+    return pairs
+
+
+def _scale(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> Scale:
+    """The machines by the reference kernel: its change between the runs, its drift within them, the view shown."""
+    base_ref, new_ref = reference_ms(base), reference_ms(new)
+    if out.options.normalize:
+        missing = [name for name, ref in ((out.base_name, base_ref), (out.new_name, new_ref)) if not ref]
+        if missing:
+            raise CompareError(f"--normalize: {missing[0]} has no reference matmul time (reference.start.matmul_ms)")
+    if not (base_ref and new_ref):
+        out.notes.append("no reference kernel time in both runs: a change of machine speed cannot be told from the code's")
+        return Scale()
+    out.machine_ratio = new_ref / base_ref
+    drift = reference_drift(base) + reference_drift(new)
+    view = (base_ref, new_ref) if out.options.normalize else (1.0, 1.0)
+    shown = "normalized: every timing divided by its run's reference matmul time" if out.options.normalize else "raw timings"
+    out.notes.append(f"{shown}; the reference matmul ran {out.machine_ratio:.2f}× as long in NEW "
+                     f"(BASE {base_ref:.3g} ms, NEW {new_ref:.3g} ms) and drifted ±{math.expm1(drift):.0%} within the runs")
+    return Scale(*view, machine=out.machine_ratio, noise=drift)
+
+
+def _notes(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> None:
+    for side, doc in (("BASE", base), ("NEW", new)):
+        factor = doc["env"].get("test_slowdown")
+        if factor:
+            out.notes.append(f"{side} is a padded test run (RNNBENCH_TEST_SLOWDOWN={factor}): not a real measurement")
+        if doc.get("status") not in (None, "complete"):
+            out.notes.append(f"{side} is {doc.get('status')}: not every case ran")
+    ignored = {"thresholds", "description", "device"}  # the device itself is compared in env
+    differing = sorted(k for k in set(base["suite"]) | set(new["suite"])
+                       if k not in ignored and base["suite"].get(k) != new["suite"].get(k))
+    if differing:
+        out.notes.append(f"the suite definition changed ({', '.join(differing)}): "
+                         "matched cases with other settings are not compared")
+    if base["suite"].get("thresholds") != new["suite"].get("thresholds"):
+        out.notes.append("the suite thresholds changed: NEW's are used")
+
+
+def compare(base: dict[str, Any], new: dict[str, Any], options: CompareOptions = CompareOptions(),
+            base_name: str = "BASE", new_name: str = "NEW") -> Comparison:
+    """Every metric of every matched configuration, with its verdict; raises CompareError for incomparable inputs."""
+    if not 0.0 < options.alpha < 1.0:
+        raise CompareError(f"alpha {options.alpha} must be between 0 and 1")
+    out = Comparison(base_name, new_name, str(new["suite"].get("name")), options)
+    out.env_diffs = check_comparable(base, new, options.allow_env_mismatch)
+    out.base_meta, out.new_meta = _meta(base), _meta(new)
+    pairs = _match(base, new, out)
+    if not pairs:
+        raise CompareError(f"{base_name} and {new_name} have no measured case in common")
+    scale = _scale(base, new, out)
+    _notes(base, new, out)
+    configs: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+    for pair in pairs:
+        configs.setdefault(config_of(pair[0]["id"]), []).append(pair)
+    metrics = {m for b, _ in pairs for m in timing_samples(b)} | {SOLVE_METRIC, ACCURACY_METRIC}
+    thresholds = resolve_thresholds(new["suite"].get("thresholds") or {}, metrics)
+    for config, group in configs.items():
+        try:
+            out.rows += _config_rows(config, group, scale, lambda m: threshold_for(m, thresholds, options.threshold),
+                                     options.alpha)
+        except (TypeError, ValueError, KeyError, AttributeError) as err:  # a hand-edited or foreign record
+            raise CompareError(f"{config}: malformed case record ({type(err).__name__}: {err})") from None
+        diverged = [c["id"] for pair in group for c in pair if c["status"] == "diverged"]
+        if diverged:
+            out.notes.append(f"diverged (timings compared, accuracy not): {', '.join(diverged)}")
+    out.geomeans = _geomeans(out.rows)
+    return out
+
+
+def _config_rows(config: str, group: list[tuple[dict[str, Any], dict[str, Any]]], scale: Scale,
+                 limit: Callable[[str], float], alpha: float) -> list[Row]:
+    """The rows of one configuration: its timings (seeds pooled), time to solve and final metric (across seeds)."""
+    label = group[0][1].get("label", group[0][1]["arch"])
+    rows = []
+    base_timings = [(b["id"], timing_samples(b)) for b, _ in group]
+    new_timings = [(n["id"], timing_samples(n)) for _, n in group]
+    for metric, (unit, batch, _) in base_timings[0][1].items():
+        base_seeds = [(cid, t[metric][2]) for cid, t in base_timings if metric in t]
+        new_seeds = [(cid, t[metric][2]) for cid, t in new_timings if metric in t]
+        if base_seeds and new_seeds:
+            rows.append(timing_row(config, label, metric, unit, batch, base_seeds, new_seeds, scale, limit(metric), alpha))
+    base_solve, new_solve = ([_ms_to_solve(c) for c in cases if _ms_to_solve(c) is not None] for cases in zip(*group))
+    if base_solve or new_solve:
+        rows.append(solve_row(config, label, base_solve, new_solve, (len(group), len(group)), scale,
+                              limit(SOLVE_METRIC), alpha))
+    base_finals, new_finals = ([_final(c) for c in cases if _final(c)] for cases in zip(*group))
+    if base_finals and new_finals:
+        rows.append(accuracy_row(config, label, base_finals, new_finals, limit(ACCURACY_METRIC), alpha))
+    return rows
+
+
+def _ms_to_solve(case: dict[str, Any]) -> float | None:
+    return (case.get("train") or {}).get("ms_to_solve") if case["status"] == "ok" else None
+
+
+def _meta(doc: dict[str, Any]) -> dict[str, Any]:
+    env = doc["env"]
+    return {"git_sha": env.get("git_sha"), "started_at": doc.get("started_at"),
+            "rnnbench_version": doc.get("rnnbench_version"), "device_name": env.get("device_name"),
+            "torch": env.get("torch"), "test_slowdown": env.get("test_slowdown")}
+
+
+def _final(case: dict[str, Any]) -> dict[str, Any] | None:
+    final = (case.get("train") or {}).get("final") or {}
+    return final if case["status"] == "ok" and final.get("metric") is not None else None
+
+
+def _geomeans(rows: list[Row]) -> dict[str, float]:
+    """Geometric mean of the timing ratios per architecture (label) and overall."""
+    by_label: dict[str, list[float]] = {}
+    for row in rows:
+        if row.kind == "timing" and row.ratio:
+            by_label.setdefault(row.label, []).append(row.ratio)
+    out = {label: stats.geomean(ratios) for label, ratios in by_label.items()}
+    everything = [r for ratios in by_label.values() for r in ratios]
+    if everything:
+        out["overall"] = stats.geomean(everything)
+    return out
+
+
+def latest_pair(directory: Path) -> tuple[Path, Path]:
+    """The two newest complete results of the same suite in `directory` (the suite of the newest one)."""
+    found: list[tuple[str, str, Path]] = []
+    for path in sorted(Path(directory).glob("*.json")):
+        try:
+            doc = load_results(path)
+        except ResultsError:
+            continue  # not a results file, or a damaged one: not a candidate
+        if doc.get("status") == "complete":
+            found.append((str(doc.get("started_at") or ""), str(doc["suite"].get("name")), path))
+    if not found:
+        raise CompareError(f"{directory}: no complete results file to compare (run a suite first, or name BASE and NEW)")
+    found.sort()
+    suite = found[-1][1]
+    same = [path for _, name, path in found if name == suite]
+    if len(same) < 2:
+        raise CompareError(f"{directory}: only one complete results file of suite {suite!r} ({same[0]}); need two")
+    return same[-2], same[-1]

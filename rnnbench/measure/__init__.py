@@ -1,0 +1,1 @@
+"""Measurement: the timer, train-step phases and inference, kernel backend, memory, FLOPs, environment."""

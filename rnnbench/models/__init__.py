@@ -1,0 +1,1 @@
+"""Models: the registry, recurrent cores in three implementations, parameter formulas and matching."""

@@ -1,0 +1,109 @@
+"""Parameter matching: the hidden size that gives a model the recurrent-core parameter count of a reference.
+
+Torch-free and exact: counts come from the formula P = G·(h·(i + h) + 2h) per layer and
+direction (+3h diagonal peephole weights), an upper layer taking h·directions as input,
+which a test checks against the built models' `n_core_params`. The head is left out of the
+count on purpose: it is the same kind of readout for every architecture and depends on the
+task's output size, while the recap's "complex structure" is about the core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from rnnbench.catalog import CELL_BLOCKS, MODEL_SPECS
+
+if TYPE_CHECKING:
+    from rnnbench.suite.schema import Case
+
+PEEPHOLE_WEIGHTS = 3  # diagonal weights from the cell state to the input, forget and output gates
+
+
+def layer_sizes(hidden_size: int | list[int], num_layers: int) -> list[int]:
+    return list(hidden_size) if isinstance(hidden_size, list) else [hidden_size] * num_layers
+
+
+def core_params(arch: str, input_size: int, hidden_size: int | list[int], num_layers: int = 1) -> int:
+    """Recurrent-core parameters of model `arch` (a `MODEL_SPECS` name): weights and both bias vectors."""
+    spec = MODEL_SPECS[arch]
+    blocks = CELL_BLOCKS[spec.cell]
+    total = 0
+    layer_input = input_size
+    for h in layer_sizes(hidden_size, num_layers):
+        per_direction = blocks * (h * (layer_input + h) + 2 * h)
+        if spec.cell == "peephole":
+            per_direction += PEEPHOLE_WEIGHTS * h
+        total += spec.directions * per_direction
+        layer_input = h * spec.directions
+    return total
+
+
+@dataclass(frozen=True)
+class ParamMatch:
+    """The outcome of matching one model to a reference; stored in the results as `matched`."""
+
+    reference: str | int  # the reference model's name, or the integer target given in the suite
+    target_params: int  # core parameters to match
+    hidden_size: int  # the chosen size, the same for every layer
+    n_params: int  # core parameters at that size
+    rel_error: float  # (n_params - target_params) / target_params
+
+    def as_record(self) -> dict[str, Any]:
+        return {**asdict(self), "counted": "core"}
+
+
+def target_params(reference: str | int, input_size: int, hidden_size: int | list[int], num_layers: int) -> int:
+    """The count to match: the reference model's core at the case's own sizes, or the integer itself."""
+    if isinstance(reference, int):
+        return reference
+    if reference not in MODEL_SPECS:
+        raise ValueError(f"match_params: unknown model {reference!r} (known: {', '.join(sorted(MODEL_SPECS))})")
+    return core_params(reference, input_size, hidden_size, num_layers)
+
+
+def closest_hidden_size(arch: str, input_size: int, num_layers: int, target: int) -> int:
+    """The h ≥ 1 whose core count is nearest `target` (the smaller h on a tie).
+
+    The count grows strictly with h, so a bisection finds the first h at or above the target
+    and the answer is it or the one before.
+    """
+    if target < 1:
+        raise ValueError(f"match_params: the target parameter count must be positive, got {target}")
+
+    def count(h: int) -> int:
+        return core_params(arch, input_size, h, num_layers)
+
+    high = 1
+    while count(high) < target:
+        high *= 2
+    low = high // 2 + 1 if high > 1 else 1  # count(high // 2) < target, so the answer's upper bound is in [low, high]
+    while low < high:
+        mid = (low + high) // 2
+        if count(mid) >= target:
+            high = mid
+        else:
+            low = mid + 1
+    if high > 1 and target - count(high - 1) <= count(high) - target:
+        return high - 1
+    return high
+
+
+def match_params(
+    arch: str, reference: str | int, input_size: int, hidden_size: int | list[int], num_layers: int
+) -> ParamMatch:
+    """Choose `arch`'s hidden size so its core count is as close as possible to the reference's."""
+    target = target_params(reference, input_size, hidden_size, num_layers)
+    h = closest_hidden_size(arch, input_size, num_layers, target)
+    n = core_params(arch, input_size, h, num_layers)
+    return ParamMatch(
+        reference=reference, target_params=target, hidden_size=h, n_params=n, rel_error=(n - target) / target
+    )
+
+
+def match_case(case: Case, input_size: int) -> ParamMatch | None:
+    """`match_params` for a suite `Case` on a task with `input_size` inputs; None when the case does not ask for it."""
+    s = case.settings
+    if s.match_params is None:
+        return None
+    return match_params(case.arch, s.match_params, input_size, s.hidden_size, s.num_layers)

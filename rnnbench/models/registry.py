@@ -1,0 +1,72 @@
+"""The model registry: a recurrent core (from cells.py) plus a per-sequence or per-step linear head."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Literal
+
+from torch import Tensor, nn
+
+from rnnbench.catalog import CELL_GATES, MODEL_SPECS
+from rnnbench.models.cells import build_core, init_forget_bias
+
+
+def layer_sizes(hidden_size: int | list[int], num_layers: int) -> list[int]:
+    return list(hidden_size) if isinstance(hidden_size, list) else [hidden_size] * num_layers
+
+
+class Recurrent(nn.Module):
+    """A recurrent core and a linear head.
+
+    `last` tasks read one prediction per sequence from the final state (a bidirectional
+    core gives its forward state at the end and its backward state at the start);
+    `sequence` tasks apply the head at every step (Keras' TimeDistributed(Dense)).
+    """
+
+    def __init__(
+        self,
+        *,
+        cell: str,
+        bidirectional: bool,
+        input_size: int,
+        output_size: int,
+        output_kind: Literal["last", "sequence"],
+        hidden_size: int | list[int] = 64,
+        num_layers: int = 1,
+        impl: str = "fused",
+        forget_bias: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.cell = cell
+        self.bidirectional = bidirectional
+        self.output_kind = output_kind
+        self.impl = impl
+        self.hidden_sizes = layer_sizes(hidden_size, num_layers)
+        self.core = build_core(cell, impl, input_size, hidden_size, num_layers, bidirectional)
+        if forget_bias is not None:
+            init_forget_bias(self.core, forget_bias)
+        directions = 2 if bidirectional else 1
+        self.head = nn.Linear(directions * self.hidden_sizes[-1], output_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        outputs, final = self.core(x)
+        return self.head(final if self.output_kind == "last" else outputs)
+
+    @property
+    def gates(self) -> int:
+        return CELL_GATES[self.cell]
+
+    @property
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    @property
+    def n_core_params(self) -> int:
+        """Parameters of the recurrent core alone, the quantity the recap's formula counts."""
+        return sum(p.numel() for p in self.core.parameters())
+
+
+MODELS = {
+    name: partial(Recurrent, cell=spec.cell, bidirectional=spec.bidirectional) for name, spec in MODEL_SPECS.items()
+}
+

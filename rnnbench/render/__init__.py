@@ -1,0 +1,1 @@
+"""Every Rich renderable: the recap, analyses, claims, comparisons, progress; one formatting module."""

@@ -1,0 +1,194 @@
+"""Rich renderables built from results: the measured recap table and helpers to format numbers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from rnnbench.stats import median
+from rnnbench.analysis.grouping import Group, group_results
+
+MISSING = "—"
+
+
+def format_ms(ms: float | None) -> str:
+    """A duration in the unit that reads best; files always hold milliseconds."""
+    if ms is None:
+        return MISSING
+    if ms >= 10_000:
+        return f"{ms / 1000:.1f} s"
+    if ms >= 1000:
+        return f"{ms / 1000:.2f} s"
+    if ms >= 100:
+        return f"{ms:.0f} ms"
+    if ms >= 10:
+        return f"{ms:.1f} ms"
+    if ms >= 1:
+        return f"{ms:.2f} ms"
+    return f"{ms * 1000:.0f} µs"
+
+
+def format_timing(summary: dict[str, Any] | None) -> str:
+    """Median ± half-width of its 95 % CI (as % of the median); `!` marks an unstable measurement."""
+    if not summary:
+        return MISSING
+    median = summary["median"]
+    lo, hi = summary["ci95"]
+    half = 100.0 * (hi - lo) / 2 / median if median else 0.0
+    mark = " !" if summary.get("unstable") else ""
+    return f"{format_ms(median)} ±{half:.1f}%{mark}"
+
+
+def format_count(n: float | None) -> str:
+    if n is None:
+        return MISSING
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.3g}{unit}"
+    return f"{n:.3g}"
+
+
+def format_bytes(n: float | None) -> str:
+    if n is None:
+        return MISSING
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n:.0f} B"
+
+
+def format_metric(value: float | None) -> str:
+    if value is None:
+        return MISSING
+    if value != 0 and (abs(value) < 0.01 or abs(value) >= 1000):
+        return f"{value:.2e}"
+    return f"{value:.3f}"
+
+
+def section_title(section: str) -> str:
+    return section.replace("/", " ")
+
+
+def _status_cell(group: Group) -> str | None:
+    """What to show instead of numbers when no seed of the group produced them."""
+    if group.measured:
+        return None
+    return ", ".join(f"{n} {status}" for status, n in sorted(group.statuses.items()))
+
+
+TRAINING_ROWS = ("time to solve", "final metric", "solved (seeds)")
+
+
+def _training_cell(group: Group, cell: str) -> str:
+    """A training outcome with the seeds that gave none (diverged, failed, interrupted) named, never hidden."""
+    off = ", ".join(f"{n} {status}" for status, n in sorted(group.statuses.items()) if status != "ok")
+    if not off:
+        return cell
+    return f"{cell} · {off}" if group.ok else off
+
+
+def _throughput(group: Group) -> tuple[str, str]:
+    """(batch key, seq/s) at the largest inference batch measured."""
+    sizes = sorted({key for case in group.measured for key in case.get("inference", {})}, key=lambda k: int(k[1:]))
+    if not sizes:
+        return "", MISSING
+    key = sizes[-1]
+    summary = group.pooled("inference", key, "latency_ms")
+    batch = int(key[1:])
+    return key, format_count(batch / summary["median"] * 1000) if summary else MISSING
+
+
+def _metric_cell(group: Group) -> str:
+    """Median final metric across seeds, with the chance score in brackets."""
+    if not group.finals:
+        return MISSING
+    chance = group.final_info("chance")
+    text = format_metric(group.metric_median)
+    return text + (f" ({format_metric(chance)})" if chance is not None else "")
+
+
+def _metric_row_name(groups: list[Group | None]) -> str:
+    names = {g.final_info("metric_name") for g in groups if g is not None} - {None}
+    return f"{'/'.join(sorted(names)) or 'metric'} (chance)"
+
+
+def _solved_cell(group: Group) -> str:
+    n = len(group.finals)
+    if n == 0:
+        return MISSING
+    word = "yes" if group.n_solved == n else ("no" if group.n_solved == 0 else "partly")
+    return f"{word} {group.n_solved}/{n}"
+
+
+def _peak_bytes(group: Group) -> int | None:
+    """The highest peak across seeds; older or hand-edited files may lack the field."""
+    peaks = [(c.get("memory") or {}).get("peak_bytes") for c in group.measured]
+    return max((p for p in peaks if isinstance(p, (int, float))), default=None)
+
+
+def _pct_peak(group: Group) -> str:
+    values = [c["flops"]["achieved_gflops"] for c in group.measured if c.get("flops")]
+    pct = [c["flops"].get("pct_of_matmul_peak") for c in group.measured if c.get("flops")]
+    if not values:
+        return MISSING
+    text = f"{median(values):.1f}"
+    good = [p for p in pct if p is not None]
+    return text + (f" ({median(good):.0f}%)" if good else "")
+
+
+ROWS = (
+    ("parameters", lambda g: format_count(g.first("n_params"))),
+    ("backend", lambda g: g.first("backend") or MISSING),
+    ("train step", lambda g: format_timing(g.pooled("train", "step_ms"))),
+    ("GFLOP/s (% of matmul)", _pct_peak),
+    ("time to solve", lambda g: format_ms(g.ms_to_solve_median) if g.ms_to_solve_median is not None else "not solved"),
+    ("inference b1", lambda g: format_timing(g.pooled("inference", "b1", "latency_ms"))),
+    ("peak memory", lambda g: format_bytes(_peak_bytes(g))),
+    ("throughput (seq/s)", lambda g: _throughput(g)[1]),
+    ("final metric", _metric_cell),
+    ("solved (seeds)", _solved_cell),
+)
+
+
+def recap_table(doc: dict[str, Any], title: str | None = None) -> Table:
+    """The lecture's recap table, made of this run's numbers: one column per architecture."""
+    sections, labels, groups = group_results(doc)
+    env = doc.get("env", {})
+    table = Table(
+        title=title or f"Measured recap — {doc['suite'].get('name', '?')}",
+        caption=f"{env.get('device_name', '?')} · {env.get('device', '?')} · {env.get('dtype', '?')} · torch {env.get('torch', '?')}"
+        " · median ±95% CI half-width, ! = unstable (IQR > 10% of median)",
+        show_lines=False,
+    )
+    table.add_column("", style="bold", no_wrap=True)
+    for label in labels:
+        table.add_column(label, justify="right", overflow="fold")  # long labels wrap, never lose their end
+    gates = []
+    for label in labels:
+        g = next((groups[(s, label)] for s in sections if (s, label) in groups), None)
+        gates.append(str(g.first("gates")) if g and g.first("gates") is not None else MISSING)
+    table.add_row("gates", *gates, end_section=True)
+    for section in sections:
+        table.add_row(Text(section_title(section), style="bold cyan"), *[""] * len(labels))
+        present = [groups.get((section, label)) for label in labels]
+        for name, cell in ROWS:
+            values = []
+            for group in present:
+                if group is None:
+                    values.append("")
+                    continue
+                status = _status_cell(group)
+                if status and name != "parameters":
+                    values.append(status)
+                else:
+                    values.append(_training_cell(group, cell(group)) if name in TRAINING_ROWS else cell(group))
+            if name == "throughput (seq/s)":
+                keys = {_throughput(g)[0] for g in present if g is not None} - {""}
+                name = f"throughput {'/'.join(sorted(keys))} (seq/s)"
+            elif name == "final metric":
+                name = _metric_row_name(present)
+            table.add_row(f"  {name}", *values)
+        table.rows[-1].end_section = True
+    return table

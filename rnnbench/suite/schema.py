@@ -1,0 +1,371 @@
+"""Suite files: the pydantic schema, loading with one-line errors, and expansion into cases."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from rnnbench.catalog import CELL_IMPLS, MODEL_SPECS, TASK_SPECS
+from rnnbench.suite.files import (
+    SuiteError,
+    builtin_suite_dir,
+    read_yaml,
+    resolve_suite_path,
+)
+
+__all__ = ["Case", "Suite", "SuiteError", "builtin_suite_dir", "expand", "load_suite", "parse_suite", "resolve_suite_path"]
+
+DEFAULT_MAX_CASES = 5_000  # more than a day of CPU time at the smallest sizes; override with --max-cases
+BUILTIN_SUITES = ("quick", "recap", "horizon", "data", "tasks", "ci", "lecture")
+
+
+# Strict ints: YAML `true` is not the size 1. Floats stay lax, since YAML 1.1 reads `1e-3` as a string.
+PositiveInt = Annotated[StrictInt, Field(gt=0)]
+Seed = Annotated[StrictInt, Field(ge=0, lt=2**32)]
+
+
+class Strict(BaseModel):
+    # No NaN or infinity: JSON results cannot hold them, and no setting means anything with them.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class OptimizerConfig(Strict):
+    name: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
+    lr: PositiveFloat = 0.001
+
+
+class TrainConfig(Strict):
+    max_steps: PositiveInt = 600  # hard cap on optimizer steps
+    max_seconds: PositiveFloat = 30.0  # hard cap on training wall time (evaluation excluded)
+    eval_every: PositiveInt = 50  # a learning-curve point (and the only host sync) every this many steps
+    eval_size: PositiveInt = 1000  # held-out sequences scored at each evaluation
+
+
+class TimingConfig(Strict):
+    warmup: StrictInt = Field(5, ge=0)  # iterations thrown away (autotuning, primitive creation, allocator)
+    min_repeats: PositiveInt = 10
+    max_repeats: PositiveInt = 1000
+    max_seconds: PositiveFloat = 2.0  # budget per measured block
+    target_rel_ci: float = Field(0.02, gt=0.0, lt=1.0)  # stop when the median's 95 % CI is this tight
+
+    @model_validator(mode="after")
+    def _repeats_ordered(self) -> TimingConfig:
+        if self.max_repeats < self.min_repeats:
+            raise ValueError("max_repeats must be at least min_repeats")
+        return self
+
+
+class InferenceConfig(Strict):
+    batch_sizes: list[PositiveInt] = Field(default_factory=lambda: [1, 64], min_length=1)
+
+
+HiddenSize = PositiveInt | list[PositiveInt]
+
+
+def _known_reference(reference: str | int | None) -> str | int | None:
+    """match_params names a registered model (or is a parameter count)."""
+    if isinstance(reference, str) and reference not in MODEL_SPECS:
+        raise ValueError(f"unknown model {reference!r} (known: {', '.join(sorted(MODEL_SPECS))})")
+    return reference
+
+
+class CaseSettings(Strict):
+    """Everything a case can set; `defaults`, a model entry and a task entry each override the previous."""
+
+    hidden_size: HiddenSize = 64
+    num_layers: PositiveInt = 1
+    batch_size: PositiveInt = 64
+    impl: Literal["fused", "cell", "scripted"] = "fused"
+    optimizer: OptimizerConfig = OptimizerConfig()
+    grad_clip: PositiveFloat | None = 1.0
+    forget_bias: float | None = None  # LSTM family only; None keeps PyTorch's initialisation
+    train_size: PositiveInt | None = None  # None: fresh sequences every step
+    match_params: str | PositiveInt | None = None  # pick hidden_size to match this model's (or this) count
+    train: TrainConfig = TrainConfig()
+    timing: TimingConfig = TimingConfig()
+    inference: InferenceConfig = InferenceConfig()
+
+    _match_params_known = field_validator("match_params")(_known_reference)
+
+    @model_validator(mode="after")
+    def _layers_match_sizes(self) -> CaseSettings:
+        if isinstance(self.hidden_size, list) and len(self.hidden_size) != self.num_layers:
+            raise ValueError(
+                f"hidden_size lists {len(self.hidden_size)} sizes but num_layers is {self.num_layers}"
+            )
+        return self
+
+
+class ModelEntry(Strict):
+    """A model in the suite: `lstm`, or `{arch: lstm, hidden_size: 128, impl: cell}`."""
+
+    arch: str
+    hidden_size: HiddenSize | None = None
+    num_layers: PositiveInt | None = None
+    batch_size: PositiveInt | None = None
+    impl: Literal["fused", "cell", "scripted"] | None = None
+    optimizer: OptimizerConfig | None = None
+    grad_clip: PositiveFloat | None = None
+    forget_bias: float | None = None
+    train_size: PositiveInt | None = None
+    match_params: str | PositiveInt | None = None
+    train: TrainConfig | None = None
+    timing: TimingConfig | None = None
+    inference: InferenceConfig | None = None
+    label: str | None = None  # column name in tables; defaults to arch (+ impl and other differences)
+
+    _match_params_known = field_validator("match_params")(_known_reference)
+
+    @field_validator("arch")
+    @classmethod
+    def _known_arch(cls, arch: str) -> str:
+        if arch not in MODEL_SPECS:
+            raise ValueError(f"unknown model {arch!r} (known: {', '.join(sorted(MODEL_SPECS))})")
+        return arch
+
+
+class TaskEntry(BaseModel):
+    """A task in the suite: `{task: adding, seq_len: 50}` plus the task's own options."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    task: str
+    seq_len: PositiveInt
+    train_size: PositiveInt | None = None
+    batch_size: PositiveInt | None = None
+    train: TrainConfig | None = None
+
+    @model_validator(mode="after")
+    def _known_task_and_options(self) -> TaskEntry:
+        if self.task not in TASK_SPECS:
+            raise ValueError(f"unknown task {self.task!r} (known: {', '.join(sorted(TASK_SPECS))})")
+        if self.seq_len < TASK_SPECS[self.task].min_seq_len:
+            raise ValueError(f"seq_len {self.seq_len} is below {self.task}'s minimum of {TASK_SPECS[self.task].min_seq_len}")
+        try:
+            TASK_SPECS[self.task].options.model_validate(self.model_extra or {})
+        except ValidationError as err:
+            raise ValueError(f"{self.task} option {_first_error(err)}") from None
+        return self
+
+    @property
+    def options(self) -> dict[str, Any]:
+        spec_options = TASK_SPECS[self.task].options
+        return spec_options.model_validate(self.model_extra or {}).model_dump()
+
+
+MATRIX_KEYS = ("seq_len", "hidden_size", "num_layers", "batch_size", "train_size", "impl", "lr", "forget_bias")
+
+
+class Suite(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=80)
+    description: str = ""
+    device: str = "auto"
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    threads: PositiveInt | None = None
+    seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1)
+    defaults: CaseSettings = CaseSettings()
+    models: list[ModelEntry] = Field(min_length=1)  # a bare name is read as {arch: name}
+    tasks: list[TaskEntry] = Field(min_length=1)
+    matrix: dict[Literal[MATRIX_KEYS], list[Any]] = Field(default_factory=dict)  # type: ignore[valid-type]
+    thresholds: dict[str, float] = Field(default_factory=dict)  # per-metric regression thresholds for compare
+
+    @field_validator("device")
+    @classmethod
+    def _device_form(cls, device: str) -> str:
+        if device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit()):
+            return device
+        raise ValueError(f"device must be auto, cpu, cuda or cuda:N, not {device!r}")
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
+        if len(set(seeds)) != len(seeds):
+            raise ValueError("seeds must be distinct")
+        return seeds
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _names_to_entries(cls, models: Any) -> Any:
+        if isinstance(models, list):
+            return [{"arch": m} if isinstance(m, str) else m for m in models]
+        return models
+
+    @field_validator("matrix")
+    @classmethod
+    def _nonempty_axes(cls, matrix: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in matrix.items():
+            if not values:
+                raise ValueError(f"matrix axis {key!r} has no values")
+        return matrix
+
+    @model_validator(mode="after")
+    def _pairings(self) -> Suite:
+        for i, entry in enumerate(self.models):
+            spec = MODEL_SPECS[entry.arch]
+            impl = entry.impl or self.defaults.impl
+            if impl not in CELL_IMPLS[spec.cell]:
+                raise ValueError(
+                    f"models[{i}]: {entry.arch} has no {impl!r} implementation "
+                    f"(available: {', '.join(CELL_IMPLS[spec.cell])})"
+                )
+            for j, task in enumerate(self.tasks):
+                if spec.bidirectional and TASK_SPECS[task.task].causal:
+                    raise ValueError(
+                        f"models[{i}] / tasks[{j}]: bidirectional {entry.arch} on causal task {task.task} "
+                        "would see the answer from the future"
+                    )
+        return self
+
+
+class Case(Strict):
+    """One fully resolved benchmark case: a model on a task with one seed. Picklable."""
+
+    id: str
+    label: str
+    arch: str
+    task: str
+    task_options: dict[str, Any]
+    seq_len: int
+    seed: int
+    device: str
+    dtype: str
+    settings: CaseSettings
+
+
+def _merge(base: CaseSettings, overrides: dict[str, Any], where: str) -> CaseSettings:
+    merged = base.model_dump()
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return CaseSettings.model_validate(merged)
+    except ValidationError as err:
+        raise ValueError(f"{where}: {_first_error(err)}") from None
+
+
+def _first_error(err: ValidationError) -> str:
+    first = err.errors()[0]
+    msg = first["msg"].removeprefix("Value error, ")
+    return f"{_loc(first['loc'])}: {msg}" if first["loc"] else msg
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, str) and not part.isprintable():
+            out += f"[{part!r}]"  # a key holding a newline or a control character
+        else:
+            out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _hidden_tag(hidden_size: int | list[int]) -> str:
+    return "h" + ("-".join(map(str, hidden_size)) if isinstance(hidden_size, list) else str(hidden_size))
+
+
+def case_id(task: str, task_options: dict[str, Any], seq_len: int, label: str, s: CaseSettings, seed: int) -> str:
+    """A stable, readable id: `adding/T50/lstm/h64/s0`, with extra parts only where they differ from the norm."""
+    task_part = task + "".join(f"-{k}={v}" for k, v in sorted(task_options.items()) if v != _option_default(task, k))
+    parts = [task_part, f"T{seq_len}", label, _hidden_tag(s.hidden_size)]
+    if s.match_params is not None:
+        parts[-1] = f"p~{s.match_params}"
+    if s.num_layers > 1:
+        parts.append(f"L{s.num_layers}")
+    if s.train_size is not None:
+        parts.append(f"n{s.train_size}")
+    parts.append(f"s{seed}")
+    return "/".join(parts)
+
+
+def _option_default(task: str, key: str) -> Any:
+    return TASK_SPECS[task].options.model_fields[key].default
+
+
+def _model_label(entry: ModelEntry, settings: CaseSettings) -> str:
+    if entry.label:
+        return entry.label
+    label = entry.arch
+    if settings.impl != "fused":
+        label += f"-{settings.impl}"
+    if settings.forget_bias is not None:
+        label += f"-fb{settings.forget_bias:g}"
+    return label
+
+
+def expand(suite: Suite, max_cases: int = DEFAULT_MAX_CASES) -> list[Case]:
+    """Every (task, matrix point, model, seed) combination as a Case, in run order."""
+    axes = list(suite.matrix.items())
+    n_points = 1
+    for _, values in axes:
+        n_points *= len(values)
+    total = len(suite.tasks) * n_points * len(suite.models) * len(suite.seeds)
+    if total > max_cases:
+        raise ValueError(f"the suite expands to {total} cases, more than the limit of {max_cases} (raise it with --max-cases)")
+    cases: list[Case] = []
+    seen: dict[str, str] = {}
+    for t, task in enumerate(suite.tasks):
+        for point in itertools.product(*[values for _, values in axes]):
+            sweep = dict(zip([key for key, _ in axes], point))
+            seq_len = sweep.pop("seq_len", task.seq_len)
+            if "lr" in sweep:
+                sweep["optimizer"] = {**suite.defaults.optimizer.model_dump(), "lr": sweep.pop("lr")}
+            task_overrides = {"train_size": task.train_size, "batch_size": task.batch_size, "train": task.train}
+            for m, entry in enumerate(suite.models):
+                where = f"models[{m}]"
+                settings = _merge(suite.defaults, entry.model_dump(exclude={"arch", "label"}), where)
+                settings = _merge(settings, {k: v for k, v in task_overrides.items()}, f"tasks[{t}]")
+                settings = _merge(settings, sweep, "matrix")
+                if not isinstance(seq_len, int) or isinstance(seq_len, bool) or seq_len < 1:
+                    raise ValueError(f"matrix.seq_len: {seq_len!r} is not a positive integer")
+                if seq_len < TASK_SPECS[task.task].min_seq_len:
+                    raise ValueError(f"matrix.seq_len: {seq_len} is below {task.task}'s minimum of {TASK_SPECS[task.task].min_seq_len}")
+                label = _model_label(entry, settings)
+                for seed in suite.seeds:
+                    cid = case_id(task.task, task.options, seq_len, label, settings, seed)
+                    if cid in seen:
+                        raise ValueError(f"{where}: duplicate case id {cid} (also from {seen[cid]}); give the entry a distinct label")
+                    seen[cid] = where
+                    cases.append(
+                        Case(
+                            id=cid, label=label, arch=entry.arch, task=task.task, task_options=task.options,
+                            seq_len=seq_len, seed=seed, device=suite.device, dtype=suite.dtype, settings=settings,
+                        )
+                    )
+    return cases
+
+
+def parse_suite(data: Any, source: str) -> Suite:
+    """Validate a loaded document; the error names the source and the field path."""
+    if not isinstance(data, dict):
+        raise SuiteError(f"{source}: a suite must be a YAML mapping (name:, models:, tasks:, …), not {type(data).__name__}")
+    try:
+        return Suite.model_validate(data)
+    except ValidationError as err:
+        raise SuiteError(f"{source}: {_first_error(err)}" + _more(err)) from None
+    except (ValueError, TypeError, RecursionError) as err:
+        raise SuiteError(f"{source}: {err}") from None
+
+
+def _more(err: ValidationError) -> str:
+    n = err.error_count()
+    return f" (and {n - 1} more problem{'s' if n > 2 else ''})" if n > 1 else ""
+
+
+def load_suite(name_or_path: str | Path, max_cases: int = DEFAULT_MAX_CASES) -> tuple[Suite, list[Case], Path]:
+    """Load, validate and expand a suite file or built-in name; every problem is one SuiteError line."""
+    path = resolve_suite_path(str(name_or_path))
+    suite = parse_suite(read_yaml(path), str(path))
+    try:
+        cases = expand(suite, max_cases=max_cases)
+    except (ValueError, TypeError) as err:
+        raise SuiteError(f"{path}: {err}") from None
+    return suite, cases, path

@@ -1,0 +1,1 @@
+"""Long-dependency tasks: one module per task, the registry, and the training/held-out data streams."""
