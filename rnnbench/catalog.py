@@ -79,7 +79,9 @@ IMPLS = ("fused", "cell", "scripted")
 CELL_IMPLS = {"rnn": IMPLS, "lstm": IMPLS, "gru": IMPLS, "peephole": ("cell", "scripted")}
 
 TASK_SPECS: dict[str, TaskSpec] = {
-    "adding": TaskSpec("sum of two marked values in a long sequence (Arjovsky et al. 2016)", False, "last", min_seq_len=2),
+    "adding": TaskSpec(
+        "sum of two marked values in a long sequence (Arjovsky et al. 2016)", False, "last", min_seq_len=2
+    ),
     "copy": TaskSpec("recall 10 symbols after a delay of T steps (Arjovsky et al. 2016)", False, "sequence"),
     "adding1997": TaskSpec(
         "sum of two marked values in [-1, 1], lengths T to 1.1T (Hochreiter & Schmidhuber 1997, exp. 4)",

@@ -45,29 +45,61 @@ def case(
     if curve is None:
         curve = [[50, wall_ms / 2, 0.1, metric], [100, wall_ms, 0.05, metric]] if metric is not None else []
     return {
-        "id": "/".join(parts), "label": label, "arch": arch, "impl": "fused", "task": task, "task_options": {},
-        "seq_len": seq_len, "hidden_size": hidden, "num_layers": 1, "batch_size": 4, "train_size": train_size,
-        "seed": seed, "status": status, "error": None, "gates": MODEL_SPECS[arch].gates,
-        "n_params": core + hidden + 1, "n_core_params": core, "hidden_sizes": [hidden], "backend": backend,
+        "id": "/".join(parts),
+        "label": label,
+        "arch": arch,
+        "impl": "fused",
+        "task": task,
+        "task_options": {},
+        "seq_len": seq_len,
+        "hidden_size": hidden,
+        "num_layers": 1,
+        "batch_size": 4,
+        "train_size": train_size,
+        "seed": seed,
+        "status": status,
+        "error": None,
+        "gates": MODEL_SPECS[arch].gates,
+        "n_params": core + hidden + 1,
+        "n_core_params": core,
+        "hidden_sizes": [hidden],
+        "backend": backend,
         "train": {
-            "steps": 100, "wall_ms": wall_ms, "step_ms": stats.summarize(step),
+            "steps": 100,
+            "wall_ms": wall_ms,
+            "step_ms": stats.summarize(step),
             "phases_ms": {p: stats.summarize(samples(1.0)) for p in ("forward", "backward", "optimizer")},
             "curve": curve,
-            "final": {"loss": 0.05, "metric": metric, "solved": solved, "chance": chance, "chance_loss": chance,
-                      "metric_name": metric_name, "higher_is_better": higher_is_better},
-            "steps_to_solve": 100 if ms_to_solve is not None else None, "ms_to_solve": ms_to_solve,
+            "final": {
+                "loss": 0.05,
+                "metric": metric,
+                "solved": solved,
+                "chance": chance,
+                "chance_loss": chance,
+                "metric_name": metric_name,
+                "higher_is_better": higher_is_better,
+            },
+            "steps_to_solve": 100 if ms_to_solve is not None else None,
+            "ms_to_solve": ms_to_solve,
         },
-        "inference": {"b1": {"latency_ms": stats.summarize(samples(step[0] / 3))},
-                      "b4": {"latency_ms": stats.summarize(samples(step[0] / 2)), "seq_per_s": 4000 / step[0]}},
+        "inference": {
+            "b1": {"latency_ms": stats.summarize(samples(step[0] / 3))},
+            "b4": {"latency_ms": stats.summarize(samples(step[0] / 2)), "seq_per_s": 4000 / step[0]},
+        },
         "memory": {"peak_bytes": 1_000_000},
     }
 
 
 def document(cases: list[dict[str, Any]], name: str = "hand") -> dict[str, Any]:
     return {
-        "schema_version": 1, "rnnbench_version": "0.1.0", "suite": {"name": name}, "started_at": "2026-01-01T00:00:00+00:00",
+        "schema_version": 1,
+        "rnnbench_version": "0.1.0",
+        "suite": {"name": name},
+        "started_at": "2026-01-01T00:00:00+00:00",
         "env": {"device": "cpu", "device_name": "Test CPU", "dtype": "float32", "torch": "2.13.0+cpu", "threads": 2},
-        "reference": {}, "cases": cases, "status": "complete",
+        "reference": {},
+        "cases": cases,
+        "status": "complete",
     }
 
 

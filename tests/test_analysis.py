@@ -14,15 +14,27 @@ from rnnbench.render.report import run_report
 from rnnbench.suite.schema import load_suite
 
 
-def case(task="adding", label="lstm", seq_len=10, seed=0, status="ok", solved=False, metric=0.5, train_size=None, options=""):
+def case(
+    task="adding", label="lstm", seq_len=10, seed=0, status="ok", solved=False, metric=0.5, train_size=None, options=""
+):
     parts = [task + options, f"T{seq_len}", label, "h8"] + ([f"n{train_size}"] if train_size else []) + [f"s{seed}"]
     record = {
-        "id": "/".join(parts), "label": label, "arch": label.split("-")[0], "task": task, "seq_len": seq_len,
-        "seed": seed, "status": status, "train_size": train_size,
+        "id": "/".join(parts),
+        "label": label,
+        "arch": label.split("-")[0],
+        "task": task,
+        "seq_len": seq_len,
+        "seed": seed,
+        "status": status,
+        "train_size": train_size,
     }
     if status in ("ok", "diverged"):
-        final = {"metric": metric if status == "ok" else None, "solved": solved and status == "ok",
-                 "metric_name": "mse", "higher_is_better": False}
+        final = {
+            "metric": metric if status == "ok" else None,
+            "solved": solved and status == "ok",
+            "metric_name": "mse",
+            "higher_is_better": False,
+        }
         record["train"] = {"final": final}
     return record
 
@@ -58,7 +70,9 @@ def test_horizon_is_longest_contiguous_majority():
 
 
 def test_exactly_half_counts_as_solved():
-    r = horizons(doc(*sweep("gru", {5: [True, False], 50: [True, True, False, False], 500: [False, False]})))[("adding", "gru")]
+    r = horizons(doc(*sweep("gru", {5: [True, False], 50: [True, True, False, False], 500: [False, False]})))[
+        ("adding", "gru")
+    ]
     assert r.horizon == 50 and r.is_solved(5) and r.is_solved(50) and not r.is_solved(500)
 
 
@@ -101,7 +115,9 @@ def test_groups_split_by_task_options_and_label():
     cases = [case("temporal_order", "lstm", 10, solved=True), case("temporal_order", "lstm", 10, options="-symbols=3")]
     cases += [case("adding", "lstm-cell", 10, solved=True)]
     assert set(horizons(doc(*cases))) == {
-        ("temporal_order", "lstm"), ("temporal_order-symbols=3", "lstm"), ("adding", "lstm-cell")
+        ("temporal_order", "lstm"),
+        ("temporal_order-symbols=3", "lstm"),
+        ("adding", "lstm-cell"),
     }
 
 
@@ -111,11 +127,15 @@ def test_horizon_of_empty_and_all_unsolved():
 
 
 def test_horizon_table_shows_counts_and_horizon():
-    text = render(horizon_table(doc(
-        *sweep("rnn", {10: [True, False], 20: [False, False], 40: [True, True]}),
-        *sweep("lstm", {10: [True, True], 20: [True, True], 40: [True, "failed"]}),
-        *sweep("lstm", {10: [False, False], 20: [False, False], 40: [False, False]}, task="copy"),
-    )))
+    text = render(
+        horizon_table(
+            doc(
+                *sweep("rnn", {10: [True, False], 20: [False, False], 40: [True, True]}),
+                *sweep("lstm", {10: [True, True], 20: [True, True], 40: [True, "failed"]}),
+                *sweep("lstm", {10: [False, False], 20: [False, False], 40: [False, False]}, task="copy"),
+            )
+        )
+    )
     assert "T=10" in text and "T=40" in text
     rnn_row = next(line for line in text.splitlines() if " rnn " in line)
     assert "1/2" in rnn_row and "0/2" in rnn_row and "10 (also 40)" in rnn_row
@@ -161,7 +181,10 @@ def test_data_efficiency_ties_and_sizes_without_ok_runs():
 
 def test_data_table_shows_median_range_and_missing_runs():
     cases = [case(label="lstm", seed=s, metric=m, train_size=64) for s, m in enumerate((0.2, 0.4, 0.3))]
-    cases += [case(label="lstm", seed=0, metric=0.05, train_size=512), case(label="lstm", seed=1, status="failed", train_size=512)]
+    cases += [
+        case(label="lstm", seed=0, metric=0.05, train_size=512),
+        case(label="lstm", seed=1, status="failed", train_size=512),
+    ]
     text = render(data_table(doc(*cases)))
     assert "n=64" in text and "n=512" in text and "mse ↓" in text
     assert "0.300 [0.200–0.400]" in text
@@ -178,8 +201,14 @@ def test_data_table_needs_a_sweep():
 def test_matched_table_and_report_include_the_analyses():
     lstm = case(seq_len=10, solved=True)
     rnn = case(label="rnn", seq_len=10)
-    rnn["matched"] = {"reference": "lstm", "target_params": 384, "hidden_size": 18, "n_params": 378,
-                      "rel_error": -6 / 384, "counted": "core"}
+    rnn["matched"] = {
+        "reference": "lstm",
+        "target_params": 384,
+        "hidden_size": 18,
+        "n_params": 378,
+        "rel_error": -6 / 384,
+        "counted": "core",
+    }
     text = render(matched_table(doc(lstm, rnn)))
     assert "lstm" in text and "384" in text and "18" in text and "378" in text and "-1.6%" in text
     assert matched_table(doc(lstm)) is None

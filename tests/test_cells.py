@@ -38,7 +38,7 @@ def assert_same(actual: dict, expected: dict, atol: float = ATOL) -> None:
     assert actual.keys() == expected.keys()
     for key in expected:
         assert actual[key] is not None, f"{key}: no gradient"
-        torch.testing.assert_close(actual[key], expected[key], atol=atol, rtol=0, msg=lambda m: f"{key}: {m}")
+        torch.testing.assert_close(actual[key], expected[key], atol=atol, rtol=0, msg=lambda m, key=key: f"{key}: {m}")
 
 
 def inputs(seed: int = 0) -> torch.Tensor:

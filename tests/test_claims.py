@@ -25,11 +25,21 @@ def verdict(key: str, cases: list[dict]) -> str:
     return evaluate_claim(document(cases), CLAIMS[key]).verdict
 
 
-def sweep(arch: str, solved_up_to: int | None, lengths=(10, 20, 40), n_seeds: int = 3, task: str = "adding") -> list[dict]:
+def sweep(
+    arch: str, solved_up_to: int | None, lengths=(10, 20, 40), n_seeds: int = 3, task: str = "adding"
+) -> list[dict]:
     """An architecture solving every seq_len up to `solved_up_to` (in every seed) and none beyond."""
     return [
-        case(arch, task, t, s, solved=solved_up_to is not None and t <= solved_up_to, metric=0.001 if solved_up_to and t <= solved_up_to else 0.15)
-        for t in lengths for s in range(n_seeds)
+        case(
+            arch,
+            task,
+            t,
+            s,
+            solved=solved_up_to is not None and t <= solved_up_to,
+            metric=0.001 if solved_up_to and t <= solved_up_to else 0.15,
+        )
+        for t in lengths
+        for s in range(n_seeds)
     ]
 
 
@@ -71,7 +81,10 @@ def test_structure_not_measured_without_gru_or_at_unequal_sizes():
     ],
 )
 def test_lstm_long_term(lstm_up_to, rnn_up_to, n_seeds, expected):
-    assert verdict("lstm_long_term", sweep("lstm", lstm_up_to, n_seeds=n_seeds) + sweep("rnn", rnn_up_to, n_seeds=n_seeds)) == expected
+    assert (
+        verdict("lstm_long_term", sweep("lstm", lstm_up_to, n_seeds=n_seeds) + sweep("rnn", rnn_up_to, n_seeds=n_seeds))
+        == expected
+    )
 
 
 def test_a_censored_shorter_horizon_decides_nothing():
@@ -171,8 +184,10 @@ def data_sweep(gru: dict[int, list[float]], lstm: dict[int, list[float]]) -> lis
 
 def test_gru_data_claim_each_verdict():
     # MSE, chance 1/6: gaps are read in units of 1/6, tolerance 0.1
-    supported = data_sweep({64: [0.010, 0.011, 0.012], 1024: [0.001, 0.002, 0.003]},
-                           {64: [0.011, 0.012, 0.013], 1024: [0.030, 0.031, 0.032]})
+    supported = data_sweep(
+        {64: [0.010, 0.011, 0.012], 1024: [0.001, 0.002, 0.003]},
+        {64: [0.011, 0.012, 0.013], 1024: [0.030, 0.031, 0.032]},
+    )
     result = evaluate_claim(document(supported), CLAIMS["gru_similar_less_data"])
     assert result.verdict == SUPPORTED
     gaps = [m.value for m in result.findings[0].measures]
@@ -184,8 +199,12 @@ def test_gru_data_claim_each_verdict():
     no_shrink = data_sweep({64: [0.012] * 3, 1024: [0.001] * 3}, {64: [0.010] * 3, 1024: [0.001] * 3})
     assert verdict("gru_similar_less_data", no_shrink) == INCONCLUSIVE
     equal_gaps = data_sweep({64: [0.001] * 3, 1024: [0.001] * 3}, {64: [0.001] * 3, 1024: [0.001] * 3})
-    assert verdict("gru_similar_less_data", equal_gaps) == INCONCLUSIVE  # similar, but no sign it matters less with less data
-    both_at_chance = data_sweep({64: [0.16, 0.17, 0.165], 1024: [0.001] * 3}, {64: [0.165, 0.166, 0.167], 1024: [0.03] * 3})
+    assert (
+        verdict("gru_similar_less_data", equal_gaps) == INCONCLUSIVE
+    )  # similar, but no sign it matters less with less data
+    both_at_chance = data_sweep(
+        {64: [0.16, 0.17, 0.165], 1024: [0.001] * 3}, {64: [0.165, 0.166, 0.167], 1024: [0.03] * 3}
+    )
     result = evaluate_claim(document(both_at_chance), CLAIMS["gru_similar_less_data"])
     assert result.verdict == INCONCLUSIVE and "chance" in result.reason
     two_seeds = data_sweep({64: [0.01, 0.01], 1024: [0.001] * 2}, {64: [0.01, 0.01], 1024: [0.03] * 2})
@@ -258,7 +277,9 @@ def test_no_claim_is_supported_without_a_measured_finding():
 
 def test_settings_change_the_thresholds():
     two_seeds = sweep("lstm", 40, n_seeds=2) + sweep("rnn", 10, n_seeds=2)
-    assert evaluate_claim(document(two_seeds), CLAIMS["lstm_long_term"], ClaimSettings(min_seeds=2)).verdict == SUPPORTED
+    assert (
+        evaluate_claim(document(two_seeds), CLAIMS["lstm_long_term"], ClaimSettings(min_seeds=2)).verdict == SUPPORTED
+    )
 
 
 def test_label_of_prefers_the_plain_fused_column():
@@ -270,13 +291,22 @@ def test_label_of_prefers_the_plain_fused_column():
 def test_context_names_device_dtype_torch_and_backends():
     result = evaluate_claim(document([case("lstm"), case("gru", backend="native")]), CLAIMS["gru_faster"])
     assert result.context == {
-        "device": "cpu", "device_name": "Test CPU", "dtype": "float32", "torch": "2.13.0+cpu", "threads": 2,
+        "device": "cpu",
+        "device_name": "Test CPU",
+        "dtype": "float32",
+        "torch": "2.13.0+cpu",
+        "threads": 2,
         "backends": {"gru": ["native"], "lstm": ["onednn"]},
     }
 
 
 def test_every_claim_of_the_recap_is_registered():
     assert [(c.model, c.row) for c in CLAIMS.values()] == [
-        ("LSTM / GRU", "architecture"), ("LSTM", "advantage"), ("GRU", "advantage"), ("GRU", "advantage"),
-        ("GRU", "disadvantage"), ("Bi-LSTM", "advantage"), ("Bi-LSTM", "disadvantage"),
+        ("LSTM / GRU", "architecture"),
+        ("LSTM", "advantage"),
+        ("GRU", "advantage"),
+        ("GRU", "advantage"),
+        ("GRU", "disadvantage"),
+        ("Bi-LSTM", "advantage"),
+        ("Bi-LSTM", "disadvantage"),
     ]

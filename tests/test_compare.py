@@ -21,15 +21,15 @@ from rnnbench.compare.pairing import (
     reference_drift,
     threshold_for,
 )
-from rnnbench.export.comparison import comparison_json, github_action_benchmark
 from rnnbench.compare.rows import skill
+from rnnbench.export.comparison import comparison_json, github_action_benchmark
+from rnnbench.measure.timer import SLOWDOWN_ENV, slowdown_factor, time_fn_detailed
 from rnnbench.render.compare import (
     comparison_markdown,
     comparison_renderable,
     decision_line,
 )
 from rnnbench.results.schema import save_atomic
-from rnnbench.measure.timer import SLOWDOWN_ENV, slowdown_factor, time_fn_detailed
 
 runner = CliRunner()
 TIMINGS = ("step", "forward", "backward", "optimizer", "latency_b1", "throughput_b32")
@@ -41,15 +41,31 @@ def samples(median_ms: float, rng: np.random.Generator, n: int = 40, spread: flo
     return list(median_ms * np.exp(rng.normal(0.0, spread, n)))
 
 
-def make_case(case_id: str, rng: np.random.Generator, factor: float = 1.0, spread: float = 0.01,
-              metric: float = 0.9, ms_to_solve: float | None = None, status: str = "ok", only_step: bool = False) -> dict:
+def make_case(
+    case_id: str,
+    rng: np.random.Generator,
+    factor: float = 1.0,
+    spread: float = 0.01,
+    metric: float = 0.9,
+    ms_to_solve: float | None = None,
+    status: str = "ok",
+    only_step: bool = False,
+) -> dict:
     """A case record; `only_step` leaves the phase and inference samples out (fewer rows, faster tests)."""
     task, seq, label, hidden, seed = case_id.split("/")
-    timing = {k: {"samples": samples(v * factor, rng, spread=spread) if k == "step" or not only_step else []}
-              for k, v in BASE_MS.items()}
+    timing = {
+        k: {"samples": samples(v * factor, rng, spread=spread) if k == "step" or not only_step else []}
+        for k, v in BASE_MS.items()
+    }
     return {
-        "id": case_id, "label": label, "arch": label, "task": task, "seq_len": int(seq[1:]), "seed": int(seed[1:]),
-        "status": status, "settings": {"hidden_size": int(hidden[1:]), "batch_size": 32},
+        "id": case_id,
+        "label": label,
+        "arch": label,
+        "task": task,
+        "seq_len": int(seq[1:]),
+        "seed": int(seed[1:]),
+        "status": status,
+        "settings": {"hidden_size": int(hidden[1:]), "batch_size": 32},
         "train": {
             "step_ms": timing["step"],
             "phases_ms": {p: timing[p] for p in ("forward", "backward", "optimizer")},
@@ -60,8 +76,17 @@ def make_case(case_id: str, rng: np.random.Generator, factor: float = 1.0, sprea
     }
 
 
-def make_doc(seed: int = 0, factor: float | dict = 1.0, seeds: int = 3, labels=("lstm",), spread: float = 0.01,
-             reference_ms: float = 40.0, env: dict | None = None, suite: dict | None = None, **case_kw) -> dict:
+def make_doc(
+    seed: int = 0,
+    factor: float | dict = 1.0,
+    seeds: int = 3,
+    labels=("lstm",),
+    spread: float = 0.01,
+    reference_ms: float = 40.0,
+    env: dict | None = None,
+    suite: dict | None = None,
+    **case_kw,
+) -> dict:
     """A results document; `factor` slows every timing (or, as a dict, each label's)."""
     rng = np.random.default_rng(seed)
     cases = []
@@ -71,11 +96,21 @@ def make_doc(seed: int = 0, factor: float | dict = 1.0, seeds: int = 3, labels=(
             cases.append(make_case(f"adding/T50/{label}/h64/s{s}", rng, f, spread, **case_kw))
     reference = {k: {"matmul_ms": {"median": reference_ms}} for k in ("start", "end")}
     return {
-        "schema_version": 1, "status": "complete", "started_at": f"2026-01-0{seed + 1}T00:00:00+00:00",
+        "schema_version": 1,
+        "status": "complete",
+        "started_at": f"2026-01-0{seed + 1}T00:00:00+00:00",
         "suite": {"name": "ci", "thresholds": {}, **(suite or {})},
-        "env": {"device": "cpu", "torch": "2.13.0", "dtype": "float32", "threads": 1, "device_name": "cpu x",
-                "test_slowdown": None, **(env or {})},
-        "reference": reference, "cases": cases,
+        "env": {
+            "device": "cpu",
+            "torch": "2.13.0",
+            "dtype": "float32",
+            "threads": 1,
+            "device_name": "cpu x",
+            "test_slowdown": None,
+            **(env or {}),
+        },
+        "reference": reference,
+        "cases": cases,
     }
 
 
@@ -84,6 +119,7 @@ def timing_rows(comparison):
 
 
 # --- the gate on synthetic samples ---------------------------------------------------------------
+
 
 def test_a_a_reports_no_change():
     comparison = compare(make_doc(0), make_doc(1))
@@ -158,7 +194,9 @@ def test_per_metric_thresholds_from_the_suite():
     assert threshold_for("throughput_b32", thresholds, 0.05) == 0.05
 
 
-@pytest.mark.parametrize("thresholds, message", [({"stepp": 0.1}, "matches no metric"), ({"step": -0.1}, "non-negative")])
+@pytest.mark.parametrize(
+    "thresholds, message", [({"stepp": 0.1}, "matches no metric"), ({"step": -0.1}, "non-negative")]
+)
 def test_bad_suite_thresholds_are_errors(thresholds, message):
     with pytest.raises(CompareError, match=message):
         compare(make_doc(0), make_doc(1, suite={"thresholds": thresholds}))
@@ -168,7 +206,9 @@ def test_normalize_cancels_a_slower_machine():
     slower_machine = make_doc(1, factor=1.3, reference_ms=52.0, only_step=True)
     raw = compare(make_doc(0, only_step=True), slower_machine)
     assert raw.machine_ratio == pytest.approx(1.3)
-    assert not raw.regressions and raw.rows[0].reason == "machine ×1.30", "a change the machine explains is not the code's"
+    assert not raw.regressions and raw.rows[0].reason == "machine ×1.30", (
+        "a change the machine explains is not the code's"
+    )
     normalized = compare(make_doc(0, only_step=True), slower_machine, CompareOptions(normalize=True))
     assert not normalized.regressions
     assert normalized.geomeans["overall"] == pytest.approx(1.0, abs=0.01)
@@ -248,15 +288,19 @@ def test_unmatched_failed_and_changed_cases_are_listed():
     comparison = compare(base, new)
     assert comparison.only_in_new == ["adding/T50/lstm/h64/s0"]
     assert comparison.only_in_base == ["adding/T50/gru/h64/s2"]
-    assert comparison.not_compared == [("adding/T50/lstm/h64/s1", "NEW failed"),
-                                       ("adding/T50/lstm/h64/s2", "settings differ: batch_size")]
+    assert comparison.not_compared == [
+        ("adding/T50/lstm/h64/s1", "NEW failed"),
+        ("adding/T50/lstm/h64/s2", "settings differ: batch_size"),
+    ]
     with pytest.raises(CompareError, match="no measured case in common"):
         compare(make_doc(0, labels=("lstm",), only_step=True), make_doc(1, labels=("gru",), only_step=True))
 
 
 def test_time_to_solve_is_tested_only_with_enough_seeds():
-    few = compare(make_doc(0, seeds=2, ms_to_solve=1000.0, only_step=True),
-                  make_doc(1, seeds=2, ms_to_solve=2000.0, only_step=True))
+    few = compare(
+        make_doc(0, seeds=2, ms_to_solve=1000.0, only_step=True),
+        make_doc(1, seeds=2, ms_to_solve=2000.0, only_step=True),
+    )
     row = next(r for r in few.rows if r.metric == "time_to_solve")
     assert row.verdict == "slower?" and row.p is None and not row.regression
     rng = np.random.default_rng(3)
@@ -270,7 +314,9 @@ def test_time_to_solve_is_tested_only_with_enough_seeds():
 
 
 def test_an_accuracy_drop_gates_only_when_tested_across_seeds():
-    one_seed = compare(make_doc(0, seeds=1, metric=0.9, only_step=True), make_doc(1, seeds=1, metric=0.7, only_step=True))
+    one_seed = compare(
+        make_doc(0, seeds=1, metric=0.9, only_step=True), make_doc(1, seeds=1, metric=0.7, only_step=True)
+    )
     row = next(r for r in one_seed.rows if r.metric == "final_metric")
     assert row.verdict == "worse?" and not row.regression
     assert row.delta == pytest.approx(skill({"metric": 0.7, "chance": 0.5}) - skill({"metric": 0.9, "chance": 0.5}))
@@ -310,16 +356,25 @@ def test_latest_pair_picks_the_two_newest_of_the_newest_suite(tmp_path):
 
 # --- outputs -----------------------------------------------------------------------------------------
 
+
 def test_outputs_show_the_decision():
-    comparison = compare(make_doc(0, labels=("gru",)), make_doc(1, factor=1.3, labels=("gru",)),
-                         base_name="base.json", new_name="new.json")
+    comparison = compare(
+        make_doc(0, labels=("gru",)),
+        make_doc(1, factor=1.3, labels=("gru",)),
+        base_name="base.json",
+        new_name="new.json",
+    )
     console = Console(file=io.StringIO(), width=80)
     console.print(comparison_renderable(comparison))
     text = console.file.getvalue()
     assert "6 regressions" in text and "slower ✗" in text and "gru" in text
     assert max(len(line) for line in text.splitlines()) <= 80
     markdown = comparison_markdown(comparison)
-    assert markdown.startswith("### rnnbench compare") and "❌ 6 regressions" in markdown and "#### Regressions" in markdown
+    assert (
+        markdown.startswith("### rnnbench compare")
+        and "❌ 6 regressions" in markdown
+        and "#### Regressions" in markdown
+    )
     document = json.loads(json.dumps(comparison_json(comparison)))
     assert document["regressed"] and document["n_regressions"] == 6 and document["base"]["path"] == "base.json"
 
@@ -335,6 +390,7 @@ def test_github_action_benchmark_export():
 
 
 # --- the test-only slowdown knob ------------------------------------------------------------------------
+
 
 def test_slowdown_knob_parsing(monkeypatch):
     monkeypatch.delenv(SLOWDOWN_ENV, raising=False)
@@ -380,6 +436,7 @@ def test_the_knob_is_recorded_in_the_environment(monkeypatch):
 
 # --- the CLI end to end ------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def files(tmp_path):
     def write(name: str, doc: dict):
@@ -416,19 +473,24 @@ def test_cli_formats_and_summary(files, tmp_path):
     assert result.exit_code == 0 and {"name", "unit", "value"} <= set(json.loads(result.output)[0])
 
 
-@pytest.mark.parametrize("args, message", [
-    (["missing.json", "{same}"], "missing.json: no such file"),
-    (["{base}", "{quick}"], "different suites"),
-    (["{base}", "{cuda}"], "incomparable environments: device cpu -> cuda"),
-    (["{base}"], "give both BASE and NEW"),
-    (["{base}", "{same}", "--threshold", "5"], "--threshold"),
-    (["{base}", "{same}", "--format", "xml"], "--format"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["missing.json", "{same}"], "missing.json: no such file"),
+        (["{base}", "{quick}"], "different suites"),
+        (["{base}", "{cuda}"], "incomparable environments: device cpu -> cuda"),
+        (["{base}"], "give both BASE and NEW"),
+        (["{base}", "{same}", "--threshold", "5"], "--threshold"),
+        (["{base}", "{same}", "--format", "xml"], "--format"),
+    ],
+)
 def test_cli_errors_are_one_line_and_exit_2(files, args, message):
-    paths = {"base": files("base.json", make_doc(0, only_step=True)),
-             "same": files("same.json", make_doc(1, only_step=True)),
-             "quick": files("quick.json", make_doc(1, suite={"name": "quick"}, only_step=True)),
-             "cuda": files("cuda.json", make_doc(1, env={"device": "cuda"}, only_step=True))}
+    paths = {
+        "base": files("base.json", make_doc(0, only_step=True)),
+        "same": files("same.json", make_doc(1, only_step=True)),
+        "quick": files("quick.json", make_doc(1, suite={"name": "quick"}, only_step=True)),
+        "cuda": files("cuda.json", make_doc(1, env={"device": "cuda"}, only_step=True)),
+    }
     result = runner.invoke(app, ["compare", *[a.format(**paths) for a in args]])
     assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
 
@@ -451,4 +513,10 @@ def test_cli_on_real_tiny_runs_with_the_knob(tiny_suite, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert not report["regressed"] and any("padded test run" in note for note in report["notes"])
-    assert {row["metric"] for row in report["rows"]} >= {"step", "forward", "latency_b1", "throughput_b4", "final_metric"}
+    assert {row["metric"] for row in report["rows"]} >= {
+        "step",
+        "forward",
+        "latency_b1",
+        "throughput_b4",
+        "final_metric",
+    }

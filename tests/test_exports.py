@@ -13,8 +13,6 @@ from typer.testing import CliRunner
 
 from rnnbench.claims.table import NOT_MEASURED, evaluate_claims
 from rnnbench.cli.main import app
-from rnnbench.render.recap import format_count
-from rnnbench.render.claims import claims_table
 from rnnbench.export.report import (
     csv_report,
     export,
@@ -22,6 +20,8 @@ from rnnbench.export.report import (
     markdown_report,
     table_markdown,
 )
+from rnnbench.render.claims import claims_table
+from rnnbench.render.recap import format_count
 
 runner = CliRunner()
 
@@ -78,7 +78,9 @@ def test_markdown_recap_table_shows_the_recap_numbers(doc):
     recap = tables["Measured recap — hand"]
     assert recap[0][1:] == ["lstm", "gru", "bilstm"]
     params = next(r for r in recap if r[0] == "parameters")
-    expected = [format_count(next(c["n_params"] for c in doc["cases"] if c["arch"] == a)) for a in ("lstm", "gru", "bilstm")]
+    expected = [
+        format_count(next(c["n_params"] for c in doc["cases"] if c["arch"] == a)) for a in ("lstm", "gru", "bilstm")
+    ]
     assert params[1:] == expected
 
 

@@ -27,7 +27,19 @@ json_like = st.recursive(
     max_leaves=20,
 )
 
-SUITE_KEYS = ["name", "description", "device", "dtype", "threads", "seeds", "defaults", "models", "tasks", "matrix", "thresholds"]
+SUITE_KEYS = [
+    "name",
+    "description",
+    "device",
+    "dtype",
+    "threads",
+    "seeds",
+    "defaults",
+    "models",
+    "tasks",
+    "matrix",
+    "thresholds",
+]
 VALID_SUITE = {
     "name": "fuzz",
     "device": "cpu",
@@ -85,8 +97,12 @@ ALL_PATHS = [p for p in _paths(VALID_SUITE) if p]
 
 
 @FUZZ
-@given(where=st.sampled_from(ALL_PATHS), value=json_like, mode=st.sampled_from(["replace", "add", "delete"]),
-       key=st.text(min_size=1, max_size=8))
+@given(
+    where=st.sampled_from(ALL_PATHS),
+    value=json_like,
+    mode=st.sampled_from(["replace", "add", "delete"]),
+    key=st.text(min_size=1, max_size=8),
+)
 def test_load_suite_on_a_valid_suite_with_one_field_broken(scratch, where, value, mode, key):
     """Deep mutations reach validation and expansion, which arbitrary data rarely does."""
     data = copy.deepcopy(VALID_SUITE)
@@ -107,7 +123,15 @@ def test_load_suite_on_a_valid_suite_with_one_field_broken(scratch, where, value
     _load(scratch)
 
 
-YAML_TOKENS = list("&*!{}[]:,-|>?'\"#% \n\t@`abc01.~<=") + ["<<: ", "!!python/", "!!binary ", "name: ", "models: ", "*a", "&a "]
+YAML_TOKENS = list("&*!{}[]:,-|>?'\"#% \n\t@`abc01.~<=") + [
+    "<<: ",
+    "!!python/",
+    "!!binary ",
+    "name: ",
+    "models: ",
+    "*a",
+    "&a ",
+]
 yaml_ish = st.lists(st.sampled_from(YAML_TOKENS), max_size=40).map("".join)
 
 
@@ -132,7 +156,9 @@ def test_load_suite_on_arbitrary_bytes(scratch, raw):
     _load(scratch)
 
 
-GOOD_RESULTS = document([case("lstm"), case("gru", seed=1, status="diverged"), case("rnn", status="failed")], name="fuzz")
+GOOD_RESULTS = document(
+    [case("lstm"), case("gru", seed=1, status="diverged"), case("rnn", status="failed")], name="fuzz"
+)
 RESULT_PATHS = [p for p in _paths(GOOD_RESULTS) if p]
 
 

@@ -33,10 +33,22 @@ def _laughs(levels: int = 9) -> str:
 MALFORMED_SUITES = [
     ("unknown top-level key", BASE + "epochs: 3\n", "epochs: Extra inputs are not permitted"),
     ("unknown key in defaults", BASE + "defaults: {dropout: 0.1}\n", "defaults.dropout"),
-    ("unknown key in defaults.optimizer", BASE + "defaults: {optimizer: {name: adam, momentum: 0.9}}\n", "defaults.optimizer.momentum"),
-    ("unknown key in defaults.inference", BASE + "defaults: {inference: {batch_size: [1]}}\n", "defaults.inference.batch_size"),
+    (
+        "unknown key in defaults.optimizer",
+        BASE + "defaults: {optimizer: {name: adam, momentum: 0.9}}\n",
+        "defaults.optimizer.momentum",
+    ),
+    (
+        "unknown key in defaults.inference",
+        BASE + "defaults: {inference: {batch_size: [1]}}\n",
+        "defaults.inference.batch_size",
+    ),
     ("unknown key in a model entry", f"name: t\nmodels: [{{arch: lstm, dropout: 0.1}}]\n{TASK}", "models[0].dropout"),
-    ("unknown key in a task's train", "name: t\nmodels: [lstm]\ntasks: [{task: adding, seq_len: 5, train: {max_step: 3}}]\n", "tasks[0].train.max_step"),
+    (
+        "unknown key in a task's train",
+        "name: t\nmodels: [lstm]\ntasks: [{task: adding, seq_len: 5, train: {max_step: 3}}]\n",
+        "tasks[0].train.max_step",
+    ),
     ("unknown matrix axis", BASE + "matrix: {dropout: [0.1]}\n", "matrix.dropout"),
     ("unknown key holding a newline", BASE + '"bad\\nkey": 1\n', "['bad\\nkey']: Extra inputs are not permitted"),
     ("seeds not a list", BASE + "seeds: zero\n", "seeds"),
@@ -50,7 +62,11 @@ MALFORMED_SUITES = [
     ("negative lr", BASE + "defaults: {optimizer: {lr: -0.1}}\n", "defaults.optimizer.lr"),
     ("no inference batch sizes", BASE + "defaults: {inference: {batch_sizes: []}}\n", "defaults.inference.batch_sizes"),
     ("NaN learning rate", BASE + "defaults: {optimizer: {lr: .nan}}\n", "finite number"),
-    ("infinite time budget", BASE + "defaults: {train: {max_seconds: .inf}}\n", "defaults.train.max_seconds: Input should be a finite number"),
+    (
+        "infinite time budget",
+        BASE + "defaults: {train: {max_seconds: .inf}}\n",
+        "defaults.train.max_seconds: Input should be a finite number",
+    ),
     ("negative seed", BASE + "seeds: [-1]\n", "seeds[0]"),
     ("empty model list", f"name: t\nmodels: []\n{TASK}", "models: List should have at least 1 item"),
     ("empty task list", "name: t\nmodels: [lstm]\ntasks: []\n", "tasks: List should have at least 1 item"),
@@ -59,24 +75,57 @@ MALFORMED_SUITES = [
     ("duplicate seeds", BASE + "seeds: [0, 0]\n", "seeds must be distinct"),
     ("unknown model", f"name: t\nmodels: [lstmm]\n{TASK}", "unknown model 'lstmm'"),
     ("unknown task", "name: t\nmodels: [lstm]\ntasks: [{task: addition, seq_len: 5}]\n", "unknown task 'addition'"),
-    ("bidirectional on reber", "name: t\nmodels: [bilstm]\ntasks: [{task: reber, seq_len: 20}]\n", "bidirectional bilstm on causal task reber"),
-    ("bidirectional on sine", "name: t\nmodels: [lstm, bigru]\ntasks: [{task: sine, seq_len: 20}]\n", "models[1] / tasks[0]: bidirectional bigru on causal task sine"),
-    ("seq_len below the task's minimum", "name: t\nmodels: [lstm]\ntasks: [{task: reber, seq_len: 3}]\n", "seq_len 3 is below reber's minimum of 9"),
-    ("matrix seq_len a boolean", BASE + "matrix: {seq_len: [true]}\n", "matrix.seq_len: True is not a positive integer"),
+    (
+        "bidirectional on reber",
+        "name: t\nmodels: [bilstm]\ntasks: [{task: reber, seq_len: 20}]\n",
+        "bidirectional bilstm on causal task reber",
+    ),
+    (
+        "bidirectional on sine",
+        "name: t\nmodels: [lstm, bigru]\ntasks: [{task: sine, seq_len: 20}]\n",
+        "models[1] / tasks[0]: bidirectional bigru on causal task sine",
+    ),
+    (
+        "seq_len below the task's minimum",
+        "name: t\nmodels: [lstm]\ntasks: [{task: reber, seq_len: 3}]\n",
+        "seq_len 3 is below reber's minimum of 9",
+    ),
+    (
+        "matrix seq_len a boolean",
+        BASE + "matrix: {seq_len: [true]}\n",
+        "matrix.seq_len: True is not a positive integer",
+    ),
     ("name that is a path", "name: ../../etc\nmodels: [lstm]\n" + TASK, "name: String should match pattern"),
     ("YAML syntax error", "name: t\nmodels: [lstm\ntasks: []\n", "invalid YAML at line 3"),
     ("tab indentation", "name: t\n\tmodels: [lstm]\n", "invalid YAML at line 2, column 1"),
-    ("python/name tag", "name: !!python/name:os.system\n", "could not determine a constructor for the tag 'tag:yaml.org,2002:python/name:os.system'"),
-    ("duplicate key", BASE + "defaults: {hidden_size: 8}\ndefaults: {batch_size: 4}\n", "invalid YAML at line 5, column 1: duplicate key 'defaults'"),
+    (
+        "python/name tag",
+        "name: !!python/name:os.system\n",
+        "could not determine a constructor for the tag 'tag:yaml.org,2002:python/name:os.system'",
+    ),
+    (
+        "duplicate key",
+        BASE + "defaults: {hidden_size: 8}\ndefaults: {batch_size: 4}\n",
+        "invalid YAML at line 5, column 1: duplicate key 'defaults'",
+    ),
     ("two YAML documents", BASE + "---\n" + BASE, "but found another document"),
     ("billion laughs", _laughs(), "aliases expand it to more than 100000 nodes"),
-    ("merge-key bomb", "m0: &m0 {a: 1}\n" + "".join(f"m{i}: &m{i} {{<<: [*m{i - 1}, *m{i - 1}], k{i}: 1}}\n" for i in range(1, 30)) + BASE,
-     "aliases expand it"),
+    (
+        "merge-key bomb",
+        "m0: &m0 {a: 1}\n"
+        + "".join(f"m{i}: &m{i} {{<<: [*m{i - 1}, *m{i - 1}], k{i}: 1}}\n" for i in range(1, 30))
+        + BASE,
+        "aliases expand it",
+    ),
     ("cyclic alias", f"name: t\nmodels: &loop [lstm, *loop]\n{TASK}", "an alias refers to a node that contains it"),
     ("deeply nested", BASE + "description: " + "[" * 5000 + "]" * 5000 + "\n", "nested more than 64 levels deep"),
     ("empty file", "", "a suite must be a YAML mapping"),
     ("only a comment", "# nothing here\n", "a suite must be a YAML mapping"),
-    ("a list, not a mapping", "- lstm\n- gru\n", "a suite must be a YAML mapping (name:, models:, tasks:, …), not list"),
+    (
+        "a list, not a mapping",
+        "- lstm\n- gru\n",
+        "a suite must be a YAML mapping (name:, models:, tasks:, …), not list",
+    ),
     ("a bare scalar", "42\n", "not int"),
 ]
 
@@ -165,10 +214,18 @@ def test_unreadable_suite_files(tmp_path, make, expected):
 
 def test_absurd_case_count_is_refused_with_an_override(tmp_path):
     path = tmp_path / "sweep.yaml"
-    path.write_text(BASE.replace("[lstm]", "[lstm, gru, rnn]") + "seeds: " + str(list(range(100))) + "\nmatrix: {seq_len: "
-                    + str(list(range(2, 102))) + "}\n")
+    path.write_text(
+        BASE.replace("[lstm]", "[lstm, gru, rnn]")
+        + "seeds: "
+        + str(list(range(100)))
+        + "\nmatrix: {seq_len: "
+        + str(list(range(2, 102)))
+        + "}\n"
+    )
     for command in ("validate", "run"):
-        _one_line_error([command, str(path)], "expands to 30000 cases, more than the limit of 5000 (raise it with --max-cases)")
+        _one_line_error(
+            [command, str(path)], "expands to 30000 cases, more than the limit of 5000 (raise it with --max-cases)"
+        )
     _one_line_error(["validate", str(path), "--max-cases", "29999"], "limit of 29999")
     small = tmp_path / "small.yaml"
     small.write_text(BASE + "seeds: [0, 1, 2]\n")
@@ -192,6 +249,7 @@ def test_a_path_that_looks_like_markup_is_printed_as_is(tmp_path):
 
 # Results files: for report, compare, export and run --resume.
 
+
 def _good_doc() -> dict:
     return document([case("lstm"), case("gru")], name="t")
 
@@ -209,22 +267,50 @@ def _first_case(doc: dict) -> dict:
 MALFORMED_RESULTS = [
     ("truncated", json.dumps(_good_doc())[:2000], "not valid JSON (line 1"),
     ("empty file", "", "not valid JSON"),
-    ("NaN string", _with(lambda d: _first_case(d)["train"]["final"].update(metric="NaN")), "field cases.0.train.final.metric: Input should be a valid number (case adding/T10/lstm/h8/s0)"),
-    ("NaN literal", _with(lambda d: _first_case(d)["train"]["step_ms"].update(median=float("nan"))), "train.step_ms.median: Input should be a finite number"),
-    ("number as string", _with(lambda d: _first_case(d).update(seq_len="10")), "field cases.0.seq_len: Input should be a valid integer"),
+    (
+        "NaN string",
+        _with(lambda d: _first_case(d)["train"]["final"].update(metric="NaN")),
+        "field cases.0.train.final.metric: Input should be a valid number (case adding/T10/lstm/h8/s0)",
+    ),
+    (
+        "NaN literal",
+        _with(lambda d: _first_case(d)["train"]["step_ms"].update(median=float("nan"))),
+        "train.step_ms.median: Input should be a finite number",
+    ),
+    (
+        "number as string",
+        _with(lambda d: _first_case(d).update(seq_len="10")),
+        "field cases.0.seq_len: Input should be a valid integer",
+    ),
     ("boolean as number", _with(lambda d: _first_case(d)["train"].update(wall_ms=True)), "cases.0.train.wall_ms"),
     ("case missing its status", _with(lambda d: _first_case(d).pop("status")), "field cases.0.status: Field required"),
     ("unknown status", _with(lambda d: _first_case(d).update(status="great")), "field cases.0.status"),
-    ("ok case without training", _with(lambda d: _first_case(d).pop("train")), "a case with status ok must have train.final"),
+    (
+        "ok case without training",
+        _with(lambda d: _first_case(d).pop("train")),
+        "a case with status ok must have train.final",
+    ),
     ("null label", _with(lambda d: _first_case(d).update(label=None)), "label is null"),
     ("bad inference key", _with(lambda d: _first_case(d)["inference"].update(bx={})), "cases.0.inference.bx"),
     ("short curve row", _with(lambda d: _first_case(d)["train"].update(curve=[[1]])), "cases.0.train.curve.0"),
-    ("duplicate case ids", _with(lambda d: d["cases"].append(dict(d["cases"][0]))), "case adding/T10/lstm/h8/s0 appears twice"),
+    (
+        "duplicate case ids",
+        _with(lambda d: d["cases"].append(dict(d["cases"][0]))),
+        "case adding/T10/lstm/h8/s0 appears twice",
+    ),
     ("cases not a list", _with(lambda d: d.update(cases={"a": 1})), "field cases: Input should be a valid list"),
     ("no env", _with(lambda d: d.pop("env")), "field env: Field required"),
-    ("schema version 2", _with(lambda d: d.update(schema_version=2)), "schema_version 2 is not supported (this rnnbench reads 1)"),
+    (
+        "schema version 2",
+        _with(lambda d: d.update(schema_version=2)),
+        "schema_version 2 is not supported (this rnnbench reads 1)",
+    ),
     ("schema version true", _with(lambda d: d.update(schema_version=True)), "schema_version True is not supported"),
-    ("foreign JSON", json.dumps({"name": "left-pad", "version": "1.3.0"}), "not an rnnbench results file (no schema_version)"),
+    (
+        "foreign JSON",
+        json.dumps({"name": "left-pad", "version": "1.3.0"}),
+        "not an rnnbench results file (no schema_version)",
+    ),
     ("a JSON list", "[1, 2, 3]", "not an rnnbench results file"),
     ("deeply nested JSON", "[" * 100_000 + "]" * 100_000, "nested too deeply"),
     ("binary garbage", bytes(range(256)), "not UTF-8"),

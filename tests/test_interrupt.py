@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from rnnbench.run import runner as runner_module
 from rnnbench.cli.main import app
-from rnnbench.run.interrupts import Interrupted, interrupts_raise, resume_command
 from rnnbench.results.schema import ResultsError, load_results, new_document, save_atomic
+from rnnbench.run import runner as runner_module
+from rnnbench.run.interrupts import Interrupted, interrupts_raise, resume_command
 from rnnbench.suite.schema import load_suite
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -46,8 +46,14 @@ tasks:
 
 def _rnnbench(*args: str, **kwargs) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(SRC), "COLUMNS": "200"}
-    return subprocess.Popen([sys.executable, "-m", "rnnbench", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "rnnbench", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
 
 
 def _read_if_there(path: Path) -> dict | None:
@@ -101,14 +107,19 @@ def test_sigint_saves_finished_cases_then_resume_completes_the_same_file(tmp_pat
     assert doc["cases"][1]["error"] == "interrupted by SIGINT"
     assert f"1 finished case(s) saved in {out}" in stderr
     words = _resume_words(stderr)
-    assert words == ["rnnbench", "run", str(suite), "--resume", str(out)], "paths with spaces and quotes survive quoting"
+    assert words == ["rnnbench", "run", str(suite), "--resume", str(out)], (
+        "paths with spaces and quotes survive quoting"
+    )
     first = doc["cases"][0]
 
     resumed = cli.invoke(app, [*words[1:], "--quiet"])  # in this process: the same code, without a second start-up
     assert resumed.exit_code == 0, resumed.output
     done = load_results(out)
     assert done["status"] == "complete" and len(done["resumed_at"]) == 1
-    assert [(c["id"], c["status"]) for c in done["cases"]] == [("adding/T5/lstm/h8/s0", "ok"), ("adding/T5/gru/h8/s0", "ok")]
+    assert [(c["id"], c["status"]) for c in done["cases"]] == [
+        ("adding/T5/lstm/h8/s0", "ok"),
+        ("adding/T5/gru/h8/s0", "ok"),
+    ]
     assert done["cases"][0] == first, "a finished case is kept as it was, not run again"
     assert not list(out.parent.glob("*.tmp")), "no temporary file left behind"
 
@@ -144,7 +155,9 @@ def test_sigkill_in_the_middle_of_writes_never_leaves_a_broken_file(tmp_path):
     path = tmp_path / "r.json"
     rng = random.Random(0)
     for _ in range(8):  # about 40 % of kills land while a temporary file is open
-        process = subprocess.Popen([sys.executable, "-c", KILL_WRITER, str(path)], env={**os.environ, "PYTHONPATH": str(SRC)})
+        process = subprocess.Popen(
+            [sys.executable, "-c", KILL_WRITER, str(path)], env={**os.environ, "PYTHONPATH": str(SRC)}
+        )
         deadline = time.monotonic() + 60
         while (_read_if_there(path) or {}).get("counter", 0) < 3 and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -186,8 +199,17 @@ def test_a_second_signal_while_saving_is_ignored_and_handlers_are_restored():
 
 def test_resume_command_quotes_every_word():
     command = resume_command("my suite.yaml", Path("out dir/it's.json"), "cuda:1", 99)
-    assert shlex.split(command) == ["rnnbench", "run", "my suite.yaml", "--resume", "out dir/it's.json",
-                                    "--device", "cuda:1", "--max-cases", "99"]
+    assert shlex.split(command) == [
+        "rnnbench",
+        "run",
+        "my suite.yaml",
+        "--resume",
+        "out dir/it's.json",
+        "--device",
+        "cuda:1",
+        "--max-cases",
+        "99",
+    ]
     assert resume_command("quick", Path("r.json"), None, 5000) == "rnnbench run quick --resume r.json"
 
 
@@ -202,8 +224,17 @@ tasks: [{task: adding, seq_len: 5}]
 
 
 def _ok_record(case) -> dict:
-    return {"id": case.id, "label": case.label, "arch": case.arch, "task": case.task, "seq_len": case.seq_len,
-            "seed": case.seed, "status": "ok", "error": None, "train": {"final": {"loss": 0.1, "metric": 0.1}}}
+    return {
+        "id": case.id,
+        "label": case.label,
+        "arch": case.arch,
+        "task": case.task,
+        "seq_len": case.seq_len,
+        "seed": case.seed,
+        "status": "ok",
+        "error": None,
+        "train": {"final": {"loss": 0.1, "metric": 0.1}},
+    }
 
 
 @pytest.fixture
@@ -235,7 +266,9 @@ def test_run_suite_marks_the_case_in_flight_interrupted(write_suite, tmp_path, q
     doc = load_results(out)
     assert doc["status"] == "interrupted"
     assert [(c["arch"], c["status"], c["error"]) for c in doc["cases"]] == [
-        ("lstm", "ok", None), ("gru", "interrupted", "interrupted by SIGTERM")]
+        ("lstm", "ok", None),
+        ("gru", "interrupted", "interrupted by SIGTERM"),
+    ]
 
 
 def test_an_interrupt_while_saving_a_finished_case_keeps_that_case(write_suite, tmp_path, quick_runner, monkeypatch):
@@ -262,7 +295,9 @@ def _interrupted_file(write_suite, tmp_path) -> tuple[Path, Path, list]:
     suite, cases, _ = load_suite(suite_path)
     from rnnbench.measure.env import env_fingerprint, resolve_device
 
-    doc = new_document(suite.model_dump(mode="json"), str(suite_path), env_fingerprint(resolve_device("cpu"), "float32"), "0")
+    doc = new_document(
+        suite.model_dump(mode="json"), str(suite_path), env_fingerprint(resolve_device("cpu"), "float32"), "0"
+    )
     doc["reference"]["start"] = {"matmul_gflops": 1.0}
     interrupted = {key: value for key, value in _ok_record(cases[1]).items() if key != "train"}
     doc["cases"] = [_ok_record(cases[0]), {**interrupted, "status": "interrupted"}]

@@ -12,15 +12,15 @@ from results_factory import document
 from rich.console import Console
 from typer.testing import CliRunner
 
-from rnnbench.run import runner as runner_module
 from rnnbench.cli.main import app
 from rnnbench.models.registry import MODELS
 from rnnbench.render.recap import recap_table
 from rnnbench.results.schema import load_results, save_atomic
-from rnnbench.suite.schema import load_suite
-from rnnbench.tasks.registry import TASKS
-from rnnbench.tasks.data import eval_batch, train_batches
+from rnnbench.run import runner as runner_module
 from rnnbench.run.train import TrainLimits, make_optimizer, train
+from rnnbench.suite.schema import load_suite
+from rnnbench.tasks.data import eval_batch, train_batches
+from rnnbench.tasks.registry import TASKS
 
 cli = CliRunner()
 
@@ -45,7 +45,8 @@ def no_reference_matmul(monkeypatch):
 
 def test_diverged_and_failed_cases_are_recorded_and_the_suite_goes_on(write_suite, tmp_path, monkeypatch):
     path = write_suite(
-        "name: isolation\n" + FAST
+        "name: isolation\n"
+        + FAST
         + "models: [rnn, {arch: gru, grad_clip: null, optimizer: {name: sgd, lr: 1.0e+30}}, lstm]\n"
     )
     real_build = runner_module.build_case_model
@@ -68,7 +69,7 @@ def test_diverged_and_failed_cases_are_recorded_and_the_suite_goes_on(write_suit
     assert gru["train"]["final"]["loss"] is None, "a non-finite loss is written as null"
     assert lstm["status"] == "ok" and lstm["train"]["steps"] == 4, "the case after them ran in full"
 
-    recap = result.output[result.output.index("Measured recap"):]
+    recap = result.output[result.output.index("Measured recap") :]
     for row in ("time to solve", "mse (chance)", "solved (seeds)"):
         line = next(line for line in recap.splitlines() if row in line)
         cells = [cell.strip() for cell in line.split("│")[2:5]]
@@ -81,8 +82,9 @@ def test_diverged_and_failed_cases_are_recorded_and_the_suite_goes_on(write_suit
 def test_a_nan_loss_stops_training_at_the_step_it_is_seen():
     task = TASKS["adding"](seq_len=5)
     torch.manual_seed(0)
-    model = MODELS["lstm"](input_size=task.input_size, output_size=task.output_size, output_kind=task.output_kind,
-                           hidden_size=8)
+    model = MODELS["lstm"](
+        input_size=task.input_size, output_size=task.output_size, output_kind=task.output_kind, hidden_size=8
+    )
     calls = []
 
     def nan_from_third_step(outputs, batch):
@@ -96,9 +98,14 @@ def test_a_nan_loss_stops_training_at_the_step_it_is_seen():
 
         loss = staticmethod(nan_from_third_step)
 
-    outcome = train(model, make_optimizer("adam", model.parameters(), 0.01), NanTask(),
-                    train_batches(task, 4, 0, torch.device("cpu")), eval_batch(task, 16, 0, torch.device("cpu")),
-                    TrainLimits(max_steps=10, max_seconds=30, eval_every=1, grad_clip=1.0))
+    outcome = train(
+        model,
+        make_optimizer("adam", model.parameters(), 0.01),
+        NanTask(),
+        train_batches(task, 4, 0, torch.device("cpu")),
+        eval_batch(task, 16, 0, torch.device("cpu")),
+        TrainLimits(max_steps=10, max_seconds=30, eval_every=1, grad_clip=1.0),
+    )
     assert (outcome.status, outcome.diverged_at, outcome.steps) == ("diverged", 3, 3)
     assert len(outcome.curve) == 2 and math.isnan(outcome.final["loss"])
 
@@ -122,9 +129,13 @@ def test_exit_code_says_whether_any_case_failed(write_suite, tmp_path, monkeypat
 
 
 def test_recap_names_the_seeds_that_gave_no_training_result():
-    doc = document([made_case("lstm", seed=0, metric=0.02, solved=True, ms_to_solve=50.0),
-                    made_case("lstm", seed=1, status="diverged"),
-                    made_case("gru", seed=0, status="interrupted")])
+    doc = document(
+        [
+            made_case("lstm", seed=0, metric=0.02, solved=True, ms_to_solve=50.0),
+            made_case("lstm", seed=1, status="diverged"),
+            made_case("gru", seed=0, status="interrupted"),
+        ]
+    )
     console = Console(file=io.StringIO(), width=160)
     console.print(recap_table(doc))
     lines = console.file.getvalue().splitlines()
@@ -141,7 +152,11 @@ def test_same_suite_and_seed_give_identical_losses_and_metrics(write_suite, tmp_
 
     def outcome(record):
         train_ = record["train"]
-        return [(step, loss, metric) for step, _ms, loss, metric in train_["curve"]], train_["final"], record["n_params"]
+        return (
+            [(step, loss, metric) for step, _ms, loss, metric in train_["curve"]],
+            train_["final"],
+            record["n_params"],
+        )
 
     for a, b in zip(first["cases"], second["cases"], strict=True):
         assert a["status"] == b["status"] == "ok"

@@ -19,7 +19,12 @@ PAIRS = list(itertools.product(ARCHS, ARCHS))
 def _build(arch: str, input_size: int, hidden_size, num_layers: int):
     impl = CELL_IMPLS[MODEL_SPECS[arch].cell][0]
     return MODELS[arch](
-        input_size=input_size, output_size=3, output_kind="last", hidden_size=hidden_size, num_layers=num_layers, impl=impl
+        input_size=input_size,
+        output_size=3,
+        output_kind="last",
+        hidden_size=hidden_size,
+        num_layers=num_layers,
+        impl=impl,
     )
 
 
@@ -77,11 +82,15 @@ def test_bad_reference_and_target_raise():
         closest_hidden_size("gru", 2, 1, 0)
 
 
-@pytest.mark.parametrize(("where", "text"), [("defaults", "defaults.match_params"), ("model", "models[1].match_params")])
+@pytest.mark.parametrize(
+    ("where", "text"), [("defaults", "defaults.match_params"), ("model", "models[1].match_params")]
+)
 def test_unknown_reference_is_a_one_line_suite_error(write_suite, where, text):
     defaults = "{hidden_size: 8, match_params: lsmt}" if where == "defaults" else "{hidden_size: 8}"
     models = "[lstm, gru]" if where == "defaults" else "[lstm, {arch: gru, match_params: lsmt}]"
-    path = write_suite(f"name: t\ndevice: cpu\ndefaults: {defaults}\nmodels: {models}\ntasks: [{{task: adding, seq_len: 5}}]\n")
+    path = write_suite(
+        f"name: t\ndevice: cpu\ndefaults: {defaults}\nmodels: {models}\ntasks: [{{task: adding, seq_len: 5}}]\n"
+    )
     with pytest.raises(SuiteError) as err:
         load_suite(path)
     message = str(err.value)

@@ -58,7 +58,9 @@ class CellLoop(nn.Module):
 # ---- FLOPs -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("cell", "expected"), [("lstm", 8 * 4 * 7), ("gru", 6 * 4 * 7), ("rnn", 2 * 4 * 7), ("peephole", 8 * 4 * 7)])
+@pytest.mark.parametrize(
+    ("cell", "expected"), [("lstm", 8 * 4 * 7), ("gru", 6 * 4 * 7), ("rnn", 2 * 4 * 7), ("peephole", 8 * 4 * 7)]
+)
 def test_layer_step_flops_per_cell(cell, expected):
     assert layer_step_flops(cell, input_size=3, hidden_size=4) == expected
 
@@ -175,7 +177,9 @@ def test_env_flags_report_the_live_settings():
     with set_threads(1):
         assert env_flags()["threads"] == 1
     assert flags["mkldnn_enabled"] is torch.backends.mkldnn.enabled
-    assert {"cudnn_benchmark", "cudnn_deterministic", "deterministic_algorithms", "tf32_matmul", "tf32_cudnn"} <= set(flags)
+    assert {"cudnn_benchmark", "cudnn_deterministic", "deterministic_algorithms", "tf32_matmul", "tf32_cudnn"} <= set(
+        flags
+    )
 
 
 def test_dtype_support_and_autocast_on_cpu():
@@ -206,7 +210,9 @@ def test_time_train_step_returns_step_and_phase_summaries(monkeypatch):
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     clips = []
     real_clip = nn.utils.clip_grad_norm_
-    monkeypatch.setattr(nn.utils, "clip_grad_norm_", lambda params, max_norm: clips.append(max_norm) or real_clip(params, max_norm))
+    monkeypatch.setattr(
+        nn.utils, "clip_grad_norm_", lambda params, max_norm: clips.append(max_norm) or real_clip(params, max_norm)
+    )
     result = time_train_step(model, optimizer, batch, loss_fn, 1.0, TINY_TIMING, "cpu")
     assert set(result) == {"step_ms", "phases_ms"}
     assert set(result["phases_ms"]) == {"forward", "backward", "optimizer"}
@@ -224,7 +230,9 @@ def test_time_train_step_returns_step_and_phase_summaries(monkeypatch):
 def test_time_inference_in_eval_mode_without_grad():
     model, batch, _ = _tiny_case()
     modes = []
-    model.register_forward_pre_hook(lambda module, args: modes.append((module.training, torch.is_inference_mode_enabled())))
+    model.register_forward_pre_hook(
+        lambda module, args: modes.append((module.training, torch.is_inference_mode_enabled()))
+    )
     result = time_inference(model, batch.inputs, TINY_TIMING, "cpu")
     assert set(modes) == {(False, True)}
     assert model.training  # restored

@@ -30,8 +30,17 @@ def test_shapes_and_parameter_counts(name, impl, num_layers):
     spec = MODEL_SPECS[name]
     directions = 2 if spec.bidirectional else 1
     x = torch.randn(BATCH, STEPS, INPUT)
-    last = MODELS[name](input_size=INPUT, output_size=OUTPUT, output_kind="last", hidden_size=HIDDEN, num_layers=num_layers, impl=impl)
-    per_step = MODELS[name](input_size=INPUT, output_size=OUTPUT, output_kind="sequence", hidden_size=HIDDEN, num_layers=num_layers, impl=impl)
+    last = MODELS[name](
+        input_size=INPUT, output_size=OUTPUT, output_kind="last", hidden_size=HIDDEN, num_layers=num_layers, impl=impl
+    )
+    per_step = MODELS[name](
+        input_size=INPUT,
+        output_size=OUTPUT,
+        output_kind="sequence",
+        hidden_size=HIDDEN,
+        num_layers=num_layers,
+        impl=impl,
+    )
     assert last(x).shape == (BATCH, OUTPUT)
     assert per_step(x).shape == (BATCH, STEPS, OUTPUT)
     expected_core = formula(spec.cell, INPUT, [HIDDEN] * num_layers, directions)

@@ -46,15 +46,22 @@ def test_run_case_record_has_every_section(tiny_suite):
 def test_training_is_reproducible_for_a_seed(tiny_suite):
     _, cases, _ = load_suite(tiny_suite)
     first, second = run_case(cases[1]), run_case(cases[1])
-    assert first["train"]["curve"] and [p[2:] for p in first["train"]["curve"]] == [p[2:] for p in second["train"]["curve"]]
+    assert first["train"]["curve"] and [p[2:] for p in first["train"]["curve"]] == [
+        p[2:] for p in second["train"]["curve"]
+    ]
 
 
 def test_run_suite_saves_after_every_case_and_renders(tiny_suite, tmp_path):
     suite, cases, path = load_suite(tiny_suite)
     out = tmp_path / "r.json"
     saved_counts = []
-    doc = run_suite(suite, cases, out, suite_path=str(path),
-                    on_event=lambda e: saved_counts.append(len(load_results(out)["cases"])) if e["kind"] == "case_end" else None)
+    doc = run_suite(
+        suite,
+        cases,
+        out,
+        suite_path=str(path),
+        on_event=lambda e: saved_counts.append(len(load_results(out)["cases"])) if e["kind"] == "case_end" else None,
+    )
     assert saved_counts == [1, 2], "the file on disk holds each case as soon as it ends"
     loaded = load_results(out)
     assert loaded["status"] == "complete" and loaded["cases"] == json.loads(json.dumps(doc["cases"]))
@@ -63,14 +70,36 @@ def test_run_suite_saves_after_every_case_and_renders(tiny_suite, tmp_path):
     console = Console(file=io.StringIO(), width=120)
     console.print(recap_table(loaded))
     text = console.file.getvalue()
-    for expected in ("lstm", "gru", "gates", "train step", "inference b1", "peak memory", "MiB", "mse (chance)", "0.167", "adding T5 h8"):
+    for expected in (
+        "lstm",
+        "gru",
+        "gates",
+        "train step",
+        "inference b1",
+        "peak memory",
+        "MiB",
+        "mse (chance)",
+        "0.167",
+        "adding T5 h8",
+    ):
         assert expected in text
 
 
 def test_recap_shows_failed_cases_as_such():
-    doc = {"suite": {"name": "x"}, "env": {}, "cases": [
-        {"id": "adding/T5/lstm/h8/s0", "label": "lstm", "arch": "lstm", "status": "failed", "error": "boom", "gates": 3},
-    ]}
+    doc = {
+        "suite": {"name": "x"},
+        "env": {},
+        "cases": [
+            {
+                "id": "adding/T5/lstm/h8/s0",
+                "label": "lstm",
+                "arch": "lstm",
+                "status": "failed",
+                "error": "boom",
+                "gates": 3,
+            },
+        ],
+    }
     console = Console(file=io.StringIO(), width=120)
     console.print(recap_table(doc))
     text = console.file.getvalue()
@@ -93,7 +122,9 @@ def test_cli_run_writes_results_and_prints_recap(tiny_suite, tmp_path):
     assert len(load_results(out)["cases"]) == 2
 
 
-@pytest.mark.parametrize("args", [["run", "/nonexistent.yaml"], ["validate", "nosuchbuiltin"], ["run", "quick", "--device", "cuda:x"]])
+@pytest.mark.parametrize(
+    "args", [["run", "/nonexistent.yaml"], ["validate", "nosuchbuiltin"], ["run", "quick", "--device", "cuda:x"]]
+)
 def test_cli_bad_input_exits_2_with_one_line(args):
     result = runner.invoke(app, args)
     assert result.exit_code == 2

@@ -31,8 +31,18 @@ def sweep_doc() -> dict:
             for seed in (0, 1):
                 solved = arch != "rnn" or seq_len == 10
                 curve = [[50, 100.0 * (seed + 1), 0.1, 0.1], [100, 200.0 * (seed + 1), 0.01, 0.005 if solved else 0.1]]
-                cases.append(case(arch, "adding", seq_len, seed, step_ms=1 + per_step * seq_len, solved=solved,
-                                  metric=curve[-1][3], curve=curve))
+                cases.append(
+                    case(
+                        arch,
+                        "adding",
+                        seq_len,
+                        seed,
+                        step_ms=1 + per_step * seq_len,
+                        solved=solved,
+                        metric=curve[-1][3],
+                        curve=curve,
+                    )
+                )
     cases += [case(arch, "copy", 5, 0, metric=0.5) for arch in ("rnn", "lstm", "gru")]
     return document(cases)
 

@@ -18,9 +18,20 @@ from rnnbench.results.schema import (
 
 def _doc() -> dict:
     doc = new_document({"name": "t"}, "t.yaml", {"device": "cpu", "torch": "x"}, "0")
-    doc["cases"].append({"id": "adding/T5/lstm/h8/s0", "arch": "lstm", "task": "adding", "seq_len": 5, "seed": 0, "status": "ok",
-                         "train": {"final": {"loss": math.nan, "metric": 0.5}}})
-    doc["cases"].append({"id": "adding/T5/gru/h8/s0", "arch": "gru", "task": "adding", "seq_len": 5, "seed": 0, "status": "interrupted"})
+    doc["cases"].append(
+        {
+            "id": "adding/T5/lstm/h8/s0",
+            "arch": "lstm",
+            "task": "adding",
+            "seq_len": 5,
+            "seed": 0,
+            "status": "ok",
+            "train": {"final": {"loss": math.nan, "metric": 0.5}},
+        }
+    )
+    doc["cases"].append(
+        {"id": "adding/T5/gru/h8/s0", "arch": "gru", "task": "adding", "seq_len": 5, "seed": 0, "status": "interrupted"}
+    )
     return doc
 
 

@@ -44,7 +44,12 @@ def test_case_ids_and_order_from_seeds_models_and_matrix(write_suite):
     )
     ids = [c.id for c in cases]
     assert len(ids) == 2 * 2 * 2 * 2
-    assert ids[:4] == ["adding/T10/lstm/h64/s0", "adding/T10/lstm/h64/s1", "adding/T10/gru/h32/s0", "adding/T10/gru/h32/s1"]
+    assert ids[:4] == [
+        "adding/T10/lstm/h64/s0",
+        "adding/T10/lstm/h64/s1",
+        "adding/T10/gru/h32/s0",
+        "adding/T10/gru/h32/s1",
+    ]
     assert "copy/T20/gru/h32/s1" in ids
     assert len(set(ids)) == len(ids)
 
@@ -92,7 +97,10 @@ def test_matrix_over_train_size_and_layers_tags_ids(write_suite):
         ("name: t\nmodels: []\ntasks: [{task: adding, seq_len: 5}]\n", "models"),
         ("name: t\nmodels: [lstm]\ntasks: [{task: adding, seq_len: 5, colour: 3}]\n", "adding option colour"),
         ("name: t\nmodels: [lstm]\ntasks: [{task: adding, seq_len: 'long'}]\n", "tasks[0].seq_len"),
-        ("name: t\nmodels: [{arch: peephole, impl: fused}]\ntasks: [{task: adding, seq_len: 5}]\n", "no 'fused' implementation"),
+        (
+            "name: t\nmodels: [{arch: peephole, impl: fused}]\ntasks: [{task: adding, seq_len: 5}]\n",
+            "no 'fused' implementation",
+        ),
         (BASE + "defaults: {hidden_size: [8, 8], num_layers: 1}\n", "num_layers"),
         ("name: t\nmodels: [lstm, lstm]\ntasks: [{task: adding, seq_len: 5}]\n", "duplicate case id"),
         (BASE + "matrix: {seq_len: []}\n", "matrix"),

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from rnnbench.catalog import TASK_SPECS
+from rnnbench.tasks.adding1997 import TOLERANCE
 from rnnbench.tasks.base import Batch, Evaluation, Task
 from rnnbench.tasks.data import eval_batch, train_batches
-from rnnbench.tasks.registry import TASKS
-from rnnbench.tasks.adding1997 import TOLERANCE
 from rnnbench.tasks.reber import ALPHABET, to_text
+from rnnbench.tasks.registry import TASKS
 from rnnbench.tasks.temporal_order import key_windows
 
 MANY = 20_000  # samples for chance measurements: standard errors well under the tolerances

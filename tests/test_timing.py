@@ -88,9 +88,7 @@ def test_max_repeats_bounds_a_noisy_timing():
 def test_max_seconds_bounds_the_measured_block():
     clock = FakeClock()
     # cumulative 0.125, 0.375, 0.5, 0.75, 0.875, 1.125 s: the sixth sample crosses 1 s
-    result = time_fn_detailed(
-        clock.workload([0.125, 0.25]), warmup=2, min_repeats=3, max_seconds=1.0, clock=clock
-    )
+    result = time_fn_detailed(clock.workload([0.125, 0.25]), warmup=2, min_repeats=3, max_seconds=1.0, clock=clock)
     assert len(result.samples_ms) == 6
     assert result.stop_reason == "max_seconds"
     assert result.elapsed_s == pytest.approx(1.125)
@@ -210,7 +208,7 @@ def test_cuda_events_time_phases():
     assert all(x > 0 for x in result.phases_ms["small"] + result.phases_ms["large"])
     assert sorted(result.phases_ms["small"])[2] < sorted(result.phases_ms["large"])[2]
     assert result.total_ms == pytest.approx(
-        [s + l for s, l in zip(result.phases_ms["small"], result.phases_ms["large"])]
+        [small + large for small, large in zip(result.phases_ms["small"], result.phases_ms["large"])]
     )
 
 

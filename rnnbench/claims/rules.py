@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from rnnbench.analysis import sweeps as analysis
 from rnnbench import stats
+from rnnbench.analysis import sweeps as analysis
+from rnnbench.analysis.grouping import Group, group_results
 from rnnbench.catalog import TASK_SPECS
 from rnnbench.claims.types import (
     CONTRADICTED,
@@ -17,7 +18,6 @@ from rnnbench.claims.types import (
     Measure,
     _num,
 )
-from rnnbench.analysis.grouping import Group, group_results
 
 # --- helpers over the results document -------------------------------------------------------
 
@@ -35,7 +35,9 @@ def label_of(doc: dict[str, Any], arch: str) -> str | None:
 
 def _pairs(doc: dict[str, Any], first: str, second: str) -> list[tuple[str, Group, Group]]:
     sections, _, groups = group_results(doc)
-    return [(s, groups[(s, first)], groups[(s, second)]) for s in sections if (s, first) in groups and (s, second) in groups]
+    return [
+        (s, groups[(s, first)], groups[(s, second)]) for s in sections if (s, first) in groups and (s, second) in groups
+    ]
 
 
 def _where(section: str) -> str:
@@ -47,8 +49,16 @@ def _samples(group: Group, *path: str) -> list[float]:
     return pooled["samples"] if pooled else []
 
 
-def _ratio_finding(where: str, name: str, num: list[float], den: list[float], expect_below: bool,
-                   s: ClaimSettings, n_unit: str = "samples", extra: tuple[Measure, ...] = ()) -> Finding:
+def _ratio_finding(
+    where: str,
+    name: str,
+    num: list[float],
+    den: list[float],
+    expect_below: bool,
+    s: ClaimSettings,
+    n_unit: str = "samples",
+    extra: tuple[Measure, ...] = (),
+) -> Finding:
     """num/den with its CI: decided in the expected direction or against it when the CI excludes 1."""
     need = s.min_samples if n_unit == "samples" else s.min_seeds
     if min(len(num), len(den)) < need:
@@ -60,7 +70,9 @@ def _ratio_finding(where: str, name: str, num: list[float], den: list[float], ex
     if (high < 1 <= ratio) or (ratio <= 1 < low):
         # the interval is built around the Hodges-Lehmann shift; when the ratio of medians says the opposite,
         # the samples are not one distribution shifted (bursts of contention in some seeds): no verdict
-        return Finding(where, INCONCLUSIVE, (measure, *extra), "ratio of medians and its CI disagree: multi-modal timings")
+        return Finding(
+            where, INCONCLUSIVE, (measure, *extra), "ratio of medians and its CI disagree: multi-modal timings"
+        )
     if high < 1 or low > 1:
         below = high < 1
         return Finding(where, SUPPORTED if below == expect_below else CONTRADICTED, (measure, *extra))
@@ -116,8 +128,13 @@ def _horizon_findings(doc: dict[str, Any], longer: str, shorter: str, s: ClaimSe
             continue  # a horizon needs a sweep
         seeds = min(runs for h in (a, b) for _, runs in h.by_seq_len.values())
         measures = tuple(
-            Measure(f"horizon {label}", h.horizon, n=(seeds,),
-                    detail=" ".join(f"T{t}:{k}/{n}" for t, (k, n) in h.by_seq_len.items()) + (" censored" if h.censored else ""))
+            Measure(
+                f"horizon {label}",
+                h.horizon,
+                n=(seeds,),
+                detail=" ".join(f"T{t}:{k}/{n}" for t, (k, n) in h.by_seq_len.items())
+                + (" censored" if h.censored else ""),
+            )
             for label, h in ((longer, a), (shorter, b))
         )
         ha, hb = a.horizon or 0, b.horizon or 0
@@ -154,11 +171,18 @@ def _solve_time_finding(where: str, fast: Group, slow: Group, names: tuple[str, 
     when it trained longer, unsolved, than the other took to solve in every seed."""
     name = f"time to solve {names[0]}/{names[1]}"
     n_fast, n_slow = _n_seeds(fast), _n_seeds(slow)
-    times = [[c["train"]["ms_to_solve"] for c in g.ok if c["train"].get("ms_to_solve") is not None] for g in (fast, slow)]
+    times = [
+        [c["train"]["ms_to_solve"] for c in g.ok if c["train"].get("ms_to_solve") is not None] for g in (fast, slow)
+    ]
     if min(n_fast, n_slow) < s.min_seeds:
         ratio = stats.median(times[0]) / stats.median(times[1]) if times[0] and times[1] else None
-        measure = Measure(name, ratio, unit="×", n=(n_fast, n_slow),
-                          detail=f"solved {len(times[0])}/{n_fast} vs {len(times[1])}/{n_slow} seeds")
+        measure = Measure(
+            name,
+            ratio,
+            unit="×",
+            n=(n_fast, n_slow),
+            detail=f"solved {len(times[0])}/{n_fast} vs {len(times[1])}/{n_slow} seeds",
+        )
         return Finding(where, INCONCLUSIVE, (measure,), f"fewer than {s.min_seeds} seeds")
     if min(len(times[0]), len(times[1])) >= s.min_seeds:
         return _ratio_finding(where, name, times[0], times[1], True, s, n_unit="seeds")
@@ -166,11 +190,17 @@ def _solve_time_finding(where: str, fast: Group, slow: Group, names: tuple[str, 
     for winner, loser, verdict in ((0, 1, SUPPORTED), (1, 0, CONTRADICTED)):
         group_loser = (fast, slow)[loser]
         trained = [c["train"]["wall_ms"] for c in group_loser.ok]
-        if 2 * len(times[winner]) >= (n_fast, n_slow)[winner] and not times[loser] and trained \
-                and max(times[winner]) < min(trained):
+        if (
+            2 * len(times[winner]) >= (n_fast, n_slow)[winner]
+            and not times[loser]
+            and trained
+            and max(times[winner]) < min(trained)
+        ):
             measure = Measure(name, None, n=(n_fast, n_slow), detail=solved)
             return Finding(where, verdict, (measure,), f"{names[loser]} never solved within {_num(min(trained))} ms")
-    return Finding(where, INCONCLUSIVE, (Measure(name, None, n=(n_fast, n_slow), detail=solved),), "too few solved seeds")
+    return Finding(
+        where, INCONCLUSIVE, (Measure(name, None, n=(n_fast, n_slow), detail=solved),), "too few solved seeds"
+    )
 
 
 def gru_faster_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
@@ -179,15 +209,25 @@ def gru_faster_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettin
     findings = []
     for section, a, b in _pairs(doc, gru, lstm):
         where = _where(section)
-        findings.append(_ratio_finding(f"{where} · step", f"train step {gru}/{lstm}",
-                                       _samples(a, "train", "step_ms"), _samples(b, "train", "step_ms"), True, s))
+        findings.append(
+            _ratio_finding(
+                f"{where} · step",
+                f"train step {gru}/{lstm}",
+                _samples(a, "train", "step_ms"),
+                _samples(b, "train", "step_ms"),
+                True,
+                s,
+            )
+        )
         findings.append(_solve_time_finding(f"{where} · solve", a, b, (gru, lstm), s))
     return findings
 
 
 def _scale(cases: list[dict[str, Any]]) -> tuple[float, float | None]:
     """(chance-to-perfect range, chance) of a task's metric, so a tolerance means the same on MSE and accuracy."""
-    final = next((c["train"]["final"] for c in cases if (c.get("train") or {}).get("final", {}).get("chance") is not None), None)
+    final = next(
+        (c["train"]["final"] for c in cases if (c.get("train") or {}).get("final", {}).get("chance") is not None), None
+    )
     if final is None:
         return 1.0, None
     perfect = 1.0 if final.get("higher_is_better") else 0.0
@@ -217,8 +257,12 @@ def gru_data_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings
         gaps = {n: (a[n].median - b[n].median) / scale for n in (sizes[0], sizes[-1])}
         n_min = min(x[n].n for x in (a, b) for n in (sizes[0], sizes[-1]))
         measures = tuple(
-            Measure(f"gap {gru}−{lstm} at n={n}", gaps[n], n=(a[n].n, b[n].n),
-                    detail=f"{_num(a[n].median)} vs {_num(b[n].median)}, ÷{_num(scale)}")
+            Measure(
+                f"gap {gru}−{lstm} at n={n}",
+                gaps[n],
+                n=(a[n].n, b[n].n),
+                detail=f"{_num(a[n].median)} vs {_num(b[n].median)}, ÷{_num(scale)}",
+            )
             for n in (sizes[0], sizes[-1])
         )
         small, large = abs(gaps[sizes[0]]), abs(gaps[sizes[-1]])
@@ -227,7 +271,10 @@ def gru_data_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings
         if n_min < s.min_seeds:
             verdict, note = INCONCLUSIVE, f"fewer than {s.min_seeds} seeds"
         elif at_chance:
-            verdict, note = INCONCLUSIVE, f"both at chance at n={sizes[0]}: a gap between models that learned nothing says nothing"
+            verdict, note = (
+                INCONCLUSIVE,
+                f"both at chance at n={sizes[0]}: a gap between models that learned nothing says nothing",
+            )
         elif small > s.tolerance:
             verdict = INCONCLUSIVE if spreads_overlap else CONTRADICTED
             note = f"gap beyond ±{s.tolerance:g}" + (", seed spreads overlap" if spreads_overlap else "")
@@ -250,13 +297,27 @@ def bilstm_better_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSet
             continue
         values = [[f["metric"] for f in g.finals] for g in (a, b)]
         if min(map(len, values)) < s.min_seeds:
-            measures = tuple(Measure(f"final metric {lab}", stats.median(v) if v else None, n=(len(v),),
-                                     detail=f"{len(v)} seed{'s' if len(v) != 1 else ''}") for lab, v in zip(labels, values))
+            measures = tuple(
+                Measure(
+                    f"final metric {lab}",
+                    stats.median(v) if v else None,
+                    n=(len(v),),
+                    detail=f"{len(v)} seed{'s' if len(v) != 1 else ''}",
+                )
+                for lab, v in zip(labels, values)
+            )
             findings.append(Finding(_where(section), INCONCLUSIVE, measures, f"fewer than {s.min_seeds} seeds"))
             continue
         cis = [stats.ci_median(v, s.confidence) for v in values]
         measures = tuple(
-            Measure(f"final metric {lab}", stats.median(v), ci[0], ci[1], n=(len(v),), detail=a.final_info("metric_name") or "")
+            Measure(
+                f"final metric {lab}",
+                stats.median(v),
+                ci[0],
+                ci[1],
+                n=(len(v),),
+                detail=a.final_info("metric_name") or "",
+            )
             for lab, v, ci in zip(labels, values, cis)
         )
         higher_is_better = bool(a.final_info("higher_is_better"))
@@ -281,8 +342,15 @@ def bilstm_cost_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSetti
         params = ()
         if pa and pb:
             params = (Measure(f"core params {bilstm}/{lstm}", pa / pb, unit="×", detail=f"{pa} / {pb}"),)
-        finding = _ratio_finding(_where(section), f"train step {bilstm}/{lstm}", _samples(a, "train", "step_ms"),
-                                 _samples(b, "train", "step_ms"), False, s, extra=params)
+        finding = _ratio_finding(
+            _where(section),
+            f"train step {bilstm}/{lstm}",
+            _samples(a, "train", "step_ms"),
+            _samples(b, "train", "step_ms"),
+            False,
+            s,
+            extra=params,
+        )
         if pa and pb and pa <= pb and a.first("hidden_sizes") == b.first("hidden_sizes"):
             finding = Finding(finding.where, CONTRADICTED, finding.measures, "no more parameters at equal size")
         findings.append(finding)

@@ -51,49 +51,101 @@ from rnnbench.claims.types import (
 )
 
 __all__ = [
-    "CLAIMS", "CONTRADICTED", "INCONCLUSIVE", "NOT_MEASURED", "SUPPORTED", "VERDICTS", "Claim", "ClaimResult",
-    "ClaimSettings", "Finding", "Measure", "claims_document", "combine", "context", "evaluate_claim",
-    "evaluate_claims", "label_of",
+    "CLAIMS",
+    "CONTRADICTED",
+    "INCONCLUSIVE",
+    "NOT_MEASURED",
+    "SUPPORTED",
+    "VERDICTS",
+    "Claim",
+    "ClaimResult",
+    "ClaimSettings",
+    "Finding",
+    "Measure",
+    "claims_document",
+    "combine",
+    "context",
+    "evaluate_claim",
+    "evaluate_claims",
+    "label_of",
 ]
 
 SWEEP = "seq_len sweep (≥ 2 lengths) with both architectures"
 
 CLAIMS: dict[str, Claim] = {
     "lstm_gates": Claim(
-        "lstm_gates", "LSTM / GRU", "architecture",
+        "lstm_gates",
+        "LSTM / GRU",
+        "architecture",
         "LSTM has three gates, GRU two; LSTM has the more complex structure",
-        "gates of the built models; core parameters LSTM/GRU at equal sizes", "3 and 2 gates, ratio exactly 4/3",
-        ("lstm", "gru"), structure_rule,
+        "gates of the built models; core parameters LSTM/GRU at equal sizes",
+        "3 and 2 gates, ratio exactly 4/3",
+        ("lstm", "gru"),
+        structure_rule,
     ),
     "lstm_long_term": Claim(
-        "lstm_long_term", "LSTM", "advantage", "LSTM captures long-term dependencies",
+        "lstm_long_term",
+        "LSTM",
+        "advantage",
+        "LSTM captures long-term dependencies",
         "memory horizon (longest seq_len solved in ≥ half the seeds), tanh RNN as the contrast",
-        "LSTM horizon > RNN horizon", ("lstm", "rnn"), lstm_long_term_rule, SWEEP,
+        "LSTM horizon > RNN horizon",
+        ("lstm", "rnn"),
+        lstm_long_term_rule,
+        SWEEP,
     ),
     "gru_faster": Claim(
-        "gru_faster", "GRU", "advantage", "GRU is faster to train",
-        "train step GRU/LSTM (pooled samples); time to solve GRU/LSTM (seeds)", "ratio < 1, CI excludes 1",
-        ("gru", "lstm"), gru_faster_rule,
+        "gru_faster",
+        "GRU",
+        "advantage",
+        "GRU is faster to train",
+        "train step GRU/LSTM (pooled samples); time to solve GRU/LSTM (seeds)",
+        "ratio < 1, CI excludes 1",
+        ("gru", "lstm"),
+        gru_faster_rule,
     ),
     "gru_similar_less_data": Claim(
-        "gru_similar_less_data", "GRU", "advantage", "GRU performs similarly to LSTM, especially with less training data",
+        "gru_similar_less_data",
+        "GRU",
+        "advantage",
+        "GRU performs similarly to LSTM, especially with less training data",
         "metric gap GRU − LSTM at the smallest and largest train_size",
-        "gap within tolerance at small data, and smaller than at large data", ("gru", "lstm"), gru_data_rule,
+        "gap within tolerance at small data, and smaller than at large data",
+        ("gru", "lstm"),
+        gru_data_rule,
         "train_size sweep (≥ 2 sizes) with both architectures",
     ),
     "gru_short_term": Claim(
-        "gru_short_term", "GRU", "disadvantage", "GRU cannot capture long-term dependencies",
-        "memory horizon GRU vs LSTM", "GRU horizon < LSTM horizon", ("gru", "lstm"), gru_short_term_rule, SWEEP,
+        "gru_short_term",
+        "GRU",
+        "disadvantage",
+        "GRU cannot capture long-term dependencies",
+        "memory horizon GRU vs LSTM",
+        "GRU horizon < LSTM horizon",
+        ("gru", "lstm"),
+        gru_short_term_rule,
+        SWEEP,
     ),
     "bilstm_better": Claim(
-        "bilstm_better", "Bi-LSTM", "advantage", "Bi-LSTM gives better performance",
-        "final metric Bi-LSTM vs LSTM on non-causal tasks, across seeds", "better, CIs of the medians apart",
-        ("bilstm", "lstm"), bilstm_better_rule, "non-causal task with both architectures",
+        "bilstm_better",
+        "Bi-LSTM",
+        "advantage",
+        "Bi-LSTM gives better performance",
+        "final metric Bi-LSTM vs LSTM on non-causal tasks, across seeds",
+        "better, CIs of the medians apart",
+        ("bilstm", "lstm"),
+        bilstm_better_rule,
+        "non-causal task with both architectures",
     ),
     "bilstm_cost": Claim(
-        "bilstm_cost", "Bi-LSTM", "disadvantage", "Bi-LSTM costs computation and training time",
-        "train step and core parameters Bi-LSTM/LSTM (≈2×)", "ratio > 1, CI excludes 1",
-        ("bilstm", "lstm"), bilstm_cost_rule,
+        "bilstm_cost",
+        "Bi-LSTM",
+        "disadvantage",
+        "Bi-LSTM costs computation and training time",
+        "train step and core parameters Bi-LSTM/LSTM (≈2×)",
+        "ratio > 1, CI excludes 1",
+        ("bilstm", "lstm"),
+        bilstm_cost_rule,
     ),
 }
 
@@ -106,8 +158,12 @@ def context(doc: dict[str, Any], labels: list[str]) -> dict[str, Any]:
         for label in labels
     }
     return {
-        "device": env.get("device"), "device_name": env.get("device_name"), "dtype": env.get("dtype"),
-        "torch": env.get("torch"), "threads": env.get("threads"), "backends": backends,
+        "device": env.get("device"),
+        "device_name": env.get("device_name"),
+        "dtype": env.get("dtype"),
+        "torch": env.get("torch"),
+        "threads": env.get("threads"),
+        "backends": backends,
     }
 
 
@@ -115,7 +171,13 @@ def evaluate_claim(doc: dict[str, Any], claim: Claim, settings: ClaimSettings = 
     labels = [label_of(doc, arch) for arch in claim.archs]
     missing = [arch for arch, label in zip(claim.archs, labels) if label is None]
     if missing:
-        return ClaimResult(claim, NOT_MEASURED, f"no {' or '.join(missing)} cases", (), context(doc, [l for l in labels if l]))
+        return ClaimResult(
+            claim,
+            NOT_MEASURED,
+            f"no {' or '.join(missing)} cases",
+            (),
+            context(doc, [label for label in labels if label]),
+        )
     findings = claim.rule(doc, tuple(labels), settings)
     verdict, reason = combine(findings)
     if verdict == NOT_MEASURED:
@@ -136,6 +198,8 @@ def claims_document(doc: dict[str, Any], results: list[ClaimResult]) -> dict[str
         "suite": doc.get("suite", {}).get("name"),
         "rnnbench_version": doc.get("rnnbench_version"),
         "started_at": doc.get("started_at"),
-        "env": {k: doc.get("env", {}).get(k) for k in ("device", "device_name", "dtype", "torch", "threads", "cpu_model")},
+        "env": {
+            k: doc.get("env", {}).get(k) for k in ("device", "device_name", "dtype", "torch", "threads", "cpu_model")
+        },
         "claims": [r.to_dict() for r in results],
     }

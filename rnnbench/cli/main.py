@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -13,7 +13,6 @@ from rich.markup import escape
 
 from rnnbench import __version__
 from rnnbench.catalog import MODEL_SPECS, TASK_SPECS
-from rnnbench.run.interrupts import interrupts_raise, resume_command
 from rnnbench.render.progress import ProgressView
 from rnnbench.results.schema import (
     ResultsError,
@@ -22,6 +21,7 @@ from rnnbench.results.schema import (
     is_complete,
     load_results,
 )
+from rnnbench.run.interrupts import interrupts_raise, resume_command
 from rnnbench.suite.schema import BUILTIN_SUITES, DEFAULT_MAX_CASES, SuiteError, load_suite
 
 app = typer.Typer(
@@ -76,7 +76,9 @@ def validate(suite: SuiteArg = "quick", max_cases: MaxCases = DEFAULT_MAX_CASES)
     """Check a suite file and list the cases it expands to."""
     parsed, cases, path = _load(suite, max_cases)
     console = stdout()
-    console.print(f"{path}: suite [bold]{parsed.name}[/], {len(cases)} case{'s' if len(cases) != 1 else ''}", highlight=False)
+    console.print(
+        f"{path}: suite [bold]{parsed.name}[/], {len(cases)} case{'s' if len(cases) != 1 else ''}", highlight=False
+    )
     for case in cases:
         console.print(f"  {case.id}", highlight=False)
 
@@ -125,9 +127,15 @@ def _interrupted_exit(interrupt: KeyboardInterrupt, out_path: Path | None, comma
 @app.command()
 def run(
     suite: SuiteArg = "quick",
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results file (default results/<suite>-<UTC time>.json).")] = None,
-    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue an interrupted results file, skipping finished cases.")] = None,
-    device: Annotated[Optional[str], typer.Option("--device", help="Override the suite's device: auto, cpu, cuda, cuda:N.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Results file (default results/<suite>-<UTC time>.json).")
+    ] = None,
+    resume: Annotated[
+        Path | None, typer.Option("--resume", help="Continue an interrupted results file, skipping finished cases.")
+    ] = None,
+    device: Annotated[
+        str | None, typer.Option("--device", help="Override the suite's device: auto, cpu, cuda, cuda:N.")
+    ] = None,
     max_cases: MaxCases = DEFAULT_MAX_CASES,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress display.")] = False,
 ) -> None:
@@ -161,20 +169,29 @@ def run(
                 except ResultsError as err:
                     raise fail(str(err)) from None
                 if is_complete(resume_doc, case_ids):
-                    stdout().print(f"{resume}: already complete, all {len(case_ids)} cases finished; nothing to resume",
-                                   highlight=False, markup=False, soft_wrap=True)
+                    stdout().print(
+                        f"{resume}: already complete, all {len(case_ids)} cases finished; nothing to resume",
+                        highlight=False,
+                        markup=False,
+                        soft_wrap=True,
+                    )
                     raise typer.Exit(EXIT_OK)
                 out = resume
             out_path = out or default_results_path(parsed.name)
             command = resume_command(suite if suite in BUILTIN_SUITES else str(path), out_path, device, max_cases)
             console = stdout()
-            console.print(f"suite [bold]{escape(parsed.name)}[/] ({escape(str(path))}): {len(cases)} cases → {escape(str(out_path))}", highlight=False)
+            console.print(
+                f"suite [bold]{escape(parsed.name)}[/] ({escape(str(path))}): {len(cases)} cases → {escape(str(out_path))}",
+                highlight=False,
+            )
             try:
                 if quiet:
                     doc = run_suite(parsed, cases, out_path, suite_path=str(path), resume_doc=resume_doc)
                 else:
                     with ProgressView(console) as view:
-                        doc = run_suite(parsed, cases, out_path, suite_path=str(path), resume_doc=resume_doc, on_event=view)
+                        doc = run_suite(
+                            parsed, cases, out_path, suite_path=str(path), resume_doc=resume_doc, on_event=view
+                        )
             except DeviceError as err:
                 raise fail(f"{path}: {err}") from None
             except ResultsError as err:  # resuming on another device, dtype or torch
@@ -193,15 +210,22 @@ def run(
 def report(
     results: Annotated[Path, typer.Argument(help="A results file written by `rnnbench run`.")],
     fmt: Annotated[
-        Optional[str],
-        typer.Option("--format", "-f", help="md (recap + claims), json (the claims) or csv (one row per case); default: tables in the terminal."),
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="md (recap + claims), json (the claims) or csv (one row per case); default: tables in the terminal.",
+        ),
     ] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the --format export to this file instead of standard output.")] = None,
-    plots: Annotated[Optional[Path], typer.Option("--plots", help="Write PNG figures into this folder.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write the --format export to this file instead of standard output."),
+    ] = None,
+    plots: Annotated[Path | None, typer.Option("--plots", help="Write PNG figures into this folder.")] = None,
 ) -> None:
     """Show a results file: the measured recap, the analyses and the recap claims' verdicts; export or plot it."""
-    from rnnbench.render.report import run_report
     from rnnbench.export.report import FORMATS, export
+    from rnnbench.render.report import run_report
 
     if fmt is not None and fmt not in FORMATS:
         raise fail(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
@@ -246,16 +270,45 @@ COMPARE_FORMATS = ("table", "md", "json")
 
 @app.command()
 def compare(
-    base: Annotated[Optional[Path], typer.Argument(help="The baseline results file (default: the second newest under --results-dir).")] = None,
-    new: Annotated[Optional[Path], typer.Argument(help="The results file to judge (default: the newest under --results-dir).")] = None,
-    fail_on_regression: Annotated[bool, typer.Option("--fail-on-regression", help="Exit 1 when a metric regressed (a CI gate).")] = False,
-    threshold: Annotated[str, typer.Option("--threshold", help="Minimum effect that counts, e.g. 5% or 0.05; the suite's thresholds: override it per metric.")] = "5%",
-    alpha: Annotated[float, typer.Option("--alpha", min=1e-9, max=0.5, help="Significance level of the Mann-Whitney tests.")] = 0.01,
-    normalize: Annotated[bool, typer.Option("--normalize", help="Show ratios divided by the change of the runs' reference matmul time (different machines); the gate checks both views.")] = False,
-    allow_env_mismatch: Annotated[bool, typer.Option("--allow-env-mismatch", help="Compare across device, torch or dtype anyway.")] = False,
+    base: Annotated[
+        Path | None,
+        typer.Argument(help="The baseline results file (default: the second newest under --results-dir)."),
+    ] = None,
+    new: Annotated[
+        Path | None, typer.Argument(help="The results file to judge (default: the newest under --results-dir).")
+    ] = None,
+    fail_on_regression: Annotated[
+        bool, typer.Option("--fail-on-regression", help="Exit 1 when a metric regressed (a CI gate).")
+    ] = False,
+    threshold: Annotated[
+        str,
+        typer.Option(
+            "--threshold",
+            help="Minimum effect that counts, e.g. 5% or 0.05; the suite's thresholds: override it per metric.",
+        ),
+    ] = "5%",
+    alpha: Annotated[
+        float, typer.Option("--alpha", min=1e-9, max=0.5, help="Significance level of the Mann-Whitney tests.")
+    ] = 0.01,
+    normalize: Annotated[
+        bool,
+        typer.Option(
+            "--normalize",
+            help="Show ratios divided by the change of the runs' reference matmul time (different machines); the gate checks both views.",
+        ),
+    ] = False,
+    allow_env_mismatch: Annotated[
+        bool, typer.Option("--allow-env-mismatch", help="Compare across device, torch or dtype anyway.")
+    ] = False,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table (terminal), md (Markdown) or json.")] = "table",
-    summary: Annotated[Optional[Path], typer.Option("--summary", help="Also append the Markdown report to this file, e.g. $GITHUB_STEP_SUMMARY.")] = None,
-    results_dir: Annotated[Path, typer.Option("--results-dir", help="Where to look for the two newest results when BASE and NEW are not given.")] = Path("results"),
+    summary: Annotated[
+        Path | None,
+        typer.Option("--summary", help="Also append the Markdown report to this file, e.g. $GITHUB_STEP_SUMMARY."),
+    ] = None,
+    results_dir: Annotated[
+        Path,
+        typer.Option("--results-dir", help="Where to look for the two newest results when BASE and NEW are not given."),
+    ] = Path("results"),
 ) -> None:
     """Compare two results of one suite: timing ratios with CIs and p-values, accuracy, and a regression gate."""
     import json
@@ -306,8 +359,12 @@ def compare(
 @app.command("export")
 def export_results(
     results: Annotated[Path, typer.Argument(help="A results file written by `rnnbench run`.")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="github-action-benchmark: the customSmallerIsBetter JSON.")] = "github-action-benchmark",
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file instead of standard output.")] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="github-action-benchmark: the customSmallerIsBetter JSON.")
+    ] = "github-action-benchmark",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write to this file instead of standard output.")
+    ] = None,
 ) -> None:
     """Export a results file for other tools: github-action-benchmark's customSmallerIsBetter JSON."""
     import json

@@ -140,8 +140,9 @@ def reference_drift(doc: dict[str, Any]) -> float:
     return abs(math.log(medians[-1] / medians[0])) / 2.0 if len(medians) == 2 else 0.0
 
 
-def check_comparable(base: dict[str, Any], new: dict[str, Any],
-                     allow_env_mismatch: bool) -> list[tuple[str, Any, Any, bool]]:
+def check_comparable(
+    base: dict[str, Any], new: dict[str, Any], allow_env_mismatch: bool
+) -> list[tuple[str, Any, Any, bool]]:
     """Raise CompareError for different schemas, suites or (unless allowed) environments; return every env difference."""
     if base.get("schema_version") != new.get("schema_version"):
         raise CompareError(f"different schema versions ({base.get('schema_version')} vs {new.get('schema_version')})")
@@ -195,8 +196,11 @@ def _match(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> list[t
         new_case = new_by_id.get(cid)
         if new_case is None:
             continue
-        unusable = [f"{side} {c['status']}" for side, c in (("BASE", base_case), ("NEW", new_case))
-                    if c.get("status") not in ("ok", "diverged")]
+        unusable = [
+            f"{side} {c['status']}"
+            for side, c in (("BASE", base_case), ("NEW", new_case))
+            if c.get("status") not in ("ok", "diverged")
+        ]
         differing = _settings_diff(base_case, new_case)
         if unusable:
             out.not_compared.append((cid, ", ".join(unusable)))
@@ -215,14 +219,22 @@ def _scale(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> Scale:
         if missing:
             raise CompareError(f"--normalize: {missing[0]} has no reference matmul time (reference.start.matmul_ms)")
     if not (base_ref and new_ref):
-        out.notes.append("no reference kernel time in both runs: a change of machine speed cannot be told from the code's")
+        out.notes.append(
+            "no reference kernel time in both runs: a change of machine speed cannot be told from the code's"
+        )
         return Scale()
     out.machine_ratio = new_ref / base_ref
     drift = reference_drift(base) + reference_drift(new)
     view = (base_ref, new_ref) if out.options.normalize else (1.0, 1.0)
-    shown = "normalized: every timing divided by its run's reference matmul time" if out.options.normalize else "raw timings"
-    out.notes.append(f"{shown}; the reference matmul ran {out.machine_ratio:.2f}× as long in NEW "
-                     f"(BASE {base_ref:.3g} ms, NEW {new_ref:.3g} ms) and drifted ±{math.expm1(drift):.0%} within the runs")
+    shown = (
+        "normalized: every timing divided by its run's reference matmul time"
+        if out.options.normalize
+        else "raw timings"
+    )
+    out.notes.append(
+        f"{shown}; the reference matmul ran {out.machine_ratio:.2f}× as long in NEW "
+        f"(BASE {base_ref:.3g} ms, NEW {new_ref:.3g} ms) and drifted ±{math.expm1(drift):.0%} within the runs"
+    )
     return Scale(*view, machine=out.machine_ratio, noise=drift)
 
 
@@ -234,17 +246,26 @@ def _notes(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> None:
         if doc.get("status") not in (None, "complete"):
             out.notes.append(f"{side} is {doc.get('status')}: not every case ran")
     ignored = {"thresholds", "description", "device"}  # the device itself is compared in env
-    differing = sorted(k for k in set(base["suite"]) | set(new["suite"])
-                       if k not in ignored and base["suite"].get(k) != new["suite"].get(k))
+    differing = sorted(
+        k
+        for k in set(base["suite"]) | set(new["suite"])
+        if k not in ignored and base["suite"].get(k) != new["suite"].get(k)
+    )
     if differing:
-        out.notes.append(f"the suite definition changed ({', '.join(differing)}): "
-                         "matched cases with other settings are not compared")
+        out.notes.append(
+            f"the suite definition changed ({', '.join(differing)}): matched cases with other settings are not compared"
+        )
     if base["suite"].get("thresholds") != new["suite"].get("thresholds"):
         out.notes.append("the suite thresholds changed: NEW's are used")
 
 
-def compare(base: dict[str, Any], new: dict[str, Any], options: CompareOptions = CompareOptions(),
-            base_name: str = "BASE", new_name: str = "NEW") -> Comparison:
+def compare(
+    base: dict[str, Any],
+    new: dict[str, Any],
+    options: CompareOptions = CompareOptions(),
+    base_name: str = "BASE",
+    new_name: str = "NEW",
+) -> Comparison:
     """Every metric of every matched configuration, with its verdict; raises CompareError for incomparable inputs."""
     if not 0.0 < options.alpha < 1.0:
         raise CompareError(f"alpha {options.alpha} must be between 0 and 1")
@@ -263,8 +284,9 @@ def compare(base: dict[str, Any], new: dict[str, Any], options: CompareOptions =
     thresholds = resolve_thresholds(new["suite"].get("thresholds") or {}, metrics)
     for config, group in configs.items():
         try:
-            out.rows += _config_rows(config, group, scale, lambda m: threshold_for(m, thresholds, options.threshold),
-                                     options.alpha)
+            out.rows += _config_rows(
+                config, group, scale, lambda m: threshold_for(m, thresholds, options.threshold), options.alpha
+            )
         except (TypeError, ValueError, KeyError, AttributeError) as err:  # a hand-edited or foreign record
             raise CompareError(f"{config}: malformed case record ({type(err).__name__}: {err})") from None
         diverged = [c["id"] for pair in group for c in pair if c["status"] == "diverged"]
@@ -274,8 +296,13 @@ def compare(base: dict[str, Any], new: dict[str, Any], options: CompareOptions =
     return out
 
 
-def _config_rows(config: str, group: list[tuple[dict[str, Any], dict[str, Any]]], scale: Scale,
-                 limit: Callable[[str], float], alpha: float) -> list[Row]:
+def _config_rows(
+    config: str,
+    group: list[tuple[dict[str, Any], dict[str, Any]]],
+    scale: Scale,
+    limit: Callable[[str], float],
+    alpha: float,
+) -> list[Row]:
     """The rows of one configuration: its timings (seeds pooled), time to solve and final metric (across seeds)."""
     label = group[0][1].get("label", group[0][1]["arch"])
     rows = []
@@ -285,11 +312,14 @@ def _config_rows(config: str, group: list[tuple[dict[str, Any], dict[str, Any]]]
         base_seeds = [(cid, t[metric][2]) for cid, t in base_timings if metric in t]
         new_seeds = [(cid, t[metric][2]) for cid, t in new_timings if metric in t]
         if base_seeds and new_seeds:
-            rows.append(timing_row(config, label, metric, unit, batch, base_seeds, new_seeds, scale, limit(metric), alpha))
+            rows.append(
+                timing_row(config, label, metric, unit, batch, base_seeds, new_seeds, scale, limit(metric), alpha)
+            )
     base_solve, new_solve = ([_ms_to_solve(c) for c in cases if _ms_to_solve(c) is not None] for cases in zip(*group))
     if base_solve or new_solve:
-        rows.append(solve_row(config, label, base_solve, new_solve, (len(group), len(group)), scale,
-                              limit(SOLVE_METRIC), alpha))
+        rows.append(
+            solve_row(config, label, base_solve, new_solve, (len(group), len(group)), scale, limit(SOLVE_METRIC), alpha)
+        )
     base_finals, new_finals = ([_final(c) for c in cases if _final(c)] for cases in zip(*group))
     if base_finals and new_finals:
         rows.append(accuracy_row(config, label, base_finals, new_finals, limit(ACCURACY_METRIC), alpha))
@@ -302,9 +332,14 @@ def _ms_to_solve(case: dict[str, Any]) -> float | None:
 
 def _meta(doc: dict[str, Any]) -> dict[str, Any]:
     env = doc["env"]
-    return {"git_sha": env.get("git_sha"), "started_at": doc.get("started_at"),
-            "rnnbench_version": doc.get("rnnbench_version"), "device_name": env.get("device_name"),
-            "torch": env.get("torch"), "test_slowdown": env.get("test_slowdown")}
+    return {
+        "git_sha": env.get("git_sha"),
+        "started_at": doc.get("started_at"),
+        "rnnbench_version": doc.get("rnnbench_version"),
+        "device_name": env.get("device_name"),
+        "torch": env.get("torch"),
+        "test_slowdown": env.get("test_slowdown"),
+    }
 
 
 def _final(case: dict[str, Any]) -> dict[str, Any] | None:
@@ -336,7 +371,9 @@ def latest_pair(directory: Path) -> tuple[Path, Path]:
         if doc.get("status") == "complete":
             found.append((str(doc.get("started_at") or ""), str(doc["suite"].get("name")), path))
     if not found:
-        raise CompareError(f"{directory}: no complete results file to compare (run a suite first, or name BASE and NEW)")
+        raise CompareError(
+            f"{directory}: no complete results file to compare (run a suite first, or name BASE and NEW)"
+        )
     found.sort()
     suite = found[-1][1]
     same = [path for _, name, path in found if name == suite]

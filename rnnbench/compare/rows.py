@@ -49,7 +49,9 @@ class Row:
     ci: tuple[float, float] | None = None  # (1 - alpha) interval of the ratio; excludes 1 exactly when p < alpha
     delta: float | None = None  # accuracy: NEW - BASE skill, as a fraction of chance-to-perfect (> 0: better)
     p: float | None = None
-    min_effect: float = DEFAULT_THRESHOLD  # the threshold in force; for timings raised to the noise (spread, normalizer)
+    min_effect: float = (
+        DEFAULT_THRESHOLD  # the threshold in force; for timings raised to the noise (spread, normalizer)
+    )
     verdict: str = "~"  # faster | slower | better | worse | ~ ; a trailing "?" means untested (too few seeds)
     regression: bool = False
     reason: str = ""  # why a change is "~" or untested
@@ -98,9 +100,18 @@ def _machine_reason(ratio: float, limit: float, scale: Scale) -> str | None:
     return f"machine ×{scale.machine:.2f}"
 
 
-def timing_row(config: str, label: str, metric: str, unit: str, batch: int | None,
-               base_seeds: list[tuple[str, list[float]]], new_seeds: list[tuple[str, list[float]]],
-               scale: Scale, threshold: float, alpha: float) -> Row:
+def timing_row(
+    config: str,
+    label: str,
+    metric: str,
+    unit: str,
+    batch: int | None,
+    base_seeds: list[tuple[str, list[float]]],
+    new_seeds: list[tuple[str, list[float]]],
+    scale: Scale,
+    threshold: float,
+    alpha: float,
+) -> Row:
     """One timing, seeds pooled; see the module docstring for when it counts as slower or faster."""
     base_all = [x for _, xs in base_seeds for x in xs]
     new_all = [x for _, xs in new_seeds for x in xs]
@@ -113,7 +124,8 @@ def timing_row(config: str, label: str, metric: str, unit: str, batch: int | Non
     new_by_case = dict(new_seeds)
     per_seed = tuple(
         (case, (stats.median(new_by_case[case]) / scale.new) / (stats.median(xs) / scale.base))
-        for case, xs in base_seeds if case in new_by_case
+        for case, xs in base_seeds
+        if case in new_by_case
     )
     direction, reason = _direction(ratio, min_effect), ""
     if p >= alpha:
@@ -126,10 +138,23 @@ def timing_row(config: str, label: str, metric: str, unit: str, batch: int | Non
         direction, reason = "~", "seeds disagree"
     shown = (lambda ms: batch / ms * 1e3) if batch else (lambda ms: ms)
     return Row(
-        config=config, label=label, metric=metric, kind="timing", unit=unit,
-        base=shown(stats.median(base_all)), new=shown(stats.median(new_all)),
-        ratio=ratio, ci=(low, high), p=p, min_effect=min_effect, verdict=direction,
-        regression=direction == "slower", reason=reason, n_base=len(base_all), n_new=len(new_all), seeds=per_seed,
+        config=config,
+        label=label,
+        metric=metric,
+        kind="timing",
+        unit=unit,
+        base=shown(stats.median(base_all)),
+        new=shown(stats.median(new_all)),
+        ratio=ratio,
+        ci=(low, high),
+        p=p,
+        min_effect=min_effect,
+        verdict=direction,
+        regression=direction == "slower",
+        reason=reason,
+        n_base=len(base_all),
+        n_new=len(new_all),
+        seeds=per_seed,
     )
 
 
@@ -142,13 +167,31 @@ def _seed_verdict(direction: str, p: float | None, alpha: float, threshold: floa
     return (direction, "") if p < alpha else ("~", "p ≥ α")
 
 
-def solve_row(config: str, label: str, base: list[float], new: list[float], n_seeds: tuple[int, int],
-              scale: Scale, threshold: float, alpha: float) -> Row:
+def solve_row(
+    config: str,
+    label: str,
+    base: list[float],
+    new: list[float],
+    n_seeds: tuple[int, int],
+    scale: Scale,
+    threshold: float,
+    alpha: float,
+) -> Row:
     """Time to solve across the seeds that solved: medians always, a test only with enough seeds on both sides."""
     solved = f"solved {len(base)}/{n_seeds[0]} → {len(new)}/{n_seeds[1]}"
-    row = Row(config=config, label=label, metric=SOLVE_METRIC, kind="solve", unit="ms",
-              base=stats.median(base) if base else None, new=stats.median(new) if new else None,
-              min_effect=threshold, n_base=len(base), n_new=len(new), reason=solved)
+    row = Row(
+        config=config,
+        label=label,
+        metric=SOLVE_METRIC,
+        kind="solve",
+        unit="ms",
+        base=stats.median(base) if base else None,
+        new=stats.median(new) if new else None,
+        min_effect=threshold,
+        n_base=len(base),
+        n_new=len(new),
+        reason=solved,
+    )
     if not base or not new:
         return row
     base_scaled, new_scaled = [x / scale.base for x in base], [x / scale.new for x in new]
@@ -160,8 +203,15 @@ def solve_row(config: str, label: str, base: list[float], new: list[float], n_se
     verdict, reason = _seed_verdict(_direction(ratio, threshold), p, alpha, threshold)
     if verdict in ("slower", "faster") and _machine_reason(ratio, threshold, scale):
         verdict, reason = "~", _machine_reason(ratio, threshold, scale)
-    return replace(row, ratio=ratio, ci=ci, p=p, verdict=verdict, regression=verdict == "slower",
-                   reason=f"{reason}; {solved}" if reason else solved)
+    return replace(
+        row,
+        ratio=ratio,
+        ci=ci,
+        p=p,
+        verdict=verdict,
+        regression=verdict == "slower",
+        reason=f"{reason}; {solved}" if reason else solved,
+    )
 
 
 def skill(final: dict[str, Any]) -> float:
@@ -173,8 +223,9 @@ def skill(final: dict[str, Any]) -> float:
     return (metric - chance) / (ideal - chance)
 
 
-def accuracy_row(config: str, label: str, base: list[dict[str, Any]], new: list[dict[str, Any]],
-                 threshold: float, alpha: float) -> Row:
+def accuracy_row(
+    config: str, label: str, base: list[dict[str, Any]], new: list[dict[str, Any]], threshold: float, alpha: float
+) -> Row:
     """Final metric across seeds; a drop of more than `threshold` of the chance-to-perfect span is worse."""
     base_skill, new_skill = [skill(f) for f in base], [skill(f) for f in new]
     delta = stats.median(new_skill) - stats.median(base_skill)
@@ -182,8 +233,20 @@ def accuracy_row(config: str, label: str, base: list[dict[str, Any]], new: list[
     tested = min(len(base), len(new)) >= MIN_SEEDS_FOR_TEST
     p = stats.mann_whitney_p(base_skill, new_skill) if tested else None
     verdict, reason = _seed_verdict(direction, p, alpha, threshold)
-    return Row(config=config, label=label, metric=ACCURACY_METRIC, kind="accuracy",
-               unit=str((new or base)[0].get("metric_name", "metric")),
-               base=stats.median([f["metric"] for f in base]), new=stats.median([f["metric"] for f in new]),
-               delta=delta, p=p, min_effect=threshold, verdict=verdict, regression=verdict == "worse",
-               reason=reason, n_base=len(base), n_new=len(new))
+    return Row(
+        config=config,
+        label=label,
+        metric=ACCURACY_METRIC,
+        kind="accuracy",
+        unit=str((new or base)[0].get("metric_name", "metric")),
+        base=stats.median([f["metric"] for f in base]),
+        new=stats.median([f["metric"] for f in new]),
+        delta=delta,
+        p=p,
+        min_effect=threshold,
+        verdict=verdict,
+        regression=verdict == "worse",
+        reason=reason,
+        n_base=len(base),
+        n_new=len(new),
+    )

@@ -15,24 +15,26 @@ EXPORT_FORMATS = ("github-action-benchmark",)
 def comparison_json(comparison: Comparison) -> dict[str, Any]:
     """Everything the table shows, plus per-seed ratios; `regressed` is what --fail-on-regression acts on."""
     c = comparison
-    return _finite({
-        "suite": c.suite,
-        "base": {"path": c.base_name, **c.base_meta},
-        "new": {"path": c.new_name, **c.new_meta},
-        "options": asdict(c.options),
-        "regressed": bool(c.regressions),
-        "n_regressions": len(c.regressions),
-        "resolution": c.resolution,
-        "too_noisy": c.too_noisy,
-        "rows": [asdict(row) for row in c.rows],
-        "geomeans": c.geomeans,
-        "machine_ratio": c.machine_ratio,
-        "env_diffs": [{"key": k, "base": a, "new": b, "blocking": hard} for k, a, b, hard in c.env_diffs],
-        "notes": c.notes,
-        "only_in_base": c.only_in_base,
-        "only_in_new": c.only_in_new,
-        "not_compared": [{"id": cid, "reason": why} for cid, why in c.not_compared],
-    })
+    return _finite(
+        {
+            "suite": c.suite,
+            "base": {"path": c.base_name, **c.base_meta},
+            "new": {"path": c.new_name, **c.new_meta},
+            "options": asdict(c.options),
+            "regressed": bool(c.regressions),
+            "n_regressions": len(c.regressions),
+            "resolution": c.resolution,
+            "too_noisy": c.too_noisy,
+            "rows": [asdict(row) for row in c.rows],
+            "geomeans": c.geomeans,
+            "machine_ratio": c.machine_ratio,
+            "env_diffs": [{"key": k, "base": a, "new": b, "blocking": hard} for k, a, b, hard in c.env_diffs],
+            "notes": c.notes,
+            "only_in_base": c.only_in_base,
+            "only_in_new": c.only_in_new,
+            "not_compared": [{"id": cid, "reason": why} for cid, why in c.not_compared],
+        }
+    )
 
 
 def github_action_benchmark(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -59,18 +61,22 @@ def github_action_benchmark(doc: dict[str, Any]) -> list[dict[str, Any]]:
     for (config, metric), samples in pooled.items():
         summary = stats.summarize(samples)
         low, high = summary["ci95"]
-        entries.append({
-            "name": f"{config} {metric}",
-            "unit": "ms",
-            "value": summary["median"],
-            "range": f"± {(high - low) / 2:.4g}",
-            "extra": f"median of {summary['n']} samples; {where}",
-        })
+        entries.append(
+            {
+                "name": f"{config} {metric}",
+                "unit": "ms",
+                "value": summary["median"],
+                "range": f"± {(high - low) / 2:.4g}",
+                "extra": f"median of {summary['n']} samples; {where}",
+            }
+        )
     for config, values in solve.items():
-        entries.append({
-            "name": f"{config} {SOLVE_METRIC}",
-            "unit": "ms",
-            "value": stats.median(values),
-            "extra": f"median over {len(values)} solved seed(s); {where}",
-        })
+        entries.append(
+            {
+                "name": f"{config} {SOLVE_METRIC}",
+                "unit": "ms",
+                "value": stats.median(values),
+                "extra": f"median over {len(values)} solved seed(s); {where}",
+            }
+        )
     return _finite(entries)

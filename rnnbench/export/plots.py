@@ -20,8 +20,8 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import NullFormatter  # noqa: E402
 
-from rnnbench.analysis import sweeps as analysis
 from rnnbench import stats  # noqa: E402
+from rnnbench.analysis import sweeps as analysis
 from rnnbench.analysis.grouping import group_results  # noqa: E402
 
 DPI = 100
@@ -149,7 +149,9 @@ def _swept(doc: dict[str, Any]) -> dict[str, dict[str, dict[int, list[dict[str, 
         if len({c["seq_len"] for c in chosen}) < 2:
             continue
         for case in chosen:
-            out.setdefault(task, {}).setdefault(case.get("label") or case["arch"], {}).setdefault(case["seq_len"], []).append(case)
+            out.setdefault(task, {}).setdefault(case.get("label") or case["arch"], {}).setdefault(
+                case["seq_len"], []
+            ).append(case)
     return out
 
 
@@ -176,7 +178,11 @@ def memory_horizon(doc: dict[str, Any], directory: Path) -> list[PlotOutcome]:
             if not lens:
                 continue
             result = horizons.get((task, label))
-            horizon = "none" if result is None or result.horizon is None else f"T{result.horizon}" + ("+" if result.censored else "")
+            horizon = (
+                "none"
+                if result is None or result.horizon is None
+                else f"T{result.horizon}" + ("+" if result.censored else "")
+            )
             ax.plot(lens, medians, marker="o", color=colors[label], label=f"{label} (horizon {horizon})")
             ax.fill_between(lens, lows, highs, color=colors[label], alpha=BAND_ALPHA, linewidth=0)
         _metric_axis(ax, all_cases, values)
@@ -196,7 +202,9 @@ def step_time_vs_seq_len(doc: dict[str, Any], directory: Path) -> list[PlotOutco
         for label, by_len in by_label.items():
             points = []
             for seq_len in sorted(by_len):
-                samples = [x for c in by_len[seq_len] for x in ((c.get("train") or {}).get("step_ms") or {}).get("samples", [])]
+                samples = [
+                    x for c in by_len[seq_len] for x in ((c.get("train") or {}).get("step_ms") or {}).get("samples", [])
+                ]
                 if samples:
                     points.append((seq_len, stats.median(samples), *stats.ci_median(samples)))
             if len(points) >= 2:
@@ -209,7 +217,9 @@ def step_time_vs_seq_len(doc: dict[str, Any], directory: Path) -> list[PlotOutco
     for ax, (task, series) in zip(axes[0], panels):
         for label, p in series.items():
             slope, intercept = np.polyfit(p[:, 0], p[:, 1], 1)
-            ax.errorbar(p[:, 0], p[:, 1], yerr=[p[:, 1] - p[:, 2], p[:, 3] - p[:, 1]], fmt="o", color=colors[label], capsize=2)
+            ax.errorbar(
+                p[:, 0], p[:, 1], yerr=[p[:, 1] - p[:, 2], p[:, 3] - p[:, 1]], fmt="o", color=colors[label], capsize=2
+            )
             xs = np.linspace(p[:, 0].min(), p[:, 0].max(), 50)
             ax.plot(xs, intercept + slope * xs, color=colors[label], label=f"{label}: {slope:.3g} ms per step of T")
         _seq_len_axis(ax, sorted({t for p in series.values() for t in p[:, 0].astype(int)}), log=False)
@@ -252,7 +262,10 @@ def time_bars(doc: dict[str, Any], directory: Path) -> list[PlotOutcome]:
         cases = {lab: groups[(section, lab)].measured for lab in present}
         keys = sorted({k for cs in cases.values() for c in cs for k in c.get("inference") or {}}, key=_batch_order)
         panels = [("train step", ("train", "step_ms"))]
-        panels += [(f"inference {k}", ("inference", k, "latency_ms")) for k in (keys[:1] + keys[-1:] if len(keys) > 1 else keys)]
+        panels += [
+            (f"inference {k}", ("inference", k, "latency_ms"))
+            for k in (keys[:1] + keys[-1:] if len(keys) > 1 else keys)
+        ]
         for ax, (title, path) in zip(row_axes, panels + [None] * (3 - len(panels))):
             if title is None:
                 ax.set_axis_off()

@@ -29,8 +29,8 @@ def _cell(value: Any) -> str:
         return f"**{_escape(value.plain.strip())}**" if value.plain.strip() else ""
     plain, out, at = value.plain, [], 0
     for span in sorted(value.spans, key=lambda sp: sp.start):
-        if "bold" in str(span.style) and span.start >= at and plain[span.start:span.end].strip():
-            out += [_escape(plain[at:span.start]), f"**{_escape(plain[span.start:span.end])}**"]
+        if "bold" in str(span.style) and span.start >= at and plain[span.start : span.end].strip():
+            out += [_escape(plain[at : span.start]), f"**{_escape(plain[span.start : span.end])}**"]
             at = span.end
     out.append(_escape(plain[at:]))
     return "".join(out).strip()
@@ -73,8 +73,23 @@ def _get(node: Any, *path: str) -> Any:
     return node
 
 
-CASE_FIELDS = ("id", "label", "arch", "impl", "task", "seq_len", "hidden_size", "num_layers", "batch_size",
-               "train_size", "seed", "status", "backend", "n_params", "n_core_params")
+CASE_FIELDS = (
+    "id",
+    "label",
+    "arch",
+    "impl",
+    "task",
+    "seq_len",
+    "hidden_size",
+    "num_layers",
+    "batch_size",
+    "train_size",
+    "seed",
+    "status",
+    "backend",
+    "n_params",
+    "n_core_params",
+)
 
 
 def case_row(case: dict[str, Any], batch_keys: list[str]) -> dict[str, Any]:
@@ -119,7 +134,9 @@ def csv_report(doc: dict[str, Any]) -> str:
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ("" if v is None else str(v).lower() if isinstance(v, bool) else v) for k, v in row.items()})
+        writer.writerow(
+            {k: ("" if v is None else str(v).lower() if isinstance(v, bool) else v) for k, v in row.items()}
+        )
     return out.getvalue()
 
 

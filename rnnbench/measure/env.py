@@ -24,7 +24,9 @@ def resolve_device(spec: str) -> torch.device:
     device = torch.device(spec)
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise DeviceError(f"device: {spec} requested, but this machine has no CUDA device (torch {torch.__version__})")
+            raise DeviceError(
+                f"device: {spec} requested, but this machine has no CUDA device (torch {torch.__version__})"
+            )
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise DeviceError(f"device: {spec} requested, but only {torch.cuda.device_count()} CUDA device(s) exist")
     return device

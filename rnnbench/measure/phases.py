@@ -20,8 +20,8 @@ from rnnbench.measure.backend import (
 )
 from rnnbench.measure.flops import achieved_gflops, forward_flops, train_flops
 from rnnbench.measure.memory import PeakMemory
-from rnnbench.stats import summarize
 from rnnbench.measure.timer import make_sync, time_fn, time_fn_detailed, time_phases
+from rnnbench.stats import summarize
 
 __all__ = [
     "PeakMemory",
@@ -123,7 +123,9 @@ def time_train_step(
     }
 
 
-def time_inference(model: nn.Module, inputs: torch.Tensor, cfg: TimingSettings, device: torch.device | str) -> dict[str, Any]:
+def time_inference(
+    model: nn.Module, inputs: torch.Tensor, cfg: TimingSettings, device: torch.device | str
+) -> dict[str, Any]:
     """Latency of one forward pass on `inputs` (batch first) in eval mode under inference_mode; throughput from its median."""
     sync = make_sync(device)
     was_training = model.training

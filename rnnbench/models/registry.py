@@ -69,4 +69,3 @@ class Recurrent(nn.Module):
 MODELS = {
     name: partial(Recurrent, cell=spec.cell, bidirectional=spec.bidirectional) for name, spec in MODEL_SPECS.items()
 }
-

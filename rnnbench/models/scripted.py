@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import warnings
 from functools import cache
-from typing import Optional
 
 import torch
 from torch import Tensor
@@ -65,7 +64,7 @@ def _weight_grad(d_pre: Tensor, hs: Tensor) -> Tensor:
     return d_pre[1:].reshape(-1, d_pre.size(2)).t().mm(hs[:-1].reshape(-1, hidden))
 
 
-def _lstm_forward(xw: Tensor, w_hh_t: Tensor, peep: Optional[Tensor]) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def _lstm_forward(xw: Tensor, w_hh_t: Tensor, peep: Tensor | None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Returns hs and, for the backward, the activated gates, the cell states and their tanh."""
     seq_len, batch, hidden = xw.size(0), xw.size(1), w_hh_t.size(0)
     gates = torch.empty_like(xw)
@@ -116,9 +115,9 @@ def _lstm_backward(
     cells: Tensor,
     tanh_cells: Tensor,
     w_hh: Tensor,
-    peep: Optional[Tensor],
+    peep: Tensor | None,
     block: int = 8,
-) -> tuple[Tensor, Tensor, Optional[Tensor]]:
+) -> tuple[Tensor, Tensor, Tensor | None]:
     """Gradients w.r.t. the gate pre-activations (= d xw), W_hh and the peephole weights.
 
     With dh_t, dc_t the total gradients of h_t, c_t:
@@ -182,7 +181,7 @@ def _lstm_backward(
             d_peep[1] += (d_f * c_prev).sum([0, 1])
             d_peep[2] += (d_o * cells[start:end]).sum([0, 1])
         end = start
-    d_peep_out: Optional[Tensor] = None
+    d_peep_out: Tensor | None = None
     if peep is not None:
         d_peep_out = d_peep
     return d_pre, _weight_grad(d_pre, hs), d_peep_out
@@ -314,7 +313,7 @@ class Recurrence(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, loops: Loops, cell: str, xw: Tensor, w_hh: Tensor, extra: Optional[Tensor]) -> Tensor:
+    def forward(ctx, loops: Loops, cell: str, xw: Tensor, w_hh: Tensor, extra: Tensor | None) -> Tensor:
         if cell == "rnn":
             saved = (loops.rnn_forward(xw, w_hh.t()),)
         elif cell == "gru":
@@ -348,7 +347,7 @@ def scripted_direction(
     w_hh: Tensor,
     b_ih: Tensor,
     b_hh: Tensor,
-    peep: Optional[Tensor],
+    peep: Tensor | None,
     reverse: bool,
     compiler: str = "torchscript",
 ) -> Tensor:

@@ -21,7 +21,11 @@ def _solved_cell(result: HorizonResult, seq_len: int) -> Text:
     if seq_len not in result.by_seq_len:
         return Text("")
     solved, runs = result.by_seq_len[seq_len]
-    text = f"{solved}/{runs}" + ("*" if result.failed.get(seq_len) else "") + ("†" if result.time_capped.get(seq_len) else "")
+    text = (
+        f"{solved}/{runs}"
+        + ("*" if result.failed.get(seq_len) else "")
+        + ("†" if result.time_capped.get(seq_len) else "")
+    )
     return Text(text, style="green" if result.is_solved(seq_len) else "red")
 
 

@@ -15,7 +15,12 @@ from rnnbench.claims.table import (
     ClaimResult,
 )
 
-VERDICT_STYLE = {SUPPORTED: "bold green", CONTRADICTED: "bold red", INCONCLUSIVE: "bold yellow", NOT_MEASURED: "bold bright_black"}
+VERDICT_STYLE = {
+    SUPPORTED: "bold green",
+    CONTRADICTED: "bold red",
+    INCONCLUSIVE: "bold yellow",
+    NOT_MEASURED: "bold bright_black",
+}
 
 
 def context_line(results: list[ClaimResult]) -> str:
@@ -27,7 +32,13 @@ def context_line(results: list[ClaimResult]) -> str:
             backends.setdefault(label, set()).update(names)
     kernels = ", ".join(f"{label} {'/'.join(sorted(names)) or '?'}" for label, names in backends.items())
     threads = f"{first['threads']} thread{'s' if first['threads'] != 1 else ''}" if first.get("threads") else None
-    parts: list[Any] = [first.get("device_name"), first.get("device"), threads, first.get("dtype"), f"torch {first.get('torch')}"]
+    parts: list[Any] = [
+        first.get("device_name"),
+        first.get("device"),
+        threads,
+        first.get("dtype"),
+        f"torch {first.get('torch')}",
+    ]
     return " · ".join(str(p) for p in parts if p) + (f" · backends: {kernels}" if kernels else "")
 
 

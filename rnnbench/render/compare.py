@@ -58,8 +58,10 @@ def header_lines(comparison: Comparison) -> list[str]:
         return f"{name} ({extra})" if extra else name
 
     lines = [f"BASE {run(c.base_name, c.base_meta)} → NEW {run(c.new_name, c.new_meta)}"]
-    lines.append(f"α = {opts.alpha:g} ({1 - opts.alpha:.0%} CIs); minimum effect {opts.threshold:.0%}, raised to a timing's "
-                 "own noise where larger (shown as 'noise ±')")
+    lines.append(
+        f"α = {opts.alpha:g} ({1 - opts.alpha:.0%} CIs); minimum effect {opts.threshold:.0%}, raised to a timing's "
+        "own noise where larger (shown as 'noise ±')"
+    )
     for key, old, new, blocking in c.env_diffs:
         allowed = " (allowed by --allow-env-mismatch)" if blocking else ""
         lines.append(f"environment differs: {key} {old} → {new}{allowed}")
@@ -105,11 +107,24 @@ def comparison_tables(comparison: Comparison) -> list[Table]:
         section = section_of(row)
         table = tables.get(section)
         if table is None:
-            table = tables[section] = Table(title=section, title_justify="left", title_style="bold cyan",
-                                            box=box.SIMPLE_HEAD, padding=0)
-            for name in ("", "metric", "BASE", "NEW", f"NEW/BASE, {1 - comparison.options.alpha:.0%} CI", "p", "verdict"):
-                table.add_column(name, justify="left" if name in ("", "metric", "verdict") else "right",
-                                 no_wrap=name != "verdict", min_width=16 if name == "verdict" else None)
+            table = tables[section] = Table(
+                title=section, title_justify="left", title_style="bold cyan", box=box.SIMPLE_HEAD, padding=0
+            )
+            for name in (
+                "",
+                "metric",
+                "BASE",
+                "NEW",
+                f"NEW/BASE, {1 - comparison.options.alpha:.0%} CI",
+                "p",
+                "verdict",
+            ):
+                table.add_column(
+                    name,
+                    justify="left" if name in ("", "metric", "verdict") else "right",
+                    no_wrap=name != "verdict",
+                    min_width=16 if name == "verdict" else None,
+                )
         new_label = previous_label.get(section) != row.label
         if new_label and section in previous_label:
             table.rows[-1].end_section = True
@@ -117,8 +132,15 @@ def comparison_tables(comparison: Comparison) -> list[Table]:
         style = VERDICT_STYLES.get(row.verdict.rstrip("?"), "dim")
         verdict = Text(verdict_text(row), style=("bold " + style) if row.regression else style)
         change = format_change(row) + (f" {row.ci[0]:.2f}–{row.ci[1]:.2f}" if row.ci else "")
-        table.add_row(Text(row.label, style="bold") if new_label else "", row.metric, format_value(row, row.base),
-                      format_value(row, row.new), change, format_p(row.p), verdict)
+        table.add_row(
+            Text(row.label, style="bold") if new_label else "",
+            row.metric,
+            format_value(row, row.base),
+            format_value(row, row.new),
+            change,
+            format_p(row.p),
+            verdict,
+        )
     return list(tables.values())
 
 
@@ -155,8 +177,16 @@ def comparison_markdown(comparison: Comparison) -> str:
     def table(rows: list[Row]) -> list[str]:
         out = ["| " + " | ".join(columns) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * 5 + ["---"]) + "|"]
         for row in rows:
-            cells = [config_title(row), row.metric, format_value(row, row.base), format_value(row, row.new),
-                     format_change(row), format_ci(row), format_p(row.p), verdict_text(row)]
+            cells = [
+                config_title(row),
+                row.metric,
+                format_value(row, row.base),
+                format_value(row, row.new),
+                format_change(row),
+                format_ci(row),
+                format_p(row.p),
+                verdict_text(row),
+            ]
             out.append("| " + " | ".join(_md_cell(cell) for cell in cells) + " |")
         return out
 

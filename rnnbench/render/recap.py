@@ -7,8 +7,8 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from rnnbench.stats import median
 from rnnbench.analysis.grouping import Group, group_results
+from rnnbench.stats import median
 
 MISSING = "—"
 

@@ -7,9 +7,9 @@ from typing import Any
 from rich.console import RenderableType
 
 from rnnbench.claims.table import evaluate_claims
-from rnnbench.render.recap import recap_table
 from rnnbench.render.analysis import data_table, horizon_table, matched_table
 from rnnbench.render.claims import claims_table
+from rnnbench.render.recap import recap_table
 
 
 def run_report(doc: dict[str, Any]) -> list[RenderableType]:

@@ -216,14 +216,18 @@ def load_results(path: str | Path) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        raise ResultsError(f"{path}: not valid JSON (line {err.lineno}: {err.msg}); truncated or hand-edited?") from None
+        raise ResultsError(
+            f"{path}: not valid JSON (line {err.lineno}: {err.msg}); truncated or hand-edited?"
+        ) from None
     except RecursionError:
         raise ResultsError(f"{path}: JSON nested too deeply") from None
     if not isinstance(data, dict) or "schema_version" not in data:
         raise ResultsError(f"{path}: not an rnnbench results file (no schema_version)")
     version = data["schema_version"]
     if type(version) is not int or version != SCHEMA_VERSION:  # `true == 1` in Python
-        raise ResultsError(f"{path}: schema_version {version!r} is not supported (this rnnbench reads {SCHEMA_VERSION})")
+        raise ResultsError(
+            f"{path}: schema_version {version!r} is not supported (this rnnbench reads {SCHEMA_VERSION})"
+        )
     try:
         ResultsDoc.model_validate(data)
     except ValidationError as err:

@@ -16,7 +16,6 @@ from torch import nn
 
 from rnnbench import __version__
 from rnnbench.measure.env import check_dtype, env_fingerprint, resolve_device
-from rnnbench.models.matching import match_case
 from rnnbench.measure.phases import (
     PeakMemory,
     achieved_gflops,
@@ -29,6 +28,7 @@ from rnnbench.measure.phases import (
     time_inference,
     time_train_step,
 )
+from rnnbench.models.matching import match_case
 from rnnbench.models.registry import MODELS, Recurrent
 from rnnbench.results.schema import (
     check_resume_env,
@@ -37,10 +37,10 @@ from rnnbench.results.schema import (
     save_atomic,
     utc_now_iso,
 )
-from rnnbench.suite.schema import Case, Suite
-from rnnbench.tasks.registry import TASKS
-from rnnbench.tasks.data import eval_batch, train_batches
 from rnnbench.run.train import TrainLimits, make_optimizer, train
+from rnnbench.suite.schema import Case, Suite
+from rnnbench.tasks.data import eval_batch, train_batches
+from rnnbench.tasks.registry import TASKS
 
 EventFn = Callable[[dict[str, Any]], None]
 
@@ -134,7 +134,9 @@ def _train(case: Case, task, model: nn.Module, device: torch.device, on_event: E
 
 def _flops(case: Case, task, model: Recurrent, step_ms: float, reference_gflops: float | None) -> dict[str, Any]:
     s = case.settings
-    forward = forward_flops(model.cell, task.input_size, model.hidden_sizes, model.bidirectional, case.seq_len, s.batch_size)
+    forward = forward_flops(
+        model.cell, task.input_size, model.hidden_sizes, model.bidirectional, case.seq_len, s.batch_size
+    )
     train_step = 3 * forward  # backward costs about twice the forward
     achieved = achieved_gflops(train_step, step_ms)
     pct = 100.0 * achieved / reference_gflops if reference_gflops else None
@@ -289,7 +291,14 @@ def run_suite(
 
 def _interrupted_record(case: Case, signal_name: str) -> dict[str, Any]:
     return {
-        "id": case.id, "label": case.label, "arch": case.arch, "impl": case.settings.impl, "task": case.task,
-        "seq_len": case.seq_len, "seed": case.seed, "interrupted_at": utc_now_iso(), "status": "interrupted",
+        "id": case.id,
+        "label": case.label,
+        "arch": case.arch,
+        "impl": case.settings.impl,
+        "task": case.task,
+        "seq_len": case.seq_len,
+        "seed": case.seed,
+        "interrupted_at": utc_now_iso(),
+        "status": "interrupted",
         "error": f"interrupted by {signal_name}",
     }

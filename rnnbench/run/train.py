@@ -103,9 +103,22 @@ def train(
             result = evaluate(model, task, eval_set, autocast)
             elapsed_ms = train_seconds * 1e3
             outcome.curve.append([step, elapsed_ms, result.loss, result.metric])
-            outcome.final = {"loss": result.loss, "metric": result.metric, "solved": result.solved, "train_loss": train_loss}
+            outcome.final = {
+                "loss": result.loss,
+                "metric": result.metric,
+                "solved": result.solved,
+                "train_loss": train_loss,
+            }
             if on_progress:
-                on_progress({"step": step, "max_steps": limits.max_steps, "loss": result.loss, "metric": result.metric, "elapsed_s": train_seconds})
+                on_progress(
+                    {
+                        "step": step,
+                        "max_steps": limits.max_steps,
+                        "loss": result.loss,
+                        "metric": result.metric,
+                        "elapsed_s": train_seconds,
+                    }
+                )
             if result.solved and outcome.steps_to_solve is None:
                 outcome.steps_to_solve, outcome.ms_to_solve = step, elapsed_ms
                 break

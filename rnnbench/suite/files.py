@@ -20,7 +20,6 @@ class SuiteError(Exception):
         super().__init__(message.replace("\r", "\\r").replace("\n", "\\n"))  # one line, whatever the file holds
 
 
-
 def builtin_suite_dir() -> Path:
     """Where the built-in suites are: inside the installed package, or the repository's suites/."""
     packaged = Path(str(resources.files("rnnbench"))) / "suites"
@@ -82,7 +81,10 @@ class _SuiteLoader(yaml.SafeLoader):
         node = super().compose_document()
         if node is not None and _expanded_size(node) > MAX_YAML_NODES:
             raise yaml.composer.ComposerError(
-                None, None, f"its aliases expand it to more than {MAX_YAML_NODES} nodes; a suite has a few hundred", node.start_mark
+                None,
+                None,
+                f"its aliases expand it to more than {MAX_YAML_NODES} nodes; a suite has a few hundred",
+                node.start_mark,
             )
         return node
 
@@ -94,8 +96,10 @@ def _expanded_size(root: yaml.Node) -> int:
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, children_done = stack.pop()
-        children = [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else (
-            node.value if isinstance(node, yaml.SequenceNode) else []
+        children = (
+            [n for pair in node.value for n in pair]
+            if isinstance(node, yaml.MappingNode)
+            else (node.value if isinstance(node, yaml.SequenceNode) else [])
         )
         if children_done:
             size[id(node)] = 1 + sum(size[id(child)] for child in children)

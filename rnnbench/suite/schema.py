@@ -25,7 +25,16 @@ from rnnbench.suite.files import (
     resolve_suite_path,
 )
 
-__all__ = ["Case", "Suite", "SuiteError", "builtin_suite_dir", "expand", "load_suite", "parse_suite", "resolve_suite_path"]
+__all__ = [
+    "Case",
+    "Suite",
+    "SuiteError",
+    "builtin_suite_dir",
+    "expand",
+    "load_suite",
+    "parse_suite",
+    "resolve_suite_path",
+]
 
 DEFAULT_MAX_CASES = 5_000  # more than a day of CPU time at the smallest sizes; override with --max-cases
 BUILTIN_SUITES = ("quick", "recap", "horizon", "data", "tasks", "ci", "lecture")
@@ -102,9 +111,7 @@ class CaseSettings(Strict):
     @model_validator(mode="after")
     def _layers_match_sizes(self) -> CaseSettings:
         if isinstance(self.hidden_size, list) and len(self.hidden_size) != self.num_layers:
-            raise ValueError(
-                f"hidden_size lists {len(self.hidden_size)} sizes but num_layers is {self.num_layers}"
-            )
+            raise ValueError(f"hidden_size lists {len(self.hidden_size)} sizes but num_layers is {self.num_layers}")
         return self
 
 
@@ -151,7 +158,9 @@ class TaskEntry(BaseModel):
         if self.task not in TASK_SPECS:
             raise ValueError(f"unknown task {self.task!r} (known: {', '.join(sorted(TASK_SPECS))})")
         if self.seq_len < TASK_SPECS[self.task].min_seq_len:
-            raise ValueError(f"seq_len {self.seq_len} is below {self.task}'s minimum of {TASK_SPECS[self.task].min_seq_len}")
+            raise ValueError(
+                f"seq_len {self.seq_len} is below {self.task}'s minimum of {TASK_SPECS[self.task].min_seq_len}"
+            )
         try:
             TASK_SPECS[self.task].options.model_validate(self.model_extra or {})
         except ValidationError as err:
@@ -309,7 +318,9 @@ def expand(suite: Suite, max_cases: int = DEFAULT_MAX_CASES) -> list[Case]:
         n_points *= len(values)
     total = len(suite.tasks) * n_points * len(suite.models) * len(suite.seeds)
     if total > max_cases:
-        raise ValueError(f"the suite expands to {total} cases, more than the limit of {max_cases} (raise it with --max-cases)")
+        raise ValueError(
+            f"the suite expands to {total} cases, more than the limit of {max_cases} (raise it with --max-cases)"
+        )
     cases: list[Case] = []
     seen: dict[str, str] = {}
     for t, task in enumerate(suite.tasks):
@@ -327,17 +338,29 @@ def expand(suite: Suite, max_cases: int = DEFAULT_MAX_CASES) -> list[Case]:
                 if not isinstance(seq_len, int) or isinstance(seq_len, bool) or seq_len < 1:
                     raise ValueError(f"matrix.seq_len: {seq_len!r} is not a positive integer")
                 if seq_len < TASK_SPECS[task.task].min_seq_len:
-                    raise ValueError(f"matrix.seq_len: {seq_len} is below {task.task}'s minimum of {TASK_SPECS[task.task].min_seq_len}")
+                    raise ValueError(
+                        f"matrix.seq_len: {seq_len} is below {task.task}'s minimum of {TASK_SPECS[task.task].min_seq_len}"
+                    )
                 label = _model_label(entry, settings)
                 for seed in suite.seeds:
                     cid = case_id(task.task, task.options, seq_len, label, settings, seed)
                     if cid in seen:
-                        raise ValueError(f"{where}: duplicate case id {cid} (also from {seen[cid]}); give the entry a distinct label")
+                        raise ValueError(
+                            f"{where}: duplicate case id {cid} (also from {seen[cid]}); give the entry a distinct label"
+                        )
                     seen[cid] = where
                     cases.append(
                         Case(
-                            id=cid, label=label, arch=entry.arch, task=task.task, task_options=task.options,
-                            seq_len=seq_len, seed=seed, device=suite.device, dtype=suite.dtype, settings=settings,
+                            id=cid,
+                            label=label,
+                            arch=entry.arch,
+                            task=task.task,
+                            task_options=task.options,
+                            seq_len=seq_len,
+                            seed=seed,
+                            device=suite.device,
+                            dtype=suite.dtype,
+                            settings=settings,
                         )
                     )
     return cases
@@ -346,7 +369,9 @@ def expand(suite: Suite, max_cases: int = DEFAULT_MAX_CASES) -> list[Case]:
 def parse_suite(data: Any, source: str) -> Suite:
     """Validate a loaded document; the error names the source and the field path."""
     if not isinstance(data, dict):
-        raise SuiteError(f"{source}: a suite must be a YAML mapping (name:, models:, tasks:, …), not {type(data).__name__}")
+        raise SuiteError(
+            f"{source}: a suite must be a YAML mapping (name:, models:, tasks:, …), not {type(data).__name__}"
+        )
     try:
         return Suite.model_validate(data)
     except ValidationError as err:

@@ -20,4 +20,3 @@ TASKS: dict[str, type[Task]] = {
     "parity": Parity,
     "sine": Sine,
 }
-
