@@ -11,7 +11,7 @@ from rnnbench.analysis.sweeps import MetricSpread, data_efficiency, horizon_of, 
 from rnnbench.catalog import TASK_SPECS
 from rnnbench.render.analysis import data_table, horizon_table, matched_table
 from rnnbench.render.report import run_report
-from rnnbench.suite.schema import load_suite
+from rnnbench.suite.expand import load_suite
 
 
 def case(

@@ -29,7 +29,7 @@ from rnnbench.render.compare import (
     comparison_renderable,
     decision_line,
 )
-from rnnbench.results.schema import save_atomic
+from rnnbench.results.store import save_atomic
 
 runner = CliRunner()
 TIMINGS = ("step", "forward", "backward", "optimizer", "latency_b1", "throughput_b32")

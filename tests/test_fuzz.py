@@ -15,8 +15,10 @@ from results_factory import case, document
 from rich.console import Console
 
 from rnnbench.render.recap import recap_table
-from rnnbench.results.schema import ResultsError, load_results
-from rnnbench.suite.schema import SuiteError, load_suite, parse_suite
+from rnnbench.results.schema import ResultsError
+from rnnbench.results.store import load_results
+from rnnbench.suite.expand import load_suite, parse_suite
+from rnnbench.suite.files import SuiteError
 
 FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from rnnbench.render.report import run_report
-from rnnbench.results.schema import load_results
+from rnnbench.results.store import load_results
 
 GOLDEN = Path(__file__).parent / "data" / "golden_v1.json"
 

@@ -12,7 +12,7 @@ from results_factory import case, document
 from typer.testing import CliRunner
 
 from rnnbench.cli.main import app
-from rnnbench.results.schema import MAX_RESULTS_BYTES
+from rnnbench.results.store import MAX_RESULTS_BYTES
 from rnnbench.suite.files import MAX_SUITE_BYTES
 
 cli = CliRunner()
@@ -355,7 +355,7 @@ def test_unreadable_results_files(tmp_path, make, expected):
 
 
 def test_oversized_results_file_is_refused_before_reading(tmp_path, monkeypatch):
-    monkeypatch.setattr("rnnbench.results.schema.MAX_RESULTS_BYTES", 1000)
+    monkeypatch.setattr("rnnbench.results.store.MAX_RESULTS_BYTES", 1000)
     bad = tmp_path / "big.json"
     bad.write_text(json.dumps(_good_doc()))
     assert bad.stat().st_size > 1000 and MAX_RESULTS_BYTES > 1000

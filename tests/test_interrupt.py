@@ -17,10 +17,12 @@ import pytest
 from typer.testing import CliRunner
 
 from rnnbench.cli.main import app
-from rnnbench.results.schema import ResultsError, load_results, new_document, save_atomic
+from rnnbench.results.resume import new_document
+from rnnbench.results.schema import ResultsError
+from rnnbench.results.store import load_results, save_atomic
 from rnnbench.run import runner as runner_module
 from rnnbench.run.interrupts import Interrupted, interrupts_raise, resume_command
-from rnnbench.suite.schema import load_suite
+from rnnbench.suite.expand import load_suite
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 cli = CliRunner()
@@ -135,7 +137,8 @@ def test_sigterm_during_the_live_display_exits_143_with_the_file_saved(tmp_path)
 
 KILL_WRITER = """
 import sys
-from rnnbench.results.schema import new_document, save_atomic
+from rnnbench.results.store import save_atomic
+from rnnbench.results.resume import new_document
 
 doc = new_document({"name": "k"}, "k.yaml", {"device": "cpu"}, "0")
 i = 0
@@ -176,7 +179,7 @@ def test_a_crash_inside_save_keeps_the_previous_file_whole(tmp_path, monkeypatch
     def crash(_fd):
         raise KeyboardInterrupt  # as if a second Ctrl-C landed between write and rename
 
-    monkeypatch.setattr("rnnbench.results.schema.os.fsync", crash)
+    monkeypatch.setattr("rnnbench.results.store.os.fsync", crash)
     with pytest.raises(KeyboardInterrupt):
         save_atomic(path, {**old, "status": "complete"})
     assert load_results(path)["status"] == "running"

@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 from rnnbench.cli.main import app
 from rnnbench.models.registry import MODELS
 from rnnbench.render.recap import recap_table
-from rnnbench.results.schema import load_results, save_atomic
+from rnnbench.results.store import load_results, save_atomic
 from rnnbench.run import runner as runner_module
 from rnnbench.run.train import TrainLimits, make_optimizer, train
-from rnnbench.suite.schema import load_suite
+from rnnbench.suite.expand import load_suite
 from rnnbench.tasks.data import eval_batch, train_batches
 from rnnbench.tasks.registry import TASKS
 

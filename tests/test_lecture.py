@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from rnnbench.run.runner import run_case
-from rnnbench.suite.files import read_yaml
-from rnnbench.suite.schema import builtin_suite_dir, expand, parse_suite
+from rnnbench.suite.expand import expand, parse_suite
+from rnnbench.suite.files import builtin_suite_dir, read_yaml
 
 
 def test_lecture_suite_runs_every_variant_at_tiny_sizes():

@@ -10,7 +10,8 @@ import torch
 from rnnbench.catalog import CELL_IMPLS, MODEL_SPECS
 from rnnbench.models.matching import closest_hidden_size, core_params, match_case, match_params
 from rnnbench.models.registry import MODELS
-from rnnbench.suite.schema import SuiteError, load_suite
+from rnnbench.suite.expand import load_suite
+from rnnbench.suite.files import SuiteError
 
 ARCHS = sorted(MODEL_SPECS)
 PAIRS = list(itertools.product(ARCHS, ARCHS))

@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 from rnnbench import __version__
 from rnnbench.cli.main import app
 from rnnbench.render.recap import recap_table
-from rnnbench.results.schema import load_results
+from rnnbench.results.store import load_results
 from rnnbench.run.runner import run_case, run_suite
-from rnnbench.suite.schema import load_suite
+from rnnbench.suite.expand import load_suite
 
 runner = CliRunner()
 

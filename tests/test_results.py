@@ -7,13 +7,9 @@ import math
 
 import pytest
 
-from rnnbench.results.schema import (
-    ResultsError,
-    finished_ids,
-    load_results,
-    new_document,
-    save_atomic,
-)
+from rnnbench.results.resume import finished_ids, new_document
+from rnnbench.results.schema import ResultsError
+from rnnbench.results.store import load_results, save_atomic
 
 
 def _doc() -> dict:
@@ -88,7 +84,7 @@ def test_missing_file_and_directory(tmp_path):
 def test_saved_file_gets_the_umask_mode_not_mkstemps_0600(tmp_path):
     import os
 
-    from rnnbench.results.schema import _plain_file_mode
+    from rnnbench.results.store import _plain_file_mode
 
     path = tmp_path / "r.json"
     save_atomic(path, _doc())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rnnbench.suite.schema import SuiteError, builtin_suite_dir, load_suite
+from rnnbench.suite.expand import load_suite
+from rnnbench.suite.files import SuiteError, builtin_suite_dir
 
 
 def _error(write_suite, text: str) -> str:

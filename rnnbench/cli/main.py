@@ -14,15 +14,12 @@ from rich.markup import escape
 from rnnbench import __version__
 from rnnbench.catalog import MODEL_SPECS, TASK_SPECS
 from rnnbench.render.progress import ProgressView
-from rnnbench.results.schema import (
-    ResultsError,
-    check_resume_suite,
-    default_results_path,
-    is_complete,
-    load_results,
-)
+from rnnbench.results.resume import check_resume_suite, is_complete
+from rnnbench.results.schema import ResultsError
+from rnnbench.results.store import default_results_path, load_results
 from rnnbench.run.interrupts import interrupts_raise, resume_command
-from rnnbench.suite.schema import BUILTIN_SUITES, DEFAULT_MAX_CASES, SuiteError, load_suite
+from rnnbench.suite.expand import DEFAULT_MAX_CASES, load_suite
+from rnnbench.suite.files import BUILTIN_SUITES, SuiteError
 
 app = typer.Typer(
     help="Benchmark LSTM, GRU, Bi-LSTM and tanh RNNs: timings with sound statistics, accuracy on long-dependency tasks, and the recap claims checked on your machine.",

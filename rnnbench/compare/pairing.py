@@ -25,7 +25,8 @@ from rnnbench.compare.rows import (
     solve_row,
     timing_row,
 )
-from rnnbench.results.schema import ResultsError, load_results
+from rnnbench.results.schema import ResultsError
+from rnnbench.results.store import load_results
 
 DEFAULT_ALPHA = 0.01
 BLOCKING_ENV_KEYS = ("device", "torch", "dtype")  # timings across these are incomparable

@@ -7,7 +7,7 @@ from typing import Any
 
 from rnnbench import stats
 from rnnbench.compare.pairing import SOLVE_METRIC, Comparison, config_of, timing_samples
-from rnnbench.results.schema import finite_or_none as _finite
+from rnnbench.results.store import finite_or_none as _finite
 
 EXPORT_FORMATS = ("github-action-benchmark",)
 

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnbench.claims.table import claims_document, evaluate_claims
-from rnnbench.results.schema import finite_or_none as _finite
+from rnnbench.results.store import finite_or_none as _finite
 
 FORMATS = ("md", "csv", "json")
 

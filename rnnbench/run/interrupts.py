@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rnnbench.suite.schema import DEFAULT_MAX_CASES
+from rnnbench.suite.expand import DEFAULT_MAX_CASES
 
 
 class Interrupted(KeyboardInterrupt):

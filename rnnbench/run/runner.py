@@ -30,13 +30,8 @@ from rnnbench.measure.phases import (
 )
 from rnnbench.models.matching import match_case
 from rnnbench.models.registry import MODELS, Recurrent
-from rnnbench.results.schema import (
-    check_resume_env,
-    finished_ids,
-    new_document,
-    save_atomic,
-    utc_now_iso,
-)
+from rnnbench.results.resume import check_resume_env, finished_ids, new_document
+from rnnbench.results.store import save_atomic, utc_now_iso
 from rnnbench.run.train import TrainLimits, make_optimizer, train
 from rnnbench.suite.schema import Case, Suite
 from rnnbench.tasks.data import eval_batch, train_batches
@@ -223,6 +218,13 @@ def _run_case(case: Case, options: RunOptions, on_event: EventFn) -> dict[str, A
         backend=speed["backend"],
     )
     return out
+
+
+def run_group(
+    cases: list[Case], options: RunOptions = RunOptions(), on_event: EventFn = _ignore
+) -> list[dict[str, Any]]:
+    """One timing group (see `suite.expand.timing_groups`): a record per case, in the group's order. Pure and picklable."""
+    return [run_case(case, options, on_event) for case in cases]
 
 
 def run_suite(

@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+BUILTIN_SUITES = ("quick", "recap", "horizon", "data", "tasks", "ci", "lecture")
+
 MAX_SUITE_BYTES = 1_000_000  # a suite is a few hundred bytes; anything this large is a mistake
 MAX_YAML_NODES = 100_000  # YAML nodes with every alias expanded; a real suite has a few hundred
 MAX_YAML_DEPTH = 64  # nesting levels; a real suite has under ten

@@ -1,9 +1,7 @@
-"""Suite files: the pydantic schema, loading with one-line errors, and expansion into cases."""
+"""The suite schema (pydantic): every level forbids unknown keys, and the first error names its field path."""
 
 from __future__ import annotations
 
-import itertools
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -18,27 +16,6 @@ from pydantic import (
 )
 
 from rnnbench.catalog import CELL_IMPLS, MODEL_SPECS, TASK_SPECS
-from rnnbench.suite.files import (
-    SuiteError,
-    builtin_suite_dir,
-    read_yaml,
-    resolve_suite_path,
-)
-
-__all__ = [
-    "Case",
-    "Suite",
-    "SuiteError",
-    "builtin_suite_dir",
-    "expand",
-    "load_suite",
-    "parse_suite",
-    "resolve_suite_path",
-]
-
-DEFAULT_MAX_CASES = 5_000  # more than a day of CPU time at the smallest sizes; override with --max-cases
-BUILTIN_SUITES = ("quick", "recap", "horizon", "data", "tasks", "ci", "lecture")
-
 
 # Strict ints: YAML `true` is not the size 1. Floats stay lax, since YAML 1.1 reads `1e-3` as a string.
 PositiveInt = Annotated[StrictInt, Field(gt=0)]
@@ -164,7 +141,7 @@ class TaskEntry(BaseModel):
         try:
             TASK_SPECS[self.task].options.model_validate(self.model_extra or {})
         except ValidationError as err:
-            raise ValueError(f"{self.task} option {_first_error(err)}") from None
+            raise ValueError(f"{self.task} option {first_error(err)}") from None
         return self
 
     @property
@@ -252,22 +229,13 @@ class Case(Strict):
     settings: CaseSettings
 
 
-def _merge(base: CaseSettings, overrides: dict[str, Any], where: str) -> CaseSettings:
-    merged = base.model_dump()
-    merged.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        return CaseSettings.model_validate(merged)
-    except ValidationError as err:
-        raise ValueError(f"{where}: {_first_error(err)}") from None
-
-
-def _first_error(err: ValidationError) -> str:
+def first_error(err: ValidationError) -> str:
     first = err.errors()[0]
     msg = first["msg"].removeprefix("Value error, ")
-    return f"{_loc(first['loc'])}: {msg}" if first["loc"] else msg
+    return f"{field_path(first['loc'])}: {msg}" if first["loc"] else msg
 
 
-def _loc(loc: tuple[Any, ...]) -> str:
+def field_path(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, str) and not part.isprintable():
@@ -275,122 +243,3 @@ def _loc(loc: tuple[Any, ...]) -> str:
         else:
             out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
-
-
-def _hidden_tag(hidden_size: int | list[int]) -> str:
-    return "h" + ("-".join(map(str, hidden_size)) if isinstance(hidden_size, list) else str(hidden_size))
-
-
-def case_id(task: str, task_options: dict[str, Any], seq_len: int, label: str, s: CaseSettings, seed: int) -> str:
-    """A stable, readable id: `adding/T50/lstm/h64/s0`, with extra parts only where they differ from the norm."""
-    task_part = task + "".join(f"-{k}={v}" for k, v in sorted(task_options.items()) if v != _option_default(task, k))
-    parts = [task_part, f"T{seq_len}", label, _hidden_tag(s.hidden_size)]
-    if s.match_params is not None:
-        parts[-1] = f"p~{s.match_params}"
-    if s.num_layers > 1:
-        parts.append(f"L{s.num_layers}")
-    if s.train_size is not None:
-        parts.append(f"n{s.train_size}")
-    parts.append(f"s{seed}")
-    return "/".join(parts)
-
-
-def _option_default(task: str, key: str) -> Any:
-    return TASK_SPECS[task].options.model_fields[key].default
-
-
-def _model_label(entry: ModelEntry, settings: CaseSettings) -> str:
-    if entry.label:
-        return entry.label
-    label = entry.arch
-    if settings.impl != "fused":
-        label += f"-{settings.impl}"
-    if settings.forget_bias is not None:
-        label += f"-fb{settings.forget_bias:g}"
-    return label
-
-
-def expand(suite: Suite, max_cases: int = DEFAULT_MAX_CASES) -> list[Case]:
-    """Every (task, matrix point, model, seed) combination as a Case, in run order."""
-    axes = list(suite.matrix.items())
-    n_points = 1
-    for _, values in axes:
-        n_points *= len(values)
-    total = len(suite.tasks) * n_points * len(suite.models) * len(suite.seeds)
-    if total > max_cases:
-        raise ValueError(
-            f"the suite expands to {total} cases, more than the limit of {max_cases} (raise it with --max-cases)"
-        )
-    cases: list[Case] = []
-    seen: dict[str, str] = {}
-    for t, task in enumerate(suite.tasks):
-        for point in itertools.product(*[values for _, values in axes]):
-            sweep = dict(zip([key for key, _ in axes], point))
-            seq_len = sweep.pop("seq_len", task.seq_len)
-            if "lr" in sweep:
-                sweep["optimizer"] = {**suite.defaults.optimizer.model_dump(), "lr": sweep.pop("lr")}
-            task_overrides = {"train_size": task.train_size, "batch_size": task.batch_size, "train": task.train}
-            for m, entry in enumerate(suite.models):
-                where = f"models[{m}]"
-                settings = _merge(suite.defaults, entry.model_dump(exclude={"arch", "label"}), where)
-                settings = _merge(settings, {k: v for k, v in task_overrides.items()}, f"tasks[{t}]")
-                settings = _merge(settings, sweep, "matrix")
-                if not isinstance(seq_len, int) or isinstance(seq_len, bool) or seq_len < 1:
-                    raise ValueError(f"matrix.seq_len: {seq_len!r} is not a positive integer")
-                if seq_len < TASK_SPECS[task.task].min_seq_len:
-                    raise ValueError(
-                        f"matrix.seq_len: {seq_len} is below {task.task}'s minimum of {TASK_SPECS[task.task].min_seq_len}"
-                    )
-                label = _model_label(entry, settings)
-                for seed in suite.seeds:
-                    cid = case_id(task.task, task.options, seq_len, label, settings, seed)
-                    if cid in seen:
-                        raise ValueError(
-                            f"{where}: duplicate case id {cid} (also from {seen[cid]}); give the entry a distinct label"
-                        )
-                    seen[cid] = where
-                    cases.append(
-                        Case(
-                            id=cid,
-                            label=label,
-                            arch=entry.arch,
-                            task=task.task,
-                            task_options=task.options,
-                            seq_len=seq_len,
-                            seed=seed,
-                            device=suite.device,
-                            dtype=suite.dtype,
-                            settings=settings,
-                        )
-                    )
-    return cases
-
-
-def parse_suite(data: Any, source: str) -> Suite:
-    """Validate a loaded document; the error names the source and the field path."""
-    if not isinstance(data, dict):
-        raise SuiteError(
-            f"{source}: a suite must be a YAML mapping (name:, models:, tasks:, …), not {type(data).__name__}"
-        )
-    try:
-        return Suite.model_validate(data)
-    except ValidationError as err:
-        raise SuiteError(f"{source}: {_first_error(err)}" + _more(err)) from None
-    except (ValueError, TypeError, RecursionError) as err:
-        raise SuiteError(f"{source}: {err}") from None
-
-
-def _more(err: ValidationError) -> str:
-    n = err.error_count()
-    return f" (and {n - 1} more problem{'s' if n > 2 else ''})" if n > 1 else ""
-
-
-def load_suite(name_or_path: str | Path, max_cases: int = DEFAULT_MAX_CASES) -> tuple[Suite, list[Case], Path]:
-    """Load, validate and expand a suite file or built-in name; every problem is one SuiteError line."""
-    path = resolve_suite_path(str(name_or_path))
-    suite = parse_suite(read_yaml(path), str(path))
-    try:
-        cases = expand(suite, max_cases=max_cases)
-    except (ValueError, TypeError) as err:
-        raise SuiteError(f"{path}: {err}") from None
-    return suite, cases, path

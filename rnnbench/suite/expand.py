@@ -1,0 +1,157 @@
+"""Expansion of a validated suite into cases (ids, labels, matrix sweeps) and into timing groups; loading a suite file."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from rnnbench.catalog import TASK_SPECS
+from rnnbench.suite.files import SuiteError, read_yaml, resolve_suite_path
+from rnnbench.suite.schema import Case, CaseSettings, ModelEntry, Suite, first_error
+
+DEFAULT_MAX_CASES = 5_000  # more than a day of CPU time at the smallest sizes; override with --max-cases
+
+
+def _merge(base: CaseSettings, overrides: dict[str, Any], where: str) -> CaseSettings:
+    merged = base.model_dump()
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return CaseSettings.model_validate(merged)
+    except ValidationError as err:
+        raise ValueError(f"{where}: {first_error(err)}") from None
+
+
+def _hidden_tag(hidden_size: int | list[int]) -> str:
+    return "h" + ("-".join(map(str, hidden_size)) if isinstance(hidden_size, list) else str(hidden_size))
+
+
+def case_id(task: str, task_options: dict[str, Any], seq_len: int, label: str, s: CaseSettings, seed: int) -> str:
+    """A stable, readable id: `adding/T50/lstm/h64/s0`, with extra parts only where they differ from the norm."""
+    task_part = task + "".join(f"-{k}={v}" for k, v in sorted(task_options.items()) if v != _option_default(task, k))
+    parts = [task_part, f"T{seq_len}", label, _hidden_tag(s.hidden_size)]
+    if s.match_params is not None:
+        parts[-1] = f"p~{s.match_params}"
+    if s.num_layers > 1:
+        parts.append(f"L{s.num_layers}")
+    if s.train_size is not None:
+        parts.append(f"n{s.train_size}")
+    parts.append(f"s{seed}")
+    return "/".join(parts)
+
+
+def _option_default(task: str, key: str) -> Any:
+    return TASK_SPECS[task].options.model_fields[key].default
+
+
+def _model_label(entry: ModelEntry, settings: CaseSettings) -> str:
+    if entry.label:
+        return entry.label
+    label = entry.arch
+    if settings.impl != "fused":
+        label += f"-{settings.impl}"
+    if settings.forget_bias is not None:
+        label += f"-fb{settings.forget_bias:g}"
+    return label
+
+
+def expand(suite: Suite, max_cases: int = DEFAULT_MAX_CASES) -> list[Case]:
+    """Every (task, matrix point, model, seed) combination as a Case, in run order."""
+    axes = list(suite.matrix.items())
+    n_points = 1
+    for _, values in axes:
+        n_points *= len(values)
+    total = len(suite.tasks) * n_points * len(suite.models) * len(suite.seeds)
+    if total > max_cases:
+        raise ValueError(
+            f"the suite expands to {total} cases, more than the limit of {max_cases} (raise it with --max-cases)"
+        )
+    cases: list[Case] = []
+    seen: dict[str, str] = {}
+    for t, task in enumerate(suite.tasks):
+        for point in itertools.product(*[values for _, values in axes]):
+            sweep = dict(zip([key for key, _ in axes], point))
+            seq_len = sweep.pop("seq_len", task.seq_len)
+            if "lr" in sweep:
+                sweep["optimizer"] = {**suite.defaults.optimizer.model_dump(), "lr": sweep.pop("lr")}
+            task_overrides = {"train_size": task.train_size, "batch_size": task.batch_size, "train": task.train}
+            for m, entry in enumerate(suite.models):
+                where = f"models[{m}]"
+                settings = _merge(suite.defaults, entry.model_dump(exclude={"arch", "label"}), where)
+                settings = _merge(settings, {k: v for k, v in task_overrides.items()}, f"tasks[{t}]")
+                settings = _merge(settings, sweep, "matrix")
+                if not isinstance(seq_len, int) or isinstance(seq_len, bool) or seq_len < 1:
+                    raise ValueError(f"matrix.seq_len: {seq_len!r} is not a positive integer")
+                if seq_len < TASK_SPECS[task.task].min_seq_len:
+                    raise ValueError(
+                        f"matrix.seq_len: {seq_len} is below {task.task}'s minimum of {TASK_SPECS[task.task].min_seq_len}"
+                    )
+                label = _model_label(entry, settings)
+                for seed in suite.seeds:
+                    cid = case_id(task.task, task.options, seq_len, label, settings, seed)
+                    if cid in seen:
+                        raise ValueError(
+                            f"{where}: duplicate case id {cid} (also from {seen[cid]}); give the entry a distinct label"
+                        )
+                    seen[cid] = where
+                    cases.append(
+                        Case(
+                            id=cid,
+                            label=label,
+                            arch=entry.arch,
+                            task=task.task,
+                            task_options=task.options,
+                            seq_len=seq_len,
+                            seed=seed,
+                            device=suite.device,
+                            dtype=suite.dtype,
+                            settings=settings,
+                        )
+                    )
+    return cases
+
+
+def parse_suite(data: Any, source: str) -> Suite:
+    """Validate a loaded document; the error names the source and the field path."""
+    if not isinstance(data, dict):
+        raise SuiteError(
+            f"{source}: a suite must be a YAML mapping (name:, models:, tasks:, …), not {type(data).__name__}"
+        )
+    try:
+        return Suite.model_validate(data)
+    except ValidationError as err:
+        raise SuiteError(f"{source}: {first_error(err)}" + _more(err)) from None
+    except (ValueError, TypeError, RecursionError) as err:
+        raise SuiteError(f"{source}: {err}") from None
+
+
+def _more(err: ValidationError) -> str:
+    n = err.error_count()
+    return f" (and {n - 1} more problem{'s' if n > 2 else ''})" if n > 1 else ""
+
+
+def load_suite(name_or_path: str | Path, max_cases: int = DEFAULT_MAX_CASES) -> tuple[Suite, list[Case], Path]:
+    """Load, validate and expand a suite file or built-in name; every problem is one SuiteError line."""
+    path = resolve_suite_path(str(name_or_path))
+    suite = parse_suite(read_yaml(path), str(path))
+    try:
+        cases = expand(suite, max_cases=max_cases)
+    except (ValueError, TypeError) as err:
+        raise SuiteError(f"{path}: {err}") from None
+    return suite, cases, path
+
+
+def timing_group_key(case: Case) -> tuple[Any, ...]:
+    """What must be equal for two cases' timings to be paired: everything but the model, its implementation and seed."""
+    s = case.settings.model_dump(exclude={"impl", "forget_bias", "hidden_size", "match_params", "num_layers"})
+    return (case.task, repr(sorted(case.task_options.items())), case.seq_len, case.device, case.dtype, repr(s))
+
+
+def timing_groups(cases: list[Case]) -> list[list[Case]]:
+    """Cases grouped by `timing_group_key`, groups and their cases in run order."""
+    groups: dict[tuple[Any, ...], list[Case]] = {}
+    for case in cases:
+        groups.setdefault(timing_group_key(case), []).append(case)
+    return list(groups.values())
