@@ -12,23 +12,14 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from rnnbench.cli.main import app
-from rnnbench.compare.pairing import (
-    CompareError,
-    CompareOptions,
-    compare,
-    latest_pair,
-    parse_threshold,
-    reference_drift,
-    threshold_for,
-)
+from rnnbench.compare.comparison import CompareError, CompareOptions
+from rnnbench.compare.pairing import compare, latest_pair, parse_threshold, reference_drift, threshold_for
 from rnnbench.compare.rows import skill
-from rnnbench.export.comparison import comparison_json, github_action_benchmark
+from rnnbench.export.github_action import github_action_benchmark
+from rnnbench.export.json_doc import comparison_json
+from rnnbench.export.markdown import comparison_markdown
 from rnnbench.measure.timer import SLOWDOWN_ENV, slowdown_factor, time_fn_detailed
-from rnnbench.render.compare import (
-    comparison_markdown,
-    comparison_renderable,
-    decision_line,
-)
+from rnnbench.render.compare import comparison_renderable, decision_line
 from rnnbench.results.store import save_atomic
 
 runner = CliRunner()

@@ -13,15 +13,13 @@ from typer.testing import CliRunner
 
 from rnnbench.claims.table import NOT_MEASURED, evaluate_claims
 from rnnbench.cli.main import app
-from rnnbench.export.report import (
-    csv_report,
-    export,
-    json_report,
-    markdown_report,
-    table_markdown,
-)
+from rnnbench.export.csv_rows import csv_report
+from rnnbench.export.json_doc import json_report
+from rnnbench.export.markdown import markdown_report
+from rnnbench.export.markdown_table import table_markdown
+from rnnbench.export.registry import export_results as export
 from rnnbench.render.claims import claims_table
-from rnnbench.render.recap import format_count
+from rnnbench.render.format import format_count
 
 runner = CliRunner()
 

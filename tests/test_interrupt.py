@@ -213,7 +213,7 @@ def test_resume_command_quotes_every_word():
         "--max-cases",
         "99",
     ]
-    assert resume_command("quick", Path("r.json"), None, 5000) == "rnnbench run quick --resume r.json"
+    assert resume_command("quick", Path("r.json"), None, None) == "rnnbench run quick --resume r.json"
 
 
 # In-process run_suite with stand-ins for the heavy parts: the interrupt bookkeeping alone.

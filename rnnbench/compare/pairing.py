@@ -10,14 +10,13 @@ from __future__ import annotations
 import fnmatch
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rnnbench import stats
+from rnnbench.compare.comparison import CompareError, CompareOptions, Comparison
 from rnnbench.compare.rows import (
     ACCURACY_METRIC,
-    DEFAULT_THRESHOLD,
     SOLVE_METRIC,
     Row,
     Scale,
@@ -28,56 +27,9 @@ from rnnbench.compare.rows import (
 from rnnbench.results.schema import ResultsError
 from rnnbench.results.store import load_results
 
-DEFAULT_ALPHA = 0.01
 BLOCKING_ENV_KEYS = ("device", "torch", "dtype")  # timings across these are incomparable
 SHOWN_ENV_KEYS = ("device_name", "threads", "cuda", "cudnn", "python", "platform")  # shown when they differ
 PHASES = ("forward", "backward", "optimizer")
-
-
-class CompareError(Exception):
-    """Inputs that cannot be compared (different suites, environments, bad thresholds); one line."""
-
-
-@dataclass(frozen=True)
-class CompareOptions:
-    alpha: float = DEFAULT_ALPHA  # significance level of every test; CIs are at 1 - alpha
-    threshold: float = DEFAULT_THRESHOLD  # minimum effect, a fraction; suite `thresholds:` override per metric
-    normalize: bool = False  # divide each timing by its run's reference matmul time
-    allow_env_mismatch: bool = False  # compare across device / torch / dtype anyway
-
-
-@dataclass
-class Comparison:
-    base_name: str
-    new_name: str
-    suite: str
-    options: CompareOptions
-    rows: list[Row] = field(default_factory=list)
-    only_in_base: list[str] = field(default_factory=list)
-    only_in_new: list[str] = field(default_factory=list)
-    not_compared: list[tuple[str, str]] = field(default_factory=list)  # (case id, why)
-    env_diffs: list[tuple[str, Any, Any, bool]] = field(default_factory=list)  # (key, base, new, blocking)
-    notes: list[str] = field(default_factory=list)
-    machine_ratio: float | None = None  # NEW/BASE reference matmul time: > 1, the NEW machine was slower
-    geomeans: dict[str, float] = field(default_factory=dict)  # label (and "overall") -> geomean of timing ratios
-    base_meta: dict[str, Any] = field(default_factory=dict)  # git_sha, started_at, rnnbench_version of each run
-    new_meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def regressions(self) -> list[Row]:
-        return [row for row in self.rows if row.regression]
-
-    @property
-    def resolution(self) -> float | None:
-        """The smallest change this comparison can call, median over the timings: minimum effect and machine change."""
-        machine = abs(math.log(self.machine_ratio)) if self.machine_ratio else 0.0
-        effects = [math.expm1(math.log1p(row.min_effect) + machine) for row in self.rows if row.kind == "timing"]
-        return stats.median(effects) if effects else None
-
-    @property
-    def too_noisy(self) -> bool:
-        """True when most timings could not resolve a change of twice the threshold: a pass vouches for little."""
-        return self.resolution is not None and self.resolution > 2 * max(self.options.threshold, 0.01)
 
 
 def parse_threshold(text: str | float) -> float:

@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnbench.analysis.sweeps import HorizonResult, data_efficiency, horizons, matched_sizes
-from rnnbench.render.recap import MISSING, format_metric
+from rnnbench.render.format import MISSING, format_metric
 
 
 def _caption(doc: dict[str, Any], extra: str) -> Text:

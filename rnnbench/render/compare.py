@@ -1,4 +1,4 @@
-"""A comparison as Rich renderables (the terminal) and as Markdown (a CI job summary)."""
+"""A comparison as Rich renderables for the terminal; its cell texts are shared with the Markdown export."""
 
 from __future__ import annotations
 
@@ -9,38 +9,12 @@ from rich.console import Group as RichGroup
 from rich.table import Table
 from rich.text import Text
 
-from rnnbench.compare.pairing import Comparison, Row
-from rnnbench.render.recap import MISSING, format_count, format_metric, format_ms
+from rnnbench.compare.comparison import Comparison
+from rnnbench.compare.rows import Row
+from rnnbench.render.format import format_change, format_p, format_value
 
 VERDICT_STYLES = {"slower": "red", "faster": "green", "worse": "red", "better": "green"}
 MAX_LISTED = 5  # regressions named in the one-line decision; the table has them all
-
-
-def format_value(row: Row, value: float | None) -> str:
-    if value is None:
-        return "not solved" if row.kind == "solve" else MISSING
-    if row.unit == "ms":
-        return format_ms(value)
-    if row.unit == "seq/s":
-        return format_count(value)
-    return format_metric(value)
-
-
-def format_change(row: Row) -> str:
-    """NEW/BASE as a factor for durations; for accuracy, the change in skill (share of chance-to-perfect)."""
-    if row.kind == "accuracy":
-        return MISSING if row.delta is None else f"{row.delta * 100:+.1f} pts"
-    return MISSING if row.ratio is None else f"{row.ratio:.3f}×"
-
-
-def format_ci(row: Row) -> str:
-    return MISSING if row.ci is None else f"{row.ci[0]:.3f}–{row.ci[1]:.3f}"
-
-
-def format_p(p: float | None) -> str:
-    if p is None:
-        return MISSING
-    return f"{p:.2g}" if p >= 1e-3 else f"{p:.0e}"
 
 
 def verdict_text(row: Row) -> str:
@@ -160,40 +134,3 @@ def comparison_renderable(comparison: Comparison) -> RichGroup:
     decision = Text(decision_line(comparison), style=style)
     header = Text("\n".join(header_lines(comparison)), style="dim")
     return RichGroup(header, *comparison_tables(comparison), geomean_table(comparison), decision)
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
-def comparison_markdown(comparison: Comparison) -> str:
-    """A Markdown report for a CI job summary: the decision first, regressions, geomeans, then every metric folded."""
-    c = comparison
-    mark = "❌" if c.regressions else ("⚠️" if c.too_noisy else "✅")
-    lines = [f"### rnnbench compare — suite `{c.suite}`", "", f"**{mark} {decision_line(c)}**", ""]
-    lines += [f"- {_md_cell(line)}" for line in header_lines(c)]
-    columns = ["configuration", "metric", "BASE", "NEW", "NEW/BASE", f"{1 - c.options.alpha:.0%} CI", "p", "verdict"]
-
-    def table(rows: list[Row]) -> list[str]:
-        out = ["| " + " | ".join(columns) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * 5 + ["---"]) + "|"]
-        for row in rows:
-            cells = [
-                config_title(row),
-                row.metric,
-                format_value(row, row.base),
-                format_value(row, row.new),
-                format_change(row),
-                format_ci(row),
-                format_p(row.p),
-                verdict_text(row),
-            ]
-            out.append("| " + " | ".join(_md_cell(cell) for cell in cells) + " |")
-        return out
-
-    if c.regressions:
-        lines += ["", "#### Regressions", ""] + table(c.regressions)
-    if c.geomeans:
-        lines += ["", "| architecture | geomean NEW/BASE |", "|---|---:|"]
-        lines += [f"| {'**overall**' if k == 'overall' else k} | {v:.3f}× |" for k, v in c.geomeans.items()]
-    lines += ["", f"<details><summary>All {len(c.rows)} metrics</summary>", ""] + table(c.rows) + ["", "</details>", ""]
-    return "\n".join(lines)

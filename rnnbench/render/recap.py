@@ -1,4 +1,4 @@
-"""Rich renderables built from results: the measured recap table and helpers to format numbers."""
+"""The measured recap table: one column per architecture, one section per configuration (Rich)."""
 
 from __future__ import annotations
 
@@ -8,63 +8,8 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnbench.analysis.grouping import Group, group_results
+from rnnbench.render.format import MISSING, format_bytes, format_count, format_metric, format_ms, format_timing
 from rnnbench.stats import median
-
-MISSING = "—"
-
-
-def format_ms(ms: float | None) -> str:
-    """A duration in the unit that reads best; files always hold milliseconds."""
-    if ms is None:
-        return MISSING
-    if ms >= 10_000:
-        return f"{ms / 1000:.1f} s"
-    if ms >= 1000:
-        return f"{ms / 1000:.2f} s"
-    if ms >= 100:
-        return f"{ms:.0f} ms"
-    if ms >= 10:
-        return f"{ms:.1f} ms"
-    if ms >= 1:
-        return f"{ms:.2f} ms"
-    return f"{ms * 1000:.0f} µs"
-
-
-def format_timing(summary: dict[str, Any] | None) -> str:
-    """Median ± half-width of its 95 % CI (as % of the median); `!` marks an unstable measurement."""
-    if not summary:
-        return MISSING
-    median = summary["median"]
-    lo, hi = summary["ci95"]
-    half = 100.0 * (hi - lo) / 2 / median if median else 0.0
-    mark = " !" if summary.get("unstable") else ""
-    return f"{format_ms(median)} ±{half:.1f}%{mark}"
-
-
-def format_count(n: float | None) -> str:
-    if n is None:
-        return MISSING
-    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= size:
-            return f"{n / size:.3g}{unit}"
-    return f"{n:.3g}"
-
-
-def format_bytes(n: float | None) -> str:
-    if n is None:
-        return MISSING
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= size:
-            return f"{n / size:.3g} {unit}"
-    return f"{n:.0f} B"
-
-
-def format_metric(value: float | None) -> str:
-    if value is None:
-        return MISSING
-    if value != 0 and (abs(value) < 0.01 or abs(value) >= 1000):
-        return f"{value:.2e}"
-    return f"{value:.3f}"
 
 
 def section_title(section: str) -> str:

@@ -12,8 +12,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rnnbench.suite.expand import DEFAULT_MAX_CASES
-
 
 class Interrupted(KeyboardInterrupt):
     """SIGINT or SIGTERM during a run: a KeyboardInterrupt, so a case's `except Exception` lets it through."""
@@ -49,11 +47,11 @@ def interrupts_raise() -> Iterator[None]:
             signal.signal(signum, old)
 
 
-def resume_command(suite: str, results: Path, device: str | None, max_cases: int) -> str:
-    """The exact command that continues `results`, quoted for a POSIX shell."""
+def resume_command(suite: str, results: Path, device: str | None, max_cases: int | None) -> str:
+    """The exact command that continues `results`, quoted for a POSIX shell; max_cases None: the default limit."""
     words = ["rnnbench", "run", suite, "--resume", str(results)]
     if device is not None:
         words += ["--device", device]
-    if max_cases != DEFAULT_MAX_CASES:
+    if max_cases is not None:
         words += ["--max-cases", str(max_cases)]
     return shlex.join(words)

@@ -1,40 +1,14 @@
-"""Machine-readable outputs: a comparison as JSON, and a results file in github-action-benchmark's format."""
+"""github-action-benchmark export: a results file as `customSmallerIsBetter` entries."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import json
 from typing import Any
 
 from rnnbench import stats
-from rnnbench.compare.pairing import SOLVE_METRIC, Comparison, config_of, timing_samples
-from rnnbench.results.store import finite_or_none as _finite
-
-EXPORT_FORMATS = ("github-action-benchmark",)
-
-
-def comparison_json(comparison: Comparison) -> dict[str, Any]:
-    """Everything the table shows, plus per-seed ratios; `regressed` is what --fail-on-regression acts on."""
-    c = comparison
-    return _finite(
-        {
-            "suite": c.suite,
-            "base": {"path": c.base_name, **c.base_meta},
-            "new": {"path": c.new_name, **c.new_meta},
-            "options": asdict(c.options),
-            "regressed": bool(c.regressions),
-            "n_regressions": len(c.regressions),
-            "resolution": c.resolution,
-            "too_noisy": c.too_noisy,
-            "rows": [asdict(row) for row in c.rows],
-            "geomeans": c.geomeans,
-            "machine_ratio": c.machine_ratio,
-            "env_diffs": [{"key": k, "base": a, "new": b, "blocking": hard} for k, a, b, hard in c.env_diffs],
-            "notes": c.notes,
-            "only_in_base": c.only_in_base,
-            "only_in_new": c.only_in_new,
-            "not_compared": [{"id": cid, "reason": why} for cid, why in c.not_compared],
-        }
-    )
+from rnnbench.compare.pairing import config_of, timing_samples
+from rnnbench.compare.rows import SOLVE_METRIC
+from rnnbench.results.store import finite_or_none
 
 
 def github_action_benchmark(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -79,4 +53,8 @@ def github_action_benchmark(doc: dict[str, Any]) -> list[dict[str, Any]]:
                 "extra": f"median over {len(values)} solved seed(s); {where}",
             }
         )
-    return _finite(entries)
+    return finite_or_none(entries)
+
+
+def github_action_benchmark_text(doc: dict[str, Any]) -> str:
+    return json.dumps(github_action_benchmark(doc), indent=1, ensure_ascii=False) + "\n"

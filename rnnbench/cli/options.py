@@ -1,0 +1,45 @@
+"""Options and helpers shared by every command: exit codes, the one-line failure, suite loading, writing --out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from rnnbench.suite.expand import load_suite
+from rnnbench.suite.files import SuiteError
+
+EXIT_OK, EXIT_CASES_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_REGRESSION = 1  # compare --fail-on-regression
+
+SuiteArg = Annotated[str, typer.Argument(help="A suite file, or the name of a built-in suite (quick, recap, …).")]
+MaxCases = Annotated[int, typer.Option("--max-cases", min=1, help="Refuse suites that expand to more cases than this.")]
+
+
+def stdout() -> Console:
+    return Console()
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
+    """One line on stderr, then the exit code; never a traceback."""
+    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def load_suite_or_fail(suite: str, max_cases: int):
+    try:
+        return load_suite(suite, max_cases=max_cases)
+    except SuiteError as err:
+        raise fail(str(err)) from None
+
+
+def write_out(out: Path, text: str) -> None:
+    """Write an export to --out, creating its folder; an OS error is one line, exit 2."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise fail(f"{out}: cannot write: {err.strerror or err}") from None

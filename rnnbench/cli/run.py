@@ -1,0 +1,166 @@
+"""`rnnbench run`, `validate` and `list`: load a suite, run it with live progress, print the report."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from rnnbench.catalog import MODEL_SPECS, TASK_SPECS
+from rnnbench.cli.options import (
+    EXIT_CASES_FAILED,
+    EXIT_OK,
+    MaxCases,
+    SuiteArg,
+    fail,
+    stdout,
+)
+from rnnbench.cli.options import load_suite_or_fail as _load
+from rnnbench.render.progress import ProgressView
+from rnnbench.results.resume import check_resume_suite, is_complete
+from rnnbench.results.schema import ResultsError
+from rnnbench.results.store import default_results_path, load_results
+from rnnbench.run.interrupts import interrupts_raise, resume_command
+from rnnbench.suite.expand import DEFAULT_MAX_CASES
+from rnnbench.suite.files import BUILTIN_SUITES
+
+
+def validate(suite: SuiteArg = "quick", max_cases: MaxCases = DEFAULT_MAX_CASES) -> None:
+    """Check a suite file and list the cases it expands to."""
+    parsed, cases, path = _load(suite, max_cases)
+    console = stdout()
+    console.print(
+        f"{path}: suite [bold]{parsed.name}[/], {len(cases)} case{'s' if len(cases) != 1 else ''}", highlight=False
+    )
+    for case in cases:
+        console.print(f"  {case.id}", highlight=False)
+
+
+def list_components() -> None:
+    """List the registered models and tasks."""
+    from rich.table import Table
+
+    console = stdout()
+    models = Table(title="models", title_justify="left")
+    for column in ("name", "gates", "bidirectional", "description"):
+        models.add_column(column)
+    for name, spec in MODEL_SPECS.items():
+        models.add_row(name, str(spec.gates), "yes" if spec.bidirectional else "no", spec.description)
+    tasks = Table(title="tasks", title_justify="left")
+    for column in ("name", "output", "causal", "description"):
+        tasks.add_column(column)
+    for name, spec in TASK_SPECS.items():
+        tasks.add_row(name, spec.output_kind, "yes" if spec.causal else "no", spec.description)
+    console.print(models)
+    console.print(tasks)
+
+
+def _interrupted_exit(interrupt: KeyboardInterrupt, out_path: Path | None, command: str | None) -> typer.Exit:
+    """Say what was kept and how to continue; the exit code tells which signal stopped the run."""
+    code = getattr(interrupt, "exit_code", 128 + signal.SIGINT)
+    name = str(interrupt) or "SIGINT"
+    err = Console(stderr=True, soft_wrap=True, highlight=False, markup=False)
+    try:
+        doc = load_results(out_path) if out_path is not None else None
+    except ResultsError:
+        doc = None
+    if doc is None:
+        err.print(f"interrupted by {name} before any result was saved")
+        return typer.Exit(code)
+    finished = [c for c in doc["cases"] if c["status"] != "interrupted"]
+    if doc.get("status") == "complete":
+        err.print(f"interrupted by {name}; the results are complete: {out_path}")
+        return typer.Exit(code)
+    err.print(f"interrupted by {name}: {len(finished)} finished case(s) saved in {out_path}")
+    err.print(f"resume with: {command}")
+    return typer.Exit(code)
+
+
+def run(
+    suite: SuiteArg = "quick",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Results file (default results/<suite>-<UTC time>.json).")
+    ] = None,
+    resume: Annotated[
+        Path | None, typer.Option("--resume", help="Continue an interrupted results file, skipping finished cases.")
+    ] = None,
+    device: Annotated[
+        str | None, typer.Option("--device", help="Override the suite's device: auto, cpu, cuda, cuda:N.")
+    ] = None,
+    max_cases: MaxCases = DEFAULT_MAX_CASES,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress display.")] = False,
+) -> None:
+    """Run a suite: time and train every case, save results after each, print the measured recap.
+
+    Ctrl-C or SIGTERM saves every finished case, prints the command that resumes, and exits 130 / 143.
+    """
+    out_path: Path | None = None
+    command: str | None = None
+    with interrupts_raise():
+        try:
+            from rnnbench.measure.env import DeviceError
+            from rnnbench.render.report import run_report
+            from rnnbench.run.runner import run_suite
+
+            parsed, cases, path = _load(suite, max_cases)
+            if device is not None:
+                try:
+                    parsed = parsed.model_validate({**parsed.model_dump(), "device": device})
+                except ValueError as err:
+                    raise fail(f"--device: {str(err).splitlines()[-1].strip()}") from None
+                cases = [c.model_copy(update={"device": device}) for c in cases]
+            resume_doc = None
+            if resume is not None:
+                if out is not None and out.resolve() != resume.resolve():
+                    raise fail("--out and --resume name different files; --resume continues into its own file")
+                case_ids = [c.id for c in cases]
+                try:
+                    resume_doc = load_results(resume)
+                    check_resume_suite(resume, resume_doc, parsed.model_dump(mode="json"), case_ids)
+                except ResultsError as err:
+                    raise fail(str(err)) from None
+                if is_complete(resume_doc, case_ids):
+                    stdout().print(
+                        f"{resume}: already complete, all {len(case_ids)} cases finished; nothing to resume",
+                        highlight=False,
+                        markup=False,
+                        soft_wrap=True,
+                    )
+                    raise typer.Exit(EXIT_OK)
+                out = resume
+            out_path = out or default_results_path(parsed.name)
+            command = resume_command(
+                suite if suite in BUILTIN_SUITES else str(path),
+                out_path,
+                device,
+                None if max_cases == DEFAULT_MAX_CASES else max_cases,
+            )
+            console = stdout()
+            console.print(
+                f"suite [bold]{escape(parsed.name)}[/] ({escape(str(path))}): {len(cases)} cases → {escape(str(out_path))}",
+                highlight=False,
+            )
+            try:
+                if quiet:
+                    doc = run_suite(parsed, cases, out_path, suite_path=str(path), resume_doc=resume_doc)
+                else:
+                    with ProgressView(console) as view:
+                        doc = run_suite(
+                            parsed, cases, out_path, suite_path=str(path), resume_doc=resume_doc, on_event=view
+                        )
+            except DeviceError as err:
+                raise fail(f"{path}: {err}") from None
+            except ResultsError as err:  # resuming on another device, dtype or torch
+                raise fail(str(err)) from None
+            for part in run_report(doc):
+                console.print(part)
+        except KeyboardInterrupt as interrupt:
+            raise _interrupted_exit(interrupt, out_path, command) from None
+    failed = [c for c in doc["cases"] if c["status"] == "failed"]
+    console.print(f"results: {out_path}", highlight=False, markup=False, soft_wrap=True)
+    if failed:
+        raise fail(f"{len(failed)} case(s) failed; see {out_path}", EXIT_CASES_FAILED)
