@@ -22,7 +22,8 @@ import torch
 from torch import nn
 from torch.utils import benchmark
 
-from rnnbench.measure.phases import set_threads, time_inference, time_train_step
+from rnnbench.measure.backend import set_threads
+from rnnbench.measure.phases import time_inference, time_train_step
 from rnnbench.measure.timer import time_fn_detailed
 
 SEQ_LEN, BATCH_SIZE, INPUT_SIZE, HIDDEN_SIZE = 100, 64, 32, 128

@@ -6,7 +6,7 @@ from typing import Any
 
 from rnnbench import stats
 from rnnbench.catalog import MODEL_SPECS
-from rnnbench.models.matching import core_params
+from rnnbench.models.params import core_params
 
 INPUT_SIZE = {"adding": 2, "copy": 10, "sine": 1}
 CHANCE = {"adding": (1 / 6, False, "mse"), "copy": (1 / 8, True, "recall_accuracy"), "sine": (0.05, False, "mse")}

@@ -7,12 +7,8 @@ import torch
 from torch import nn
 
 from rnnbench.catalog import CELL_BLOCKS, CELL_IMPLS
-from rnnbench.models.cells import (
-    PEEPHOLE_NAMES,
-    build_core,
-    count_params_formula,
-    init_forget_bias,
-)
+from rnnbench.models.cells import PEEPHOLE_NAMES, build_core, init_forget_bias
+from rnnbench.models.params import cell_params
 
 INPUT, HIDDEN, SEQ_LEN, BATCH = 4, 8, 5, 3
 ATOL = 1e-5
@@ -175,7 +171,7 @@ def test_final_is_forward_end_and_backward_start(cell, bidirectional):
 @pytest.mark.parametrize("hidden_sizes", [[HIDDEN], [HIDDEN, HIDDEN], [HIDDEN, 5, 3]])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_n_params_matches_formula(cell, hidden_sizes, bidirectional):
-    expected = count_params_formula(cell, INPUT, hidden_sizes, bidirectional)
+    expected = cell_params(cell, INPUT, hidden_sizes, bidirectional)
     for impl in CELL_IMPLS[cell]:
         core = build_core(cell, impl, INPUT, hidden_sizes, len(hidden_sizes), bidirectional)
         assert sum(p.numel() for p in core.parameters()) == expected, impl
@@ -183,11 +179,11 @@ def test_n_params_matches_formula(cell, hidden_sizes, bidirectional):
 
 def test_formula_by_hand():
     # LSTM i=4, h=8: 4·(8·12 + 16) = 448; GRU 3/4 of it; tanh RNN 1/4.
-    assert count_params_formula("lstm", 4, [8], False) == 448
-    assert count_params_formula("gru", 4, [8], False) == 336
-    assert count_params_formula("rnn", 4, [8], False) == 112
+    assert cell_params("lstm", 4, [8], False) == 448
+    assert cell_params("gru", 4, [8], False) == 336
+    assert cell_params("rnn", 4, [8], False) == 112
     # bidirectional, 2 layers: layer 2 reads 16 inputs: 2·448 + 2·4·(8·24 + 16) = 2560
-    assert count_params_formula("lstm", 4, [8, 8], True) == 2560
+    assert cell_params("lstm", 4, [8, 8], True) == 2560
 
 
 @pytest.mark.parametrize("bidirectional, hidden_sizes", [(False, [HIDDEN]), (True, [HIDDEN, 5])])

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from results_factory import case, document, seeds
 
-from rnnbench.claims.table import (
-    CLAIMS,
+from rnnbench.claims.rules import label_of
+from rnnbench.claims.table import CLAIMS, evaluate_claim, evaluate_claims
+from rnnbench.claims.types import (
     CONTRADICTED,
     INCONCLUSIVE,
     NOT_MEASURED,
@@ -15,9 +16,6 @@ from rnnbench.claims.table import (
     Finding,
     Measure,
     combine,
-    evaluate_claim,
-    evaluate_claims,
-    label_of,
 )
 
 

@@ -11,7 +11,8 @@ import pytest
 from results_factory import case, document, seeds
 from typer.testing import CliRunner
 
-from rnnbench.claims.table import NOT_MEASURED, evaluate_claims
+from rnnbench.claims.table import evaluate_claims
+from rnnbench.claims.types import NOT_MEASURED
 from rnnbench.cli.main import app
 from rnnbench.export.csv_rows import csv_report
 from rnnbench.export.json_doc import json_report

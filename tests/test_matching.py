@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from rnnbench.catalog import CELL_IMPLS, MODEL_SPECS
-from rnnbench.models.matching import closest_hidden_size, core_params, match_case, match_params
+from rnnbench.models.matching import closest_hidden_size, match_case, match_params
+from rnnbench.models.params import core_params
 from rnnbench.models.registry import MODELS
 from rnnbench.suite.expand import load_suite
 from rnnbench.suite.files import SuiteError

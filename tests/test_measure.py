@@ -9,23 +9,17 @@ import torch
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
-from rnnbench.measure import phases as measure
-from rnnbench.measure.backend import backend_from_op_names
-from rnnbench.measure.flops import layer_step_flops
-from rnnbench.measure.phases import (
-    PeakMemory,
-    achieved_gflops,
+from rnnbench.measure.backend import (
     autocast_context,
+    backend_from_op_names,
     detect_backend,
     dtype_supported,
     env_flags,
-    forward_flops,
-    reference_matmul_gflops,
     set_threads,
-    time_inference,
-    time_train_step,
-    train_flops,
 )
+from rnnbench.measure.flops import achieved_gflops, forward_flops, layer_step_flops, train_flops
+from rnnbench.measure.memory import PeakMemory
+from rnnbench.measure.phases import reference_matmul_gflops, time_inference, time_train_step
 
 TINY_TIMING = SimpleNamespace(warmup=1, min_repeats=3, max_repeats=5, max_seconds=0.2, target_rel_ci=0.02)
 
@@ -244,11 +238,6 @@ def test_reference_matmul_gflops_is_consistent():
     result = reference_matmul_gflops("cpu", size=64)
     assert result["size"] == 64 and result["matmul_gflops"] > 0
     assert result["matmul_gflops"] == pytest.approx(2 * 64**3 / (result["matmul_ms"]["median"] * 1e-3) / 1e9)
-
-
-def test_measure_reexports_the_runner_api():
-    for name in measure.__all__:
-        assert callable(getattr(measure, name))
 
 
 # ---- CUDA ----------------------------------------------------------------------------------

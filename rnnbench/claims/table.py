@@ -37,38 +37,12 @@ from rnnbench.claims.rules import (
     structure_rule,
 )
 from rnnbench.claims.types import (
-    CONTRADICTED,
-    INCONCLUSIVE,
     NOT_MEASURED,
-    SUPPORTED,
-    VERDICTS,
     Claim,
     ClaimResult,
     ClaimSettings,
-    Finding,
-    Measure,
     combine,
 )
-
-__all__ = [
-    "CLAIMS",
-    "CONTRADICTED",
-    "INCONCLUSIVE",
-    "NOT_MEASURED",
-    "SUPPORTED",
-    "VERDICTS",
-    "Claim",
-    "ClaimResult",
-    "ClaimSettings",
-    "Finding",
-    "Measure",
-    "claims_document",
-    "combine",
-    "context",
-    "evaluate_claim",
-    "evaluate_claims",
-    "label_of",
-]
 
 SWEEP = "seq_len sweep (≥ 2 lengths) with both architectures"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from rnnbench.measure.phases import dtype_supported, env_flags
+from rnnbench.measure.backend import dtype_supported, env_flags
 from rnnbench.measure.timer import slowdown_factor
 
 

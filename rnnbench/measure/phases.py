@@ -1,7 +1,4 @@
-"""What the runner measures for a case: train-step phases, inference latency, the reference matmul.
-
-Also re-exports the other measurement helpers, so the runner imports from one place.
-"""
+"""What the runner measures for a case: train-step phases, inference latency, the reference matmul."""
 
 from __future__ import annotations
 
@@ -11,33 +8,9 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from rnnbench.measure.backend import (
-    autocast_context,
-    detect_backend,
-    dtype_supported,
-    env_flags,
-    set_threads,
-)
-from rnnbench.measure.flops import achieved_gflops, forward_flops, train_flops
-from rnnbench.measure.memory import PeakMemory
+from rnnbench.measure.flops import achieved_gflops
 from rnnbench.measure.timer import make_sync, time_fn, time_fn_detailed, time_phases
 from rnnbench.stats import summarize
-
-__all__ = [
-    "PeakMemory",
-    "achieved_gflops",
-    "autocast_context",
-    "detect_backend",
-    "dtype_supported",
-    "env_flags",
-    "forward_flops",
-    "make_sync",
-    "reference_matmul_gflops",
-    "set_threads",
-    "time_inference",
-    "time_train_step",
-    "train_flops",
-]
 
 PHASES = ("forward", "backward", "optimizer")
 

@@ -46,20 +46,6 @@ CELLS = tuple(CELL_BLOCKS)  # rnn, lstm, gru, peephole
 PEEPHOLE_NAMES = ("weight_ci", "weight_cf", "weight_co")
 
 
-def count_params_formula(cell: str, input_size: int, hidden_sizes: list[int], bidirectional: bool) -> int:
-    """P = G·(h·(i + h) + 2h) per layer and direction (+3h with peepholes); upper layers' i is h_prev·directions."""
-    directions = 2 if bidirectional else 1
-    total = 0
-    layer_input = input_size
-    for hidden in hidden_sizes:
-        per_direction = CELL_BLOCKS[cell] * (hidden * (layer_input + hidden) + 2 * hidden)
-        if cell == "peephole":
-            per_direction += 3 * hidden
-        total += directions * per_direction
-        layer_input = directions * hidden
-    return total
-
-
 def _final_from_outputs(directions_outputs: list[Tensor]) -> Tensor:
     """Forward direction after the last step, backward direction after reading everything (time-major hs)."""
     final = [directions_outputs[0][-1]]

@@ -1,8 +1,7 @@
 """Parameter matching: the hidden size that gives a model the recurrent-core parameter count of a reference.
 
-Torch-free and exact: counts come from the formula P = G·(h·(i + h) + 2h) per layer and
-direction (+3h diagonal peephole weights), an upper layer taking h·directions as input,
-which a test checks against the built models' `n_core_params`. The head is left out of the
+Torch-free and exact: counts come from the formula in `models.params`, which a test checks
+against the built models' `n_core_params`. The head is left out of the
 count on purpose: it is the same kind of readout for every architecture and depends on the
 task's output size, while the recap's "complex structure" is about the core.
 """
@@ -12,31 +11,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from rnnbench.catalog import CELL_BLOCKS, MODEL_SPECS
+from rnnbench.catalog import MODEL_SPECS
+from rnnbench.models.params import core_params
 
 if TYPE_CHECKING:
     from rnnbench.suite.schema import Case
-
-PEEPHOLE_WEIGHTS = 3  # diagonal weights from the cell state to the input, forget and output gates
-
-
-def layer_sizes(hidden_size: int | list[int], num_layers: int) -> list[int]:
-    return list(hidden_size) if isinstance(hidden_size, list) else [hidden_size] * num_layers
-
-
-def core_params(arch: str, input_size: int, hidden_size: int | list[int], num_layers: int = 1) -> int:
-    """Recurrent-core parameters of model `arch` (a `MODEL_SPECS` name): weights and both bias vectors."""
-    spec = MODEL_SPECS[arch]
-    blocks = CELL_BLOCKS[spec.cell]
-    total = 0
-    layer_input = input_size
-    for h in layer_sizes(hidden_size, num_layers):
-        per_direction = blocks * (h * (layer_input + h) + 2 * h)
-        if spec.cell == "peephole":
-            per_direction += PEEPHOLE_WEIGHTS * h
-        total += spec.directions * per_direction
-        layer_input = h * spec.directions
-    return total
 
 
 @dataclass(frozen=True)

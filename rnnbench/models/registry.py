@@ -9,10 +9,7 @@ from torch import Tensor, nn
 
 from rnnbench.catalog import CELL_GATES, MODEL_SPECS
 from rnnbench.models.cells import build_core, init_forget_bias
-
-
-def layer_sizes(hidden_size: int | list[int], num_layers: int) -> list[int]:
-    return list(hidden_size) if isinstance(hidden_size, list) else [hidden_size] * num_layers
+from rnnbench.models.params import layer_sizes
 
 
 class Recurrent(nn.Module):

@@ -7,13 +7,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from rnnbench.claims.table import (
-    CONTRADICTED,
-    INCONCLUSIVE,
-    NOT_MEASURED,
-    SUPPORTED,
-    ClaimResult,
-)
+from rnnbench.claims.types import CONTRADICTED, INCONCLUSIVE, NOT_MEASURED, SUPPORTED, ClaimResult
 
 VERDICT_STYLE = {
     SUPPORTED: "bold green",

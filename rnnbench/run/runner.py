@@ -15,19 +15,12 @@ import torch
 from torch import nn
 
 from rnnbench import __version__
+from rnnbench.measure.backend import autocast_context, detect_backend, set_threads
 from rnnbench.measure.env import check_dtype, env_fingerprint, resolve_device
-from rnnbench.measure.phases import (
-    PeakMemory,
-    achieved_gflops,
-    autocast_context,
-    detect_backend,
-    forward_flops,
-    make_sync,
-    reference_matmul_gflops,
-    set_threads,
-    time_inference,
-    time_train_step,
-)
+from rnnbench.measure.flops import achieved_gflops, forward_flops
+from rnnbench.measure.memory import PeakMemory
+from rnnbench.measure.phases import reference_matmul_gflops, time_inference, time_train_step
+from rnnbench.measure.timer import make_sync
 from rnnbench.models.matching import match_case
 from rnnbench.models.registry import MODELS, Recurrent
 from rnnbench.results.resume import check_resume_env, finished_ids, new_document

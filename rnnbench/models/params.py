@@ -1,0 +1,36 @@
+"""Parameter counts from the formula (torch-free): P = G·(h·(i + h) + 2h) per layer and direction.
+
+A peephole LSTM adds 3h diagonal weights per layer and direction, and an upper layer takes
+h·directions as input (TASKS.md). Tests check these counts against the built models.
+"""
+
+from __future__ import annotations
+
+from rnnbench.catalog import CELL_BLOCKS, MODEL_SPECS
+
+PEEPHOLE_WEIGHTS = 3  # diagonal weights from the cell state to the input, forget and output gates
+
+
+def layer_sizes(hidden_size: int | list[int], num_layers: int) -> list[int]:
+    """The hidden size of every layer: a list as given, or one size repeated `num_layers` times."""
+    return list(hidden_size) if isinstance(hidden_size, list) else [hidden_size] * num_layers
+
+
+def cell_params(cell: str, input_size: int, hidden_sizes: list[int], bidirectional: bool) -> int:
+    """Recurrent-core parameters of a stack of `cell` layers (a `CELL_BLOCKS` name): weights and both biases."""
+    directions = 2 if bidirectional else 1
+    total = 0
+    layer_input = input_size
+    for hidden in hidden_sizes:
+        per_direction = CELL_BLOCKS[cell] * (hidden * (layer_input + hidden) + 2 * hidden)
+        if cell == "peephole":
+            per_direction += PEEPHOLE_WEIGHTS * hidden
+        total += directions * per_direction
+        layer_input = directions * hidden
+    return total
+
+
+def core_params(arch: str, input_size: int, hidden_size: int | list[int], num_layers: int = 1) -> int:
+    """Recurrent-core parameters of model `arch` (a `MODEL_SPECS` name)."""
+    spec = MODEL_SPECS[arch]
+    return cell_params(spec.cell, input_size, layer_sizes(hidden_size, num_layers), spec.directions == 2)
