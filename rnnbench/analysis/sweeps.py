@@ -64,7 +64,9 @@ def stopped_by_time(case: dict[str, Any]) -> bool:
     """An unsolved ok run that hit max_seconds before max_steps: its budget was the machine's speed, not the steps."""
     steps = (case.get("train") or {}).get("steps")
     max_steps = ((case.get("settings") or {}).get("train") or {}).get("max_steps")
-    return case.get("status") == "ok" and not is_solved(case) and None not in (steps, max_steps) and steps < max_steps
+    if steps is None or max_steps is None:
+        return False
+    return case.get("status") == "ok" and not is_solved(case) and steps < max_steps
 
 
 def _groups(doc: dict[str, Any]) -> dict[tuple[str, str], list[dict[str, Any]]]:

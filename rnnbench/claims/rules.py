@@ -339,7 +339,7 @@ def bilstm_cost_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSetti
     findings = []
     for section, a, b in _pairs(doc, bilstm, lstm):
         pa, pb = a.first("n_core_params"), b.first("n_core_params")
-        params = ()
+        params: tuple[Measure, ...] = ()
         if pa and pb:
             params = (Measure(f"core params {bilstm}/{lstm}", pa / pb, unit="×", detail=f"{pa} / {pb}"),)
         finding = _ratio_finding(

@@ -142,15 +142,16 @@ def context(doc: dict[str, Any], labels: list[str]) -> dict[str, Any]:
 
 
 def evaluate_claim(doc: dict[str, Any], claim: Claim, settings: ClaimSettings = ClaimSettings()) -> ClaimResult:
-    labels = [label_of(doc, arch) for arch in claim.archs]
-    missing = [arch for arch, label in zip(claim.archs, labels) if label is None]
+    found = [label_of(doc, arch) for arch in claim.archs]
+    missing = [arch for arch, label in zip(claim.archs, found) if label is None]
+    labels = [label for label in found if label is not None]
     if missing:
         return ClaimResult(
             claim,
             NOT_MEASURED,
             f"no {' or '.join(missing)} cases",
             (),
-            context(doc, [label for label in labels if label]),
+            context(doc, labels),
         )
     findings = claim.rule(doc, tuple(labels), settings)
     verdict, reason = combine(findings)

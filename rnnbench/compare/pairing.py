@@ -268,12 +268,12 @@ def _config_rows(
             rows.append(
                 timing_row(config, label, metric, unit, batch, base_seeds, new_seeds, scale, limit(metric), alpha)
             )
-    base_solve, new_solve = ([_ms_to_solve(c) for c in cases if _ms_to_solve(c) is not None] for cases in zip(*group))
+    base_solve, new_solve = ([ms for c in cases if (ms := _ms_to_solve(c)) is not None] for cases in zip(*group))
     if base_solve or new_solve:
         rows.append(
             solve_row(config, label, base_solve, new_solve, (len(group), len(group)), scale, limit(SOLVE_METRIC), alpha)
         )
-    base_finals, new_finals = ([_final(c) for c in cases if _final(c)] for cases in zip(*group))
+    base_finals, new_finals = ([final for c in cases if (final := _final(c))] for cases in zip(*group))
     if base_finals and new_finals:
         rows.append(accuracy_row(config, label, base_finals, new_finals, limit(ACCURACY_METRIC), alpha))
     return rows

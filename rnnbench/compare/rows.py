@@ -132,8 +132,8 @@ def timing_row(
         direction, reason = "~", "p ≥ α"
     elif direction == "~":
         reason = f"< {threshold:.0%}" if _direction(ratio, threshold) == "~" else f"noise ±{min_effect:.0%}"
-    elif _machine_reason(ratio, min_effect, scale):
-        direction, reason = "~", _machine_reason(ratio, min_effect, scale)
+    elif (machine := _machine_reason(ratio, min_effect, scale)) is not None:
+        direction, reason = "~", machine
     elif len(per_seed) > 1 and any(_direction(r, min_effect) != direction for _, r in per_seed):
         direction, reason = "~", "seeds disagree"
     shown = (lambda ms: batch / ms * 1e3) if batch else (lambda ms: ms)
@@ -201,8 +201,8 @@ def solve_row(
         ratio, low, high = stats.ratio_ci(base_scaled, new_scaled, confidence=1.0 - alpha)
         p, ci = stats.mann_whitney_p(base_scaled, new_scaled), (low, high)
     verdict, reason = _seed_verdict(_direction(ratio, threshold), p, alpha, threshold)
-    if verdict in ("slower", "faster") and _machine_reason(ratio, threshold, scale):
-        verdict, reason = "~", _machine_reason(ratio, threshold, scale)
+    if verdict in ("slower", "faster") and (machine := _machine_reason(ratio, threshold, scale)) is not None:
+        verdict, reason = "~", machine
     return replace(
         row,
         ratio=ratio,
