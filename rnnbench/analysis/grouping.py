@@ -10,11 +10,24 @@ from typing import Any
 
 from rnnbench import stats
 
+# Every grouping of cases is read from the case id (suite/expand.py `case_id`):
+# task[-options]/T<seq_len>/<label>/h<hidden>[/L<layers>][/n<train_size>]/s<seed>.
+
 
 def section_key(case: dict[str, Any]) -> str:
     """The case id without its model label and seed: the configuration the columns are compared on."""
     parts = case["id"].split("/")
     return "/".join(parts[:2] + parts[3:-1])
+
+
+def task_key(case: dict[str, Any]) -> str:
+    """The task with its non-default options, as the case id spells it."""
+    return case["id"].split("/", 1)[0] if case.get("id") else case["task"]
+
+
+def sweep_key(case: dict[str, Any]) -> tuple[str, str]:
+    """(task, label): the cases a sweep over seq_len or train_size lines up."""
+    return task_key(case), case.get("label") or case["arch"]
 
 
 @dataclass

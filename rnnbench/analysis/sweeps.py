@@ -30,17 +30,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnnbench import stats
+from rnnbench.analysis.grouping import sweep_key
 
 ATTEMPTED = ("ok", "diverged", "failed")
-
-
-def task_key(case: dict[str, Any]) -> str:
-    """The task with its non-default options, as the case id spells it."""
-    return case["id"].split("/", 1)[0] if case.get("id") else case["task"]
-
-
-def group_key(case: dict[str, Any]) -> tuple[str, str]:
-    return task_key(case), case.get("label") or case["arch"]
 
 
 def _final(case: dict[str, Any]) -> dict[str, Any]:
@@ -73,7 +65,7 @@ def _groups(doc: dict[str, Any]) -> dict[tuple[str, str], list[dict[str, Any]]]:
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for case in doc.get("cases", []):
         if case.get("status") in ATTEMPTED:
-            groups.setdefault(group_key(case), []).append(case)
+            groups.setdefault(sweep_key(case), []).append(case)
     return groups
 
 
@@ -203,5 +195,5 @@ def matched_sizes(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for case in doc.get("cases", []):
         if isinstance(case.get("matched"), dict):
-            out.setdefault(group_key(case), case["matched"])
+            out.setdefault(sweep_key(case), case["matched"])
     return out

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from rnnbench import stats
+from rnnbench.analysis import grouping
 from rnnbench.analysis import sweeps as analysis
 from rnnbench.analysis.grouping import Group, group_results
 from rnnbench.catalog import TASK_SPECS
@@ -122,7 +123,7 @@ def _horizon_findings(doc: dict[str, Any], longer: str, shorter: str, s: ClaimSe
     """
     results = analysis.horizons(doc)
     findings = []
-    for task in dict.fromkeys(analysis.task_key(c) for c in doc["cases"]):
+    for task in dict.fromkeys(grouping.task_key(c) for c in doc["cases"]):
         a, b = results.get((task, longer)), results.get((task, shorter))
         if a is None or b is None or len(set(a.by_seq_len) & set(b.by_seq_len)) < 2:
             continue  # a horizon needs a sweep
@@ -246,14 +247,14 @@ def gru_data_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings
     gru, lstm = labels
     efficiency = analysis.data_efficiency(doc)
     findings = []
-    for task in dict.fromkeys(analysis.task_key(c) for c in doc["cases"]):
+    for task in dict.fromkeys(grouping.task_key(c) for c in doc["cases"]):
         a, b = efficiency.get((task, gru)), efficiency.get((task, lstm))
         if a is None or b is None:
             continue
         sizes = sorted(set(a) & set(b))
         if len(sizes) < 2:
             continue
-        scale, chance = _scale([c for c in doc["cases"] if analysis.task_key(c) == task])
+        scale, chance = _scale([c for c in doc["cases"] if grouping.task_key(c) == task])
         gaps = {n: (a[n].median - b[n].median) / scale for n in (sizes[0], sizes[-1])}
         n_min = min(x[n].n for x in (a, b) for n in (sizes[0], sizes[-1]))
         measures = tuple(

@@ -21,6 +21,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import NullFormatter  # noqa: E402
 
 from rnnbench import stats  # noqa: E402
+from rnnbench.analysis import grouping
 from rnnbench.analysis import sweeps as analysis
 from rnnbench.analysis.grouping import group_results  # noqa: E402
 
@@ -142,8 +143,8 @@ def learning_curves(doc: dict[str, Any], directory: Path) -> list[PlotOutcome]:
 def _swept(doc: dict[str, Any]) -> dict[str, dict[str, dict[int, list[dict[str, Any]]]]]:
     """task -> label -> seq_len -> cases, for tasks run at ≥ 2 seq_lens (fresh-data cases, when the task has any)."""
     out: dict[str, dict[str, dict[int, list[dict[str, Any]]]]] = {}
-    for task in dict.fromkeys(analysis.task_key(c) for c in doc["cases"]):
-        cases = [c for c in doc["cases"] if analysis.task_key(c) == task and c.get("status") in analysis.ATTEMPTED]
+    for task in dict.fromkeys(grouping.task_key(c) for c in doc["cases"]):
+        cases = [c for c in doc["cases"] if grouping.task_key(c) == task and c.get("status") in analysis.ATTEMPTED]
         fresh = [c for c in cases if c.get("train_size") is None]
         chosen = fresh or cases
         if len({c["seq_len"] for c in chosen}) < 2:
