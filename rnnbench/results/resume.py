@@ -41,7 +41,7 @@ def _show(value: Any) -> str:
 
 
 def check_resume_suite(path: str | Path, doc: dict[str, Any], suite: dict[str, Any], case_ids: list[str]) -> None:
-    """Refuse to continue `doc` with a suite other than the one it was started with (see README: resuming)."""
+    """Refuse to continue `doc` with a suite other than the one it was started with (see docs/interruption-and-failures.md)."""
     old = {k: v for k, v in doc["suite"].items() if k != "description"}
     new = {k: v for k, v in json.loads(json.dumps(finite_or_none(suite))).items() if k != "description"}
     if old.get("name") != new.get("name"):
