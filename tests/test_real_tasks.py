@@ -221,7 +221,7 @@ def test_builtin_real_suite_validates() -> None:
     suite, cases, _ = load_suite("real")
     assert len(suite.seeds) == 3 and {c.arch for c in cases} == {"rnn", "lstm", "gru", "bilstm"}
     assert not any(c.arch == "bilstm" and c.task == "charlm" for c in cases)
-    assert all(c.settings.match_params == "lstm" for c in cases if c.task == "charlm" and c.arch != "lstm")
+    assert all(c.settings.match_params == "lstm" for c in cases), "equal core parameters"
     assert TASK_SPECS["digits"].real and TASK_SPECS["charlm"].real and not TASK_SPECS["adding"].real
 
 
