@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -34,6 +36,24 @@ class SineOptions(BaseModel):
     noise: float = Field(0.05, ge=0.0, le=1.0)  # std of additive Gaussian noise
 
 
+class DigitsOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    order: Literal["pixel", "row"] = "pixel"  # pixel: 64 steps of 1 pixel; row: 8 steps of 8 pixels
+    permute: bool = False  # one fixed permutation of the 64 pixels first (permuted MNIST)
+
+
+DIGITS_SEQ_LEN = {"pixel": 64, "row": 8}
+
+
+@dataclass(frozen=True)
+class Extra:
+    """A package a task needs beyond the core dependencies, and the rnnbench extra that installs it."""
+
+    module: str  # the import name, looked up with importlib.util.find_spec (nothing is imported)
+    package: str
+    extra: str
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     description: str
@@ -41,6 +61,9 @@ class TaskSpec:
     output_kind: Literal["last", "sequence"]
     options: type[BaseModel] = NoOptions
     min_seq_len: int = 1  # shortest seq_len the generator accepts (the task raises ValueError below it)
+    real: bool = False  # real data (a shipped data set or text) rather than generated sequences
+    requires: Extra | None = None
+    seq_len_of: Callable[[BaseModel], int] | None = None  # a data set whose options fix the sequence length
 
 
 @dataclass(frozen=True)
@@ -106,4 +129,27 @@ TASK_SPECS: dict[str, TaskSpec] = {
     "sine": TaskSpec(
         "one-step forecast of a noisy sum of sines or Mackey-Glass series at every step", True, "sequence", SineOptions
     ),
+    "digits": TaskSpec(
+        "UCI optical digits (scikit-learn) read pixel by pixel or row by row, the label at the end",
+        False,
+        "last",
+        DigitsOptions,
+        real=True,
+        requires=Extra("sklearn", "scikit-learn", "data"),
+        seq_len_of=lambda options: DIGITS_SEQ_LEN[options.order],  # type: ignore[attr-defined]
+    ),
+    "charlm": TaskSpec(
+        "next-character prediction on the running Python's stdlib source, bits per character",
+        True,
+        "sequence",
+        real=True,
+    ),
 }
+
+
+def missing_extra(task: str) -> str | None:
+    """Why `task` cannot run here (a package of an extra is not installed), in one line; None when it can."""
+    needed = TASK_SPECS[task].requires
+    if needed is None or importlib.util.find_spec(needed.module) is not None:
+        return None
+    return f"task {task} needs {needed.package}, which is not installed: pip install 'rnnbench[{needed.extra}]'"

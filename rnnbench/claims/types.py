@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from rnnbench.catalog import TASK_SPECS
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_MEASURED = "supported", "contradicted", "inconclusive", "not measured"
 VERDICTS = (SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_MEASURED)
@@ -90,6 +93,17 @@ class ClaimResult:
         lines.append(", ".join(f"{n} {v}" for v, n in counts.items() if n))
         return lines
 
+    def by_data(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """ "real" / "synthetic" -> (the verdict of that kind's findings alone, its tasks): what rests on real data."""
+        kinds: dict[str, list[Finding]] = {}
+        tasks: dict[str, dict[str, None]] = {}
+        for finding in self.findings:
+            task = finding_task(finding.where)
+            kind = "real" if task in TASK_SPECS and TASK_SPECS[task].real else "synthetic"
+            kinds.setdefault(kind, []).append(finding)
+            tasks.setdefault(kind, {})[task or finding.where] = None
+        return {kind: (combine(found)[0], tuple(tasks[kind])) for kind, found in sorted(kinds.items())}
+
     def to_dict(self) -> dict[str, Any]:
         claim = {k: v for k, v in asdict(self.claim).items() if k != "rule"}
         return {
@@ -97,8 +111,15 @@ class ClaimResult:
             "verdict": self.verdict,
             "reason": self.reason,
             "findings": [asdict(f) for f in self.findings],
+            "data": {kind: {"verdict": v, "tasks": list(t)} for kind, (v, t) in self.by_data().items()},
             "context": self.context,
         }
+
+
+def finding_task(where: str) -> str | None:
+    """The task a finding's `where` starts with (a task name, then its options, length and sizes)."""
+    match = re.match(r"[A-Za-z0-9_]+", where)
+    return match.group(0) if match else None
 
 
 def _num(x: float | None) -> str:

@@ -102,6 +102,7 @@ def check_comparable(
     names = (base["suite"].get("name"), new["suite"].get("name"))
     if names[0] != names[1]:
         raise CompareError(f"different suites ({names[0]!r} vs {names[1]!r}): compare runs of the same suite")
+    check_same_data(base, new)
     diffs = []
     for key in BLOCKING_ENV_KEYS + SHOWN_ENV_KEYS:
         old, now = base["env"].get(key), new["env"].get(key)
@@ -111,6 +112,32 @@ def check_comparable(
     if blocking and not allow_env_mismatch:
         raise CompareError(f"incomparable environments: {', '.join(blocking)} (--allow-env-mismatch compares anyway)")
     return diffs
+
+
+def _data_sets(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """task -> the data record of its cases (real-data tasks only; the first case of each task)."""
+    out: dict[str, dict[str, Any]] = {}
+    for case in doc["cases"]:
+        if isinstance(case.get("data"), dict):
+            out.setdefault(case["task"], case["data"])
+    return out
+
+
+def check_same_data(base: dict[str, Any], new: dict[str, Any]) -> None:
+    """A real-data task scored on another data set (charlm read from another Python's stdlib) is not comparable."""
+    base_data, new_data = _data_sets(base), _data_sets(new)
+    for task in sorted(set(base_data) & set(new_data)):
+        old, now = base_data[task], new_data[task]
+        if old.get("sha256") != now.get("sha256"):
+            raise CompareError(
+                f"different data for task {task} (sha256 {_data_name(old)} vs {_data_name(now)}): "
+                "its scores are not comparable; compare runs on the same corpus"
+            )
+
+
+def _data_name(record: dict[str, Any]) -> str:
+    python = f", Python {record['python']}" if record.get("python") else ""
+    return f"{str(record.get('sha256'))[:12]}{python}"
 
 
 def resolve_thresholds(suite_thresholds: Mapping[str, float], metrics: set[str]) -> dict[str, float]:

@@ -36,6 +36,11 @@ def context_line(results: list[ClaimResult]) -> str:
     return " · ".join(str(p) for p in parts if p) + (f" · backends: {kernels}" if kernels else "")
 
 
+def data_line(result: ClaimResult) -> str:
+    """Which verdict rests on real data and which on synthetic, e.g. `real (digits): supported`."""
+    return "".join(f"\n{kind} ({', '.join(tasks)}): {verdict}" for kind, (verdict, tasks) in result.by_data().items())
+
+
 def claims_table(results: list[ClaimResult], title: str = "The recap claims, measured") -> Table:
     """One row per claim: which column of the recap it comes from, the claim, its evidence, its verdict."""
     table = Table(title=title, caption=context_line(results), show_lines=True)
@@ -44,7 +49,9 @@ def claims_table(results: list[ClaimResult], title: str = "The recap claims, mea
     table.add_column("evidence", ratio=5)
     table.add_column("verdict", ratio=2)
     for result in results:
-        verdict = Text.assemble((result.verdict, VERDICT_STYLE[result.verdict]), (f"\n{result.reason}", "dim"))
+        verdict = Text.assemble(
+            (result.verdict, VERDICT_STYLE[result.verdict]), (f"\n{result.reason}", "dim"), (data_line(result), "dim")
+        )
         evidence = "\n".join(result.evidence_lines()) or "—"
         table.add_row(f"{result.claim.model}\n{result.claim.row}", result.claim.text, evidence, verdict)
     return table

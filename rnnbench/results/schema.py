@@ -94,6 +94,14 @@ class MemoryRecord(Record):
     peak_bytes: StrictInt | None = None
 
 
+class DataRecord(Record):
+    """What a real data set was (tasks.*.data_record): compare refuses cases whose sha256 differ."""
+
+    dataset: StrictStr
+    sha256: StrictStr
+    python: StrictStr | None = None  # charlm: the corpus is the running Python's stdlib source
+
+
 class CaseRecord(Record):
     """The fields every case record must have, and the types of those that readers use."""
 
@@ -112,6 +120,7 @@ class CaseRecord(Record):
     inference: dict[Annotated[str, StringConstraints(pattern=r"^b[1-9][0-9]*$")], InferenceRecord] | None = None
     flops: FlopsRecord | None = None
     memory: MemoryRecord | None = None
+    data: DataRecord | None = None  # real-data tasks only
 
     @model_validator(mode="after")
     def _readable(self) -> CaseRecord:

@@ -185,6 +185,8 @@ def _run_case(case: Case, options: RunOptions, on_event: EventFn) -> dict[str, A
         "hidden_sizes": model.hidden_sizes,
         "input_size": task.input_size,
     }
+    if (data := task.data_record()) is not None:
+        out["data"] = data  # the data set's hash (and the corpus's Python): compare refuses a mismatch
     if (matched := match_case(case, task.input_size)) is not None:
         out.update(hidden_size=matched.hidden_size, matched=matched.as_record())
     with PeakMemory(device) as memory:

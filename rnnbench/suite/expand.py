@@ -78,6 +78,8 @@ def expand(suite: Suite, max_cases: int = DEFAULT_MAX_CASES) -> list[Case]:
                 sweep["optimizer"] = {**suite.defaults.optimizer.model_dump(), "lr": sweep.pop("lr")}
             task_overrides = {"train_size": task.train_size, "batch_size": task.batch_size, "train": task.train}
             for m, entry in enumerate(suite.models):
+                if task.models is not None and not ({entry.arch, entry.label} & set(task.models)):
+                    continue  # the task entry names the models that run on it
                 where = f"models[{m}]"
                 settings = _merge(suite.defaults, entry.model_dump(exclude={"arch", "label"}), where)
                 settings = _merge(settings, {k: v for k, v in task_overrides.items()}, f"tasks[{t}]")
@@ -88,6 +90,9 @@ def expand(suite: Suite, max_cases: int = DEFAULT_MAX_CASES) -> list[Case]:
                     raise ValueError(
                         f"matrix.seq_len: {seq_len} is below {task.task}'s minimum of {TASK_SPECS[task.task].min_seq_len}"
                     )
+                fixed = TASK_SPECS[task.task].seq_len_of
+                if fixed is not None and seq_len != fixed(TASK_SPECS[task.task].options(**task.options)):
+                    raise ValueError(f"matrix.seq_len: {task.task} has a fixed seq_len, not {seq_len}")
                 label = _model_label(entry, settings)
                 for seed in suite.seeds:
                     cid = case_id(task.task, task.options, seq_len, label, settings, seed)

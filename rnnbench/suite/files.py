@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-BUILTIN_SUITES = ("quick", "recap", "horizon", "data", "tasks", "ci", "lecture")
+BUILTIN_SUITES = ("quick", "recap", "horizon", "data", "tasks", "ci", "lecture", "real")
 
 MAX_SUITE_BYTES = 1_000_000  # a suite is a few hundred bytes; anything this large is a mistake
 MAX_YAML_NODES = 100_000  # YAML nodes with every alias expanded; a real suite has a few hundred

@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from rnnbench.catalog import CELL_IMPLS, MODEL_SPECS, TASK_SPECS
+from rnnbench.catalog import CELL_IMPLS, MODEL_SPECS, TASK_SPECS, missing_extra
 
 # Strict ints: YAML `true` is not the size 1. Floats stay lax, since YAML 1.1 reads `1e-3` as a string.
 PositiveInt = Annotated[StrictInt, Field(gt=0)]
@@ -129,19 +129,26 @@ class TaskEntry(BaseModel):
     train_size: PositiveInt | None = None
     batch_size: PositiveInt | None = None
     train: TrainConfig | None = None
+    # the suite's models (arch or label) that run on this task; None: all of them
+    models: list[str] | None = Field(None, min_length=1)
 
     @model_validator(mode="after")
     def _known_task_and_options(self) -> TaskEntry:
         if self.task not in TASK_SPECS:
             raise ValueError(f"unknown task {self.task!r} (known: {', '.join(sorted(TASK_SPECS))})")
-        if self.seq_len < TASK_SPECS[self.task].min_seq_len:
-            raise ValueError(
-                f"seq_len {self.seq_len} is below {self.task}'s minimum of {TASK_SPECS[self.task].min_seq_len}"
-            )
+        spec = TASK_SPECS[self.task]
+        if self.seq_len < spec.min_seq_len:
+            raise ValueError(f"seq_len {self.seq_len} is below {self.task}'s minimum of {spec.min_seq_len}")
         try:
-            TASK_SPECS[self.task].options.model_validate(self.model_extra or {})
+            options = spec.options.model_validate(self.model_extra or {})
         except ValidationError as err:
             raise ValueError(f"{self.task} option {first_error(err)}") from None
+        if spec.seq_len_of is not None and self.seq_len != spec.seq_len_of(options):
+            raise ValueError(
+                f"seq_len {self.seq_len}: {self.task} with these options has seq_len {spec.seq_len_of(options)}"
+            )
+        if (missing := missing_extra(self.task)) is not None:
+            raise ValueError(missing)
         return self
 
     @property
@@ -206,11 +213,18 @@ class Suite(Strict):
                     f"(available: {', '.join(CELL_IMPLS[spec.cell])})"
                 )
             for j, task in enumerate(self.tasks):
+                if task.models is not None and not ({entry.arch, entry.label} & set(task.models)):
+                    continue  # this model does not run on this task
                 if spec.bidirectional and TASK_SPECS[task.task].causal:
                     raise ValueError(
                         f"models[{i}] / tasks[{j}]: bidirectional {entry.arch} on causal task {task.task} "
                         "would see the answer from the future"
                     )
+        names = {entry.arch for entry in self.models} | {entry.label for entry in self.models if entry.label}
+        for j, task in enumerate(self.tasks):
+            unknown = sorted(set(task.models or ()) - names)
+            if unknown:
+                raise ValueError(f"tasks[{j}].models: {unknown[0]!r} is not a model of this suite")
         return self
 
 

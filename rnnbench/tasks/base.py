@@ -93,6 +93,15 @@ class Task:
         """
         raise NotImplementedError
 
+    def held_out(self, size: int, generator: torch.Generator, device: torch.device | str = "cpu") -> Batch:
+        """The held-out set: a generated task draws it from the evaluation stream's generator; a
+        task over a fixed data set returns its held-out split instead (`tasks.fixed`)."""
+        return self.sample(size, generator, device)
+
+    def data_record(self) -> dict[str, object] | None:
+        """What identifies a real data set (its hash, source, version), stored with every case; None for generated data."""
+        return None
+
     def loss(self, outputs: Tensor, batch: Batch) -> Tensor:
         """Scalar training loss. `outputs` is (B, output_size) for `last`, (B, T, output_size) for `sequence`."""
         raise NotImplementedError

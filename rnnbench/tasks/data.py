@@ -57,5 +57,6 @@ def _pool_batches(pool: Batch, batch_size: int, generator: torch.Generator) -> I
 
 
 def eval_batch(task: Task, size: int, seed: int, device: torch.device | str = "cpu") -> Batch:
-    """The held-out set of a run: `size` sequences from the evaluation stream of `seed`."""
-    return task.sample(size, stream_generator(seed, EVAL_STREAM, device), device)
+    """The held-out set of a run: `size` sequences from the evaluation stream of `seed` (a fixed
+    data set's held-out split instead, the same for every seed)."""
+    return task.held_out(size, stream_generator(seed, EVAL_STREAM, device), device)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from rnnbench.tasks.adding import Adding
 from rnnbench.tasks.adding1997 import Adding1997
 from rnnbench.tasks.base import Task
+from rnnbench.tasks.charlm import CharLM
 from rnnbench.tasks.copy import Copy
+from rnnbench.tasks.digits import Digits
 from rnnbench.tasks.parity import Parity
 from rnnbench.tasks.reber import Reber
 from rnnbench.tasks.sine import Sine
@@ -19,4 +21,6 @@ TASKS: dict[str, type[Task]] = {
     "reber": Reber,
     "parity": Parity,
     "sine": Sine,
+    "digits": Digits,
+    "charlm": CharLM,
 }
