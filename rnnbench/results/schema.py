@@ -94,6 +94,15 @@ class MemoryRecord(Record):
     peak_bytes: StrictInt | None = None
 
 
+class PairedRecord(Record):
+    """How a case was timed interleaved: cases with one `group` have round-aligned samples."""
+
+    group: StrictStr
+    timed_as: StrictStr  # the representative whose samples this case shares (itself, or its model's first seed)
+    members: list[StrictStr]
+    rounds: dict[StrictStr, StrictInt]
+
+
 class CaseRecord(Record):
     """The fields every case record must have, and the types of those that readers use."""
 
@@ -112,6 +121,7 @@ class CaseRecord(Record):
     inference: dict[Annotated[str, StringConstraints(pattern=r"^b[1-9][0-9]*$")], InferenceRecord] | None = None
     flops: FlopsRecord | None = None
     memory: MemoryRecord | None = None
+    paired: PairedRecord | None = None  # absent in files from before interleaved timing
 
     @model_validator(mode="after")
     def _readable(self) -> CaseRecord:
