@@ -281,6 +281,7 @@ def run_suite(
         todo = [c for c in cases if c.id not in done]
         on_event({"kind": "run_start", "n_cases": len(cases), "n_todo": len(todo), "path": str(out_path)})
         in_flight: list[Case] | None = None
+        started: set[str] = set()
         try:
             on_event({"kind": "phase", "phase": "reference matmul"})
             doc["reference"].setdefault("start", reference_matmul_gflops(device))
@@ -289,11 +290,14 @@ def run_suite(
             index_of = {case.id: index for index, case in enumerate(cases)}
             for group in timing_groups(todo):  # a group is timed interleaved, then its cases train one by one
                 in_flight = list(group)
-                for record in iter_group(group, options, _announcing(on_event, in_flight, index_of, len(cases))):
+                _start(in_flight[0], started, on_event, index_of, len(cases))
+                for record in iter_group(group, options, on_event):
                     doc["cases"].append(record)
                     in_flight.pop(0)  # finished: an interrupt from here on must not mark it
                     save_atomic(out_path, doc)
                     on_event({"kind": "case_end", "index": index_of[record["id"]], "record": record})
+                    if in_flight:  # the group's next case trains now
+                        _start(in_flight[0], started, on_event, index_of, len(cases))
             on_event({"kind": "phase", "phase": "reference matmul"})
             doc["reference"]["end"] = reference_matmul_gflops(device)
             doc["reference"]["matmul_gflops"] = doc["reference"]["start"]["matmul_gflops"]
@@ -301,7 +305,7 @@ def run_suite(
             doc["finished_at"] = utc_now_iso()
             save_atomic(out_path, doc)
         except KeyboardInterrupt as interrupt:
-            for case in in_flight or []:
+            for case in [c for c in in_flight or [] if c.id in started]:  # begun, not finished
                 doc["cases"].append(_interrupted_record(case, str(interrupt) or "SIGINT"))
             doc["status"] = "interrupted"
             doc["finished_at"] = None
@@ -311,17 +315,9 @@ def run_suite(
     return doc
 
 
-def _announcing(on_event: EventFn, pending: list[Case], index_of: dict[str, int], n_cases: int) -> EventFn:
-    """Events of a group, with a case_start before the first event of each case still to come."""
-    started: set[str] = set()
-
-    def emit(event: dict[str, Any]) -> None:
-        if pending and pending[0].id not in started:
-            started.add(pending[0].id)
-            on_event({"kind": "case_start", "index": index_of[pending[0].id], "n_cases": n_cases, "id": pending[0].id})
-        on_event(event)
-
-    return emit
+def _start(case: Case, started: set[str], on_event: EventFn, index_of: dict[str, int], n_cases: int) -> None:
+    started.add(case.id)  # in flight from here: an interrupt marks it
+    on_event({"kind": "case_start", "index": index_of[case.id], "n_cases": n_cases, "id": case.id})
 
 
 def _interrupted_record(case: Case, signal_name: str) -> dict[str, Any]:
