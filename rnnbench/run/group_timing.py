@@ -41,21 +41,19 @@ def _budget(cases: list[Case]) -> dict[str, Any]:
     }
 
 
-def time_group(cases: list[Case], on_event: EventFn, build: Callable, wrap: Callable) -> dict[str, dict[str, Any]]:
-    """Speed blocks keyed by case id (the shape `runner._measure_speed` returns, plus `paired`).
-
-    One representative per model (the first seed): the seed changes the weights, not the work, so
-    every seed of a model shares its representative's samples (recorded as `paired.timed_as`).
-    """
-    device = resolve_device(cases[0].device)
-    sync = make_sync(device)
+def representatives(cases: list[Case]) -> dict[str, Case]:
+    """The first seed of each model (`model_key`), in the group's order."""
     reps: dict[str, Case] = {}
     for case in cases:
         reps.setdefault(model_key(case), case)
-    gid = group_id(cases)
-    s = cases[0].settings
+    return reps
+
+
+def prepare(reps: dict[str, Case], device: torch.device, build: Callable, wrap: Callable) -> dict[str, dict[str, Any]]:
+    """Per representative: its model (seed weights, dtype wrapper), optimizer, fixed train batch and inference inputs."""
     prepared: dict[str, dict[str, Any]] = {}
     for key, case in reps.items():
+        s = case.settings
         task = TASKS[case.task](seq_len=case.seq_len, **case.task_options)
         model = wrap(build(case, task, device), device, case.dtype)
         generator = torch.Generator().manual_seed(10_000 + case.seed)
@@ -68,7 +66,22 @@ def time_group(cases: list[Case], on_event: EventFn, build: Callable, wrap: Call
             "inputs": {size: task.sample(size, generator, device).inputs for size in s.inference.batch_sizes},
             "memory": {},
         }
-    train_entries = {key: _train_entry(p, s.grad_clip) for key, p in prepared.items()}
+    return prepared
+
+
+def time_group(cases: list[Case], on_event: EventFn, build: Callable, wrap: Callable) -> dict[str, dict[str, Any]]:
+    """Speed blocks keyed by case id (the shape `runner._measure_speed` returns, plus `paired`).
+
+    One representative per model (the first seed): the seed changes the weights, not the work, so
+    every seed of a model shares its representative's samples (recorded as `paired.timed_as`).
+    """
+    device = resolve_device(cases[0].device)
+    sync = make_sync(device)
+    reps = representatives(cases)
+    gid = group_id(cases)
+    s = cases[0].settings
+    prepared = prepare(reps, device, build, wrap)
+    train_entries = {key: train_entry(p, s.grad_clip) for key, p in prepared.items()}
     for key, p in prepared.items():  # peak memory of one untimed step each, outside every timer
         with PeakMemory(device) as peak:
             _once(train_entries[key])
@@ -78,7 +91,7 @@ def time_group(cases: list[Case], on_event: EventFn, build: Callable, wrap: Call
     inference: dict[int, Interleaved] = {}
     for size in s.inference.batch_sizes:
         on_event({"kind": "phase", "phase": f"timing inference b{size}, {len(reps)} models interleaved"})
-        entries = {key: _inference_entry(p, size) for key, p in prepared.items()}
+        entries = {key: inference_entry(p, size) for key, p in prepared.items()}
         for p in prepared.values():
             p["model"].eval()
         try:
@@ -131,7 +144,7 @@ def _once(entry: Entry) -> None:
         call()
 
 
-def _train_entry(p: dict[str, Any], grad_clip: float | None) -> Entry:
+def train_entry(p: dict[str, Any], grad_clip: float | None) -> Entry:
     model, optimizer, batch, loss_fn = p["model"], p["optimizer"], p["batch"], p["task"].loss
     parameters = [q for q in model.parameters() if q.requires_grad]
     pending: dict[str, torch.Tensor] = {}
@@ -153,6 +166,6 @@ def _train_entry(p: dict[str, Any], grad_clip: float | None) -> Entry:
     return Entry({"forward": forward, "backward": backward, "optimizer": optimizer_step}, zero_grad)
 
 
-def _inference_entry(p: dict[str, Any], size: int) -> Entry:
+def inference_entry(p: dict[str, Any], size: int) -> Entry:
     model, inputs = p["model"], p["inputs"][size]
     return Entry({"forward": lambda: model(inputs)})
