@@ -69,7 +69,7 @@ def ab(
     new = Side("new", new_python, str(new_path) if new_path else None, _env(new_env, "--new-env"))
     progress = (lambda msg: print(msg, file=sys.stderr)) if fmt == TERMINAL_FORMAT else (lambda _: None)
     try:
-        doc = run_ab(str(suite_path), base, new, options, progress)
+        doc = run_ab(str(Path(suite_path).resolve()), base, new, options, progress)
     except AbError as err:
         raise fail(str(err)) from None
     except KeyboardInterrupt:

@@ -71,6 +71,7 @@ class Worker:
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,
                 env=env,
+                cwd=side.path or None,  # `python -m` puts the cwd first on sys.path: the side's path must win
                 text=True,
                 start_new_session=True,  # Ctrl-C reaches the orchestrator, which stops every worker itself
             )
