@@ -141,3 +141,27 @@ models: [lstm, gru]
 tasks:
   - {task: adding, seq_len: 5}
 """
+
+
+def _paired_doc(lstm: list[float], gru: list[float]) -> dict:
+    def case(cid, samples):
+        members = ["t/lstm/s0", "t/gru/s0"]
+        return {
+            "id": cid,
+            "status": "ok",
+            "train": {"step_ms": {"samples": samples}},
+            "paired": {"group": "g", "timed_as": cid, "members": members, "rounds": {}},
+        }
+
+    return {"cases": [case("t/lstm/s0", lstm), case("t/gru/s0", gru)]}
+
+
+def test_compare_drift_is_how_far_the_paired_ratios_moved():
+    from rnnbench.compare.pairing import paired_drift
+
+    base = _paired_doc([10.0] * 20, [20.0] * 20)
+    same = _paired_doc([13.0] * 20, [26.0] * 20)  # the machine slowed both: the paired ratio did not move
+    moved = _paired_doc([10.0] * 20, [22.0] * 20)
+    assert paired_drift(base, same) == pytest.approx(0.0)
+    assert paired_drift(base, moved) == pytest.approx(math.log(1.1))
+    assert paired_drift({"cases": []}, base) == 0.0

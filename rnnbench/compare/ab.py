@@ -280,7 +280,8 @@ def _row(doc, name: str, label: str, metric: str, unit: str, batch: int | None, 
         ratio=ratio,
         ci=(low, high),
         p=p,
-        min_effect=thr,
+        # what this row can resolve: the threshold, or its interval's half-width where wider (honest resolution line)
+        min_effect=max(thr, math.expm1((math.log(high) - math.log(low)) / 2)) if low > 0 else thr,
         verdict=verdict,
         regression=verdict == "slower",
         reason=reason,
@@ -295,9 +296,3 @@ def save_doc(path: Path, doc: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
     os.replace(tmp, path)
-
-
-def resolution(comparison: Comparison) -> float | None:
-    """Median relative half-width of the step intervals: the change this ab run could resolve."""
-    widths = [math.expm1((math.log(r.ci[1]) - math.log(r.ci[0])) / 2) for r in comparison.rows if r.ci]
-    return stats.median(widths) if widths else None
