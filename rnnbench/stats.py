@@ -213,7 +213,7 @@ def paired_ratio_ci(
     (scipy) of the log-ratios against 0 (1.0 when every log-ratio is 0).
     """
     d = paired_log_ratios(base, new)
-    low, high = ci_median(d, confidence)
+    low, high = ci_median(d.tolist(), confidence)
     nonzero = d[d != 0]
     p = float(scipy_stats.wilcoxon(nonzero).pvalue) if nonzero.size > 0 else 1.0
     return float(np.exp(np.median(d))), float(np.exp(low)), float(np.exp(high)), p
@@ -234,7 +234,7 @@ def hierarchical_ratio_ci(
         raise ValueError("hierarchical_ratio_ci needs at least one process pair")
     if medians.size == 1:
         only = _as_array(per_pair_log_ratios[0], name="log_ratios")
-        low, high = ci_median(only, confidence)
+        low, high = ci_median(only.tolist(), confidence)
         nonzero = only[only != 0]
         p = float(scipy_stats.wilcoxon(nonzero).pvalue) if nonzero.size > 0 else 1.0
         return float(np.exp(medians[0])), float(np.exp(low)), float(np.exp(high)), p

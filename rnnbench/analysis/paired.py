@@ -68,6 +68,5 @@ def paired_ratio(
 
 def ratio_of_log_ratios(d: list[float], confidence: float = 0.95) -> tuple[float, float, float, float, int]:
     """(ratio, low, high, p, n) from per-round log-ratios: see stats.paired_ratio_ci."""
-    ones = np.ones(len(d))
-    ratio, low, high, p = stats.paired_ratio_ci(ones, np.exp(np.asarray(d)), confidence)
+    ratio, low, high, p = stats.paired_ratio_ci([1.0] * len(d), np.exp(np.asarray(d)).tolist(), confidence)
     return ratio, low, high, p, len(d)

@@ -130,7 +130,8 @@ def _metrics(entry: str) -> list[tuple[str, str, int | None]]:
     """(metric, unit, batch) of an entry's answers: train -> step and phases; bN -> latency or throughput."""
     kind = entry.rsplit("|", 1)[1]
     if kind == "train":
-        return [("step", "ms", None)] + [(p, "ms", None) for p in PHASES]
+        none: int | None = None
+        return [("step", "ms", none)] + [(p, "ms", none) for p in PHASES]
     size = int(kind[1:])
     return [(f"latency_{kind}", "ms", None)] if size == 1 else [(f"throughput_{kind}", "seq/s", size)]
 
@@ -185,7 +186,9 @@ def _time_pair(pair: list[Worker], entries: list[tuple[str, str]], options: AbOp
     for name, _ in entries:  # calibrate the block size on the base side
         probe = pair[0].ask({"cmd": "sample", "entry": name, "n": 3}, timeout)["total_ms"]
         blocks[name] = max(1, round(options.block_ms / max(stats.median(probe), 1e-3)))
-    out = {name: {"label": label, "block": blocks[name], "base": [], "new": []} for name, label in entries}
+    out: dict[str, dict[str, Any]] = {
+        name: {"label": label, "block": blocks[name], "base": [], "new": []} for name, label in entries
+    }
     budget = options.seconds / options.pairs
     start, n_round = time.perf_counter(), 0
     while n_round < 4 or time.perf_counter() - start < budget:
