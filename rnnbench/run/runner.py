@@ -293,6 +293,9 @@ def run_suite(
                 _start(in_flight[0], started, on_event, index_of, len(cases))
                 for record in iter_group(group, options, on_event):
                     doc["cases"].append(record)
+                    # groups need not follow the suite's order (a model with its own optimizer is its own group):
+                    # the file keeps the suite's case order
+                    doc["cases"].sort(key=lambda c: index_of.get(c.get("id"), len(index_of)))
                     in_flight.pop(0)  # finished: an interrupt from here on must not mark it
                     save_atomic(out_path, doc)
                     on_event({"kind": "case_end", "index": index_of[record["id"]], "record": record})
