@@ -189,3 +189,59 @@ def summarize(samples_ms: Sequence[float]) -> dict:
         "std": std,
         "unstable": is_unstable(samples),
     }
+
+
+# --- paired statistics (interleaved timings: one log-ratio per round) --------------------------
+
+
+def paired_log_ratios(base: Sequence[float], new: Sequence[float]) -> np.ndarray:
+    """log(new_i / base_i) per round; the two sample lists must be round-aligned (same length)."""
+    b, n = _as_positive_array(base, name="base"), _as_positive_array(new, name="new")
+    if b.size != n.size:
+        raise ValueError(f"paired samples must be round-aligned: {b.size} base vs {n.size} new")
+    return np.log(n) - np.log(b)
+
+
+def paired_ratio_ci(
+    base: Sequence[float], new: Sequence[float], confidence: float = 0.95
+) -> tuple[float, float, float, float]:
+    """(ratio, low, high, p) for new/base from round-aligned samples.
+
+    The ratio is exp(median of per-round log-ratios); the interval is the sign-test interval of
+    that median (order statistics, distribution-free: `ci_median`), so slow drift that moves both
+    members of a round together cancels. p is the two-sided Wilcoxon signed-rank p-value
+    (scipy) of the log-ratios against 0 (1.0 when every log-ratio is 0).
+    """
+    d = paired_log_ratios(base, new)
+    low, high = ci_median(d.tolist(), confidence)
+    nonzero = d[d != 0]
+    p = float(scipy_stats.wilcoxon(nonzero).pvalue) if nonzero.size > 0 else 1.0
+    return float(np.exp(np.median(d))), float(np.exp(low)), float(np.exp(high)), p
+
+
+def hierarchical_ratio_ci(
+    per_pair_log_ratios: Sequence[Sequence[float]], confidence: float = 0.95
+) -> tuple[float, float, float, float]:
+    """(ratio, low, high, p) across process pairs: each pair's median log-ratio is one observation.
+
+    A process carries a bias of its own, so the pair, not the sample, is the unit: the estimate is
+    the mean of pair medians, the interval Student's t over pairs (k >= 2; it holds within-pair
+    noise and process-to-process spread both, since each pair median carries both). With k = 1
+    the pair's own sign-test interval is returned (it cannot see process bias).
+    """
+    medians = np.array([float(np.median(_as_array(d, name="log_ratios"))) for d in per_pair_log_ratios])
+    if medians.size == 0:
+        raise ValueError("hierarchical_ratio_ci needs at least one process pair")
+    if medians.size == 1:
+        only = _as_array(per_pair_log_ratios[0], name="log_ratios")
+        low, high = ci_median(only.tolist(), confidence)
+        nonzero = only[only != 0]
+        p = float(scipy_stats.wilcoxon(nonzero).pvalue) if nonzero.size > 0 else 1.0
+        return float(np.exp(medians[0])), float(np.exp(low)), float(np.exp(high)), p
+    center = float(np.mean(medians))
+    sem = float(np.std(medians, ddof=1) / np.sqrt(medians.size))
+    if sem == 0.0:
+        return float(np.exp(center)), float(np.exp(center)), float(np.exp(center)), 1.0 if center == 0 else 0.0
+    t = float(scipy_stats.t.ppf(0.5 + confidence / 2.0, medians.size - 1))
+    p = float(scipy_stats.ttest_1samp(medians, 0.0).pvalue)
+    return float(np.exp(center)), float(np.exp(center - t * sem)), float(np.exp(center + t * sem)), p

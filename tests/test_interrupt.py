@@ -244,6 +244,7 @@ def _ok_record(case) -> dict:
 def quick_runner(monkeypatch):
     """run_suite without the reference matmul; returns the list of case ids that run_case was called with."""
     monkeypatch.setattr(runner_module, "reference_matmul_gflops", lambda device: {"matmul_gflops": 1.0})
+    monkeypatch.setattr(runner_module, "time_group", lambda *args: {})  # no group timing: each case via run_case
     calls: list[str] = []
 
     def fake_run_case(case, options, on_event):

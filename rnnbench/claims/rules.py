@@ -9,6 +9,7 @@ from rnnbench import stats
 from rnnbench.analysis import grouping
 from rnnbench.analysis import sweeps as analysis
 from rnnbench.analysis.grouping import Group, group_results
+from rnnbench.analysis.paired import paired_log_ratios, ratio_of_log_ratios
 from rnnbench.catalog import TASK_SPECS
 from rnnbench.claims.types import (
     CONTRADICTED,
@@ -204,22 +205,38 @@ def _solve_time_finding(where: str, fast: Group, slow: Group, names: tuple[str, 
     )
 
 
+def _speed_finding(
+    where: str, name: str, num: Group, den: Group, expect_below: bool, s: ClaimSettings, extra: tuple[Measure, ...] = ()
+) -> Finding:
+    """Train step num/den from the paired rounds of interleaved timing (drift cancels within a round);
+    a file timed case by case (no `paired` blocks) falls back to the pooled-sample ratio_ci."""
+    d = paired_log_ratios(num.cases, den.cases, ("train", "step_ms"))
+    if not d:
+        return _ratio_finding(
+            where,
+            name,
+            _samples(num, "train", "step_ms"),
+            _samples(den, "train", "step_ms"),
+            expect_below,
+            s,
+            extra=extra,
+        )
+    ratio, low, high, _, n = ratio_of_log_ratios(d, s.confidence)
+    measure = Measure(name, ratio, low, high, "×", (n, n), f"{n} paired rounds")
+    if n < s.min_samples:
+        return Finding(where, INCONCLUSIVE, (measure, *extra), f"fewer than {s.min_samples} paired rounds")
+    if high < 1 or low > 1:
+        return Finding(where, SUPPORTED if (high < 1) == expect_below else CONTRADICTED, (measure, *extra))
+    return Finding(where, INCONCLUSIVE, (measure, *extra), "CI includes 1")
+
+
 def gru_faster_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
-    """Train step GRU/LSTM per section (pooled samples, ratio_ci), and time to solve GRU/LSTM across seeds."""
+    """Train step GRU/LSTM per section (paired rounds, else pooled samples), and time to solve GRU/LSTM across seeds."""
     gru, lstm = labels
     findings = []
     for section, a, b in _pairs(doc, gru, lstm):
         where = _where(section)
-        findings.append(
-            _ratio_finding(
-                f"{where} · step",
-                f"train step {gru}/{lstm}",
-                _samples(a, "train", "step_ms"),
-                _samples(b, "train", "step_ms"),
-                True,
-                s,
-            )
-        )
+        findings.append(_speed_finding(f"{where} · step", f"train step {gru}/{lstm}", a, b, True, s))
         findings.append(_solve_time_finding(f"{where} · solve", a, b, (gru, lstm), s))
     return findings
 
@@ -343,15 +360,7 @@ def bilstm_cost_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSetti
         params: tuple[Measure, ...] = ()
         if pa and pb:
             params = (Measure(f"core params {bilstm}/{lstm}", pa / pb, unit="×", detail=f"{pa} / {pb}"),)
-        finding = _ratio_finding(
-            _where(section),
-            f"train step {bilstm}/{lstm}",
-            _samples(a, "train", "step_ms"),
-            _samples(b, "train", "step_ms"),
-            False,
-            s,
-            extra=params,
-        )
+        finding = _speed_finding(_where(section), f"train step {bilstm}/{lstm}", a, b, False, s, extra=params)
         if pa and pb and pa <= pb and a.first("hidden_sizes") == b.first("hidden_sizes"):
             finding = Finding(finding.where, CONTRADICTED, finding.measures, "no more parameters at equal size")
         findings.append(finding)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from rnnbench import __version__
-from rnnbench.cli import compare, report, run
+from rnnbench.cli import ab, compare, report, run
 
 app = typer.Typer(
     help="Benchmark LSTM, GRU, Bi-LSTM and tanh RNNs: timings with sound statistics, accuracy on long-dependency tasks, and the recap claims checked on your machine.",
@@ -38,6 +38,7 @@ app.command("validate")(run.validate)
 app.command("list")(run.list_components)
 app.command("report")(report.report)
 app.command("compare")(compare.compare)
+app.command("ab")(ab.ab)
 app.command("export")(report.export_command)
 
 

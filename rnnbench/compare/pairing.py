@@ -13,7 +13,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rnnbench import stats
+from rnnbench.analysis.paired import paired_log_ratios
 from rnnbench.compare.comparison import CompareError, CompareOptions, Comparison
 from rnnbench.compare.rows import (
     ACCURACY_METRIC,
@@ -215,7 +218,13 @@ def _scale(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> Scale:
         f"{shown}; the reference matmul ran {out.machine_ratio:.2f}× as long in NEW "
         f"(BASE {base_ref:.3g} ms, NEW {new_ref:.3g} ms) and drifted ±{math.expm1(drift):.0%} within the runs"
     )
-    return Scale(*view, machine=out.machine_ratio, noise=drift)
+    moved = paired_drift(base, new)
+    if moved > 0:
+        out.notes.append(
+            f"the within-run paired ratios moved ±{math.expm1(moved):.0%} between the runs: "
+            "the runs' own drift, added to every minimum effect"
+        )
+    return Scale(*view, machine=out.machine_ratio, noise=drift + moved)
 
 
 def _notes(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> None:
@@ -286,8 +295,9 @@ def _config_rows(
     """The rows of one configuration: its timings (seeds pooled), time to solve and final metric (across seeds)."""
     label = group[0][1].get("label", group[0][1]["arch"])
     rows = []
-    base_timings = [(b["id"], timing_samples(b)) for b, _ in group]
-    new_timings = [(n["id"], timing_samples(n)) for _, n in group]
+    # seeds timed interleaved share their model's samples (paired.timed_as): count them once
+    base_timings = [(b["id"], timing_samples(b)) for b, _ in group if _timed_itself(b)]
+    new_timings = [(n["id"], timing_samples(n)) for _, n in group if _timed_itself(n)]
     for metric, (unit, batch, _) in base_timings[0][1].items():
         base_seeds = [(cid, t[metric][2]) for cid, t in base_timings if metric in t]
         new_seeds = [(cid, t[metric][2]) for cid, t in new_timings if metric in t]
@@ -304,6 +314,32 @@ def _config_rows(
     if base_finals and new_finals:
         rows.append(accuracy_row(config, label, base_finals, new_finals, limit(ACCURACY_METRIC), alpha))
     return rows
+
+
+def _timed_itself(case: dict[str, Any]) -> bool:
+    paired = case.get("paired") or {}
+    return paired.get("timed_as", case["id"]) == case["id"]
+
+
+def paired_drift(base: dict[str, Any], new: dict[str, Any]) -> float:
+    """How far the within-run paired ratios (each model against its group's first) moved between the runs,
+    median |log| over models: identical code keeps them, so their movement is the runs' own drift (0 without pairs)."""
+
+    def ratios(doc: dict[str, Any]) -> dict[str, float]:
+        cases = [c for c in doc["cases"] if (c.get("paired") or {}).get("timed_as") == c["id"]]
+        by_id = {c["id"]: c for c in cases}
+        out = {}
+        for case in cases:
+            first = by_id.get(case["paired"]["members"][0])
+            if first is not None and first is not case:
+                d = paired_log_ratios([case], [first])
+                if d:
+                    out[case["id"]] = float(np.median(d))
+        return out
+
+    old, now = ratios(base), ratios(new)
+    moved = [abs(now[k] - old[k]) for k in old.keys() & now.keys()]
+    return stats.median(moved) if moved else 0.0
 
 
 def _ms_to_solve(case: dict[str, Any]) -> float | None:

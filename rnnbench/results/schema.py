@@ -102,6 +102,15 @@ class DataRecord(Record):
     python: StrictStr | None = None  # charlm: the corpus is the running Python's stdlib source
 
 
+class PairedRecord(Record):
+    """How a case was timed interleaved: cases with one `group` have round-aligned samples."""
+
+    group: StrictStr
+    timed_as: StrictStr  # the representative whose samples this case shares (itself, or its model's first seed)
+    members: list[StrictStr]
+    rounds: dict[StrictStr, StrictInt]
+
+
 class CaseRecord(Record):
     """The fields every case record must have, and the types of those that readers use."""
 
@@ -121,6 +130,7 @@ class CaseRecord(Record):
     flops: FlopsRecord | None = None
     memory: MemoryRecord | None = None
     data: DataRecord | None = None  # real-data tasks only
+    paired: PairedRecord | None = None  # absent in files from before interleaved timing
 
     @model_validator(mode="after")
     def _readable(self) -> CaseRecord:

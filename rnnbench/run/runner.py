@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +25,9 @@ from rnnbench.models.matching import match_case
 from rnnbench.models.registry import MODELS, Recurrent
 from rnnbench.results.resume import check_resume_env, finished_ids, new_document
 from rnnbench.results.store import save_atomic, utc_now_iso
+from rnnbench.run.group_timing import time_group
 from rnnbench.run.train import TrainLimits, make_optimizer, train
+from rnnbench.suite.expand import timing_groups
 from rnnbench.suite.schema import Case, Suite
 from rnnbench.tasks.data import eval_batch, train_batches
 from rnnbench.tasks.registry import TASKS
@@ -145,6 +147,11 @@ def _final_summary(task, final: dict[str, Any]) -> dict[str, Any]:
 
 def run_case(case: Case, options: RunOptions = RunOptions(), on_event: EventFn = _ignore) -> dict[str, Any]:
     """Time and train one case; never raises for a failure inside the case (it is recorded instead)."""
+    return _record(case, options, on_event, None)
+
+
+def _record(case: Case, options: RunOptions, on_event: EventFn, speed: dict[str, Any] | None) -> dict[str, Any]:
+    """run_case's record; `speed`, when given, is the case's share of its group's interleaved timing."""
     started = time.perf_counter()
     record: dict[str, Any] = {
         "id": case.id,
@@ -165,7 +172,7 @@ def run_case(case: Case, options: RunOptions = RunOptions(), on_event: EventFn =
         "error": None,
     }
     try:
-        record.update(_run_case(case, options, on_event))
+        record.update(_run_case(case, options, on_event, speed))
     except Exception as err:  # one broken case must not end a long run
         record["status"] = "failed"
         record["error"] = f"{type(err).__name__}: {err}".splitlines()[0][:500]
@@ -174,7 +181,7 @@ def run_case(case: Case, options: RunOptions = RunOptions(), on_event: EventFn =
     return record
 
 
-def _run_case(case: Case, options: RunOptions, on_event: EventFn) -> dict[str, Any]:
+def _run_case(case: Case, options: RunOptions, on_event: EventFn, timed: dict[str, Any] | None) -> dict[str, Any]:
     device = resolve_device(case.device)
     task = TASKS[case.task](seq_len=case.seq_len, **case.task_options)
     model = build_case_model(case, task, device)
@@ -190,7 +197,7 @@ def _run_case(case: Case, options: RunOptions, on_event: EventFn) -> dict[str, A
     if (matched := match_case(case, task.input_size)) is not None:
         out.update(hidden_size=matched.hidden_size, matched=matched.as_record())
     with PeakMemory(device) as memory:
-        speed = _measure_speed(case, task, model, device, on_event)
+        speed = timed if timed is not None else _measure_speed(case, task, model, device, on_event)
         with PeakMemory(device) as training_memory:
             outcome = _train(case, task, model, device, on_event)
     step_ms = speed["train_timing"]["step_ms"]["median"]
@@ -212,14 +219,36 @@ def _run_case(case: Case, options: RunOptions, on_event: EventFn) -> dict[str, A
         flops=_flops(case, task, model, step_ms, options.reference_gflops),
         backend=speed["backend"],
     )
+    if "paired" in speed:
+        out["paired"] = speed["paired"]
     return out
 
 
 def run_group(
     cases: list[Case], options: RunOptions = RunOptions(), on_event: EventFn = _ignore
 ) -> list[dict[str, Any]]:
-    """One timing group (see `suite.expand.timing_groups`): a record per case, in the group's order. Pure and picklable."""
-    return [run_case(case, options, on_event) for case in cases]
+    """One timing group (see `suite.expand.timing_groups`): a record per case, in the group's order. Pure and picklable.
+
+    The group's models are timed first, interleaved (`run.group_timing`), then each case trains as
+    `run_case` would. If the group timing itself fails, every case falls back to `run_case`, which
+    times it alone and records its own failure, so one broken model cannot lose the others.
+    """
+    return list(iter_group(cases, options, on_event))
+
+
+def iter_group(
+    cases: list[Case], options: RunOptions = RunOptions(), on_event: EventFn = _ignore
+) -> Iterator[dict[str, Any]]:
+    """`run_group` one record at a time, each as soon as its case has trained (so a caller can save it)."""
+    speeds: dict[str, dict[str, Any]] = {}
+    if len(cases) > 1:
+        try:
+            speeds = time_group(cases, on_event, build_case_model, _with_dtype)
+        except Exception:  # e.g. one model that cannot build: each case then times alone and records why
+            speeds = {}
+    for case in cases:
+        speed = speeds.get(case.id)
+        yield run_case(case, options, on_event) if speed is None else _record(case, options, on_event, speed)
 
 
 def run_suite(
@@ -253,22 +282,27 @@ def run_suite(
         done = finished_ids(doc)
         todo = [c for c in cases if c.id not in done]
         on_event({"kind": "run_start", "n_cases": len(cases), "n_todo": len(todo), "path": str(out_path)})
-        in_flight: Case | None = None
+        in_flight: list[Case] | None = None
+        started: set[str] = set()
         try:
             on_event({"kind": "phase", "phase": "reference matmul"})
             doc["reference"].setdefault("start", reference_matmul_gflops(device))
             save_atomic(out_path, doc)
             options = RunOptions(reference_gflops=doc["reference"]["start"]["matmul_gflops"])
-            for index, case in enumerate(cases):
-                if case.id in done:
-                    continue
-                in_flight = case
-                on_event({"kind": "case_start", "index": index, "n_cases": len(cases), "id": case.id})
-                record = run_case(case, options, on_event)
-                doc["cases"].append(record)
-                in_flight = None  # finished: an interrupt from here on must not mark it
-                save_atomic(out_path, doc)
-                on_event({"kind": "case_end", "index": index, "record": record})
+            index_of = {case.id: index for index, case in enumerate(cases)}
+            for group in timing_groups(todo):  # a group is timed interleaved, then its cases train one by one
+                in_flight = list(group)
+                _start(in_flight[0], started, on_event, index_of, len(cases))
+                for record in iter_group(group, options, on_event):
+                    doc["cases"].append(record)
+                    # groups need not follow the suite's order (a model with its own optimizer is its own group):
+                    # the file keeps the suite's case order
+                    doc["cases"].sort(key=lambda c: index_of.get(c.get("id"), len(index_of)))
+                    in_flight.pop(0)  # finished: an interrupt from here on must not mark it
+                    save_atomic(out_path, doc)
+                    on_event({"kind": "case_end", "index": index_of[record["id"]], "record": record})
+                    if in_flight:  # the group's next case trains now
+                        _start(in_flight[0], started, on_event, index_of, len(cases))
             on_event({"kind": "phase", "phase": "reference matmul"})
             doc["reference"]["end"] = reference_matmul_gflops(device)
             doc["reference"]["matmul_gflops"] = doc["reference"]["start"]["matmul_gflops"]
@@ -276,14 +310,19 @@ def run_suite(
             doc["finished_at"] = utc_now_iso()
             save_atomic(out_path, doc)
         except KeyboardInterrupt as interrupt:
-            if in_flight is not None:
-                doc["cases"].append(_interrupted_record(in_flight, str(interrupt) or "SIGINT"))
+            for case in [c for c in in_flight or [] if c.id in started]:  # begun, not finished
+                doc["cases"].append(_interrupted_record(case, str(interrupt) or "SIGINT"))
             doc["status"] = "interrupted"
             doc["finished_at"] = None
             save_atomic(out_path, doc)  # atomic: a second interrupt here leaves the previous save whole
             raise
         on_event({"kind": "run_end", "path": str(out_path)})
     return doc
+
+
+def _start(case: Case, started: set[str], on_event: EventFn, index_of: dict[str, int], n_cases: int) -> None:
+    started.add(case.id)  # in flight from here: an interrupt marks it
+    on_event({"kind": "case_start", "index": index_of[case.id], "n_cases": n_cases, "id": case.id})
 
 
 def _interrupted_record(case: Case, signal_name: str) -> dict[str, Any]:

@@ -155,8 +155,21 @@ def timing_group_key(case: Case) -> tuple[Any, ...]:
 
 
 def timing_groups(cases: list[Case]) -> list[list[Case]]:
-    """Cases grouped by `timing_group_key`, groups and their cases in run order."""
+    """Cases grouped by `timing_group_key`, groups and their cases in run order.
+
+    A group holds cases that differ only in model (arch, size, layers, forget bias), implementation
+    and seed: same task, seq_len, batch, device, dtype and threads (one suite), so their train steps
+    and inferences can be timed interleaved and their ratios read from paired rounds. Seeds stay in
+    the group but are timed once per model (`model_key`): a seed changes the weights, not the work
+    (no recurrence here has data-dependent control flow), so re-timing it only re-measures drift;
+    the group spends that budget on more rounds instead (docs/paired-timing.md).
+    """
     groups: dict[tuple[Any, ...], list[Case]] = {}
     for case in cases:
         groups.setdefault(timing_group_key(case), []).append(case)
     return list(groups.values())
+
+
+def model_key(case: Case) -> str:
+    """A case's model within its timing group: its id without the seed (seeds of one model share a timing)."""
+    return case.id.rsplit("/", 1)[0]

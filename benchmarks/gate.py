@@ -1,0 +1,121 @@
+"""The paired-timing goals as rates and ratios (issue 12): A/A false alarms, slowdowns caught, wall time, ratio agreement.
+
+Usage: python benchmarks/gate.py [--runs N] [--only aa,slow5,slow2,within]
+Figures depend on the machine's load: print `uptime` beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITE = str(ROOT / "suites" / "ci.yaml")
+
+
+def _load() -> str:
+    return open("/proc/loadavg").read().split()[0] if os.path.exists("/proc/loadavg") else "?"
+
+
+def _ab(*extra: str) -> tuple[int, float, dict]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "ab.json"
+        start = time.perf_counter()
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "rnnbench",
+                "ab",
+                SUITE,
+                "--fail-on-regression",
+                "--format",
+                "json",
+                "--out",
+                str(out),
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        wall = time.perf_counter() - start
+        doc = json.loads(out.read_text()) if out.exists() else {}
+    return done.returncode, wall, doc
+
+
+def _flagged(doc: dict) -> set[str]:
+    return {f"{r['label']}:{r['metric']}" for r in doc.get("rows", []) if r.get("regression")}
+
+
+def ab_rate(name: str, runs: int, *extra: str) -> None:
+    hits, walls = 0, []
+    for i in range(runs):
+        rc, wall, doc = _ab(*extra)
+        walls.append(wall)
+        hits += rc == 1
+        print(f"  {name} run {i + 1}: exit {rc}, {wall:.0f} s, load {_load()}, flagged {sorted(_flagged(doc))[:6]}")
+    print(f"{name}: flagged {hits}/{runs}; wall {min(walls):.0f}–{max(walls):.0f} s")
+
+
+def within(runs: int) -> None:
+    """GRU/LSTM and Bi-LSTM/LSTM paired train-step ratios from repeated `rnnbench run ci`."""
+    sys.path.insert(0, str(ROOT))
+    from rnnbench.analysis.paired import paired_log_ratios, ratio_of_log_ratios
+
+    found = []
+    for i in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "ci.json"
+            subprocess.run(
+                [sys.executable, "-m", "rnnbench", "run", SUITE, "--quiet", "--out", str(out)],
+                check=True,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                capture_output=True,
+            )
+            doc = json.loads(out.read_text())
+        by = {arch: [c for c in doc["cases"] if c["arch"] == arch] for arch in ("lstm", "gru", "bilstm")}
+        gru = ratio_of_log_ratios(paired_log_ratios(by["gru"], by["lstm"]))
+        bi = ratio_of_log_ratios(paired_log_ratios(by["bilstm"], by["lstm"]))
+        found.append((gru, bi))
+        print(
+            f"  run {i + 1} (load {_load()}): gru/lstm {gru[0]:.3f} [{gru[1]:.3f}, {gru[2]:.3f}], "
+            f"bilstm/lstm {bi[0]:.3f} [{bi[1]:.3f}, {bi[2]:.3f}]"
+        )
+    for k, name in ((0, "gru/lstm"), (1, "bilstm/lstm")):
+        values = [f[k][0] for f in found]
+        covered = sum(f[k][1] <= o[k][0] <= f[k][2] for f in found for o in found if o is not f)
+        pairs = len(found) * (len(found) - 1)
+        print(
+            f"{name}: {min(values):.3f}–{max(values):.3f} (spread ±{(max(values) / min(values) - 1) / 2:.1%}); "
+            f"an interval covers another run's ratio in {covered}/{pairs}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--only", default="aa,slow5,slow2,within")
+    args = parser.parse_args()
+    print(f"load average at start: {_load()}")
+    todo = args.only.split(",")
+    if "aa" in todo:
+        ab_rate("A/A", args.runs)
+    if "slow5" in todo:
+        ab_rate("5% slowdown", args.runs, "--new-env", "RNNBENCH_TEST_SLOWDOWN=1.05")
+    if "slow2" in todo:
+        ab_rate(
+            "2% slowdown, threshold 1%", args.runs, "--new-env", "RNNBENCH_TEST_SLOWDOWN=1.02", "--threshold", "0.01"
+        )
+    if "within" in todo:
+        within(min(args.runs, 3))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""`rnnbench ab SUITE`: paired A/B timing of one suite between two environments (python, path, env per side)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rnnbench.cli.options import EXIT_REGRESSION, SuiteArg, fail, stdout
+from rnnbench.export.registry import COMPARISON_FORMATS, export_comparison
+
+TERMINAL_FORMAT = "table"
+EnvList = Annotated[list[str] | None, typer.Option(help="K=V for that side's environment; repeatable.")]
+
+
+def _env(values: list[str] | None, flag: str) -> dict[str, str]:
+    out = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise fail(f"{flag}: {item!r} is not K=V")
+        out[key] = value
+    return out
+
+
+def ab(
+    suite: SuiteArg,
+    base_python: Annotated[str, typer.Option(help="The base side's interpreter.")] = sys.executable,
+    new_python: Annotated[str, typer.Option(help="The new side's interpreter.")] = sys.executable,
+    base_path: Annotated[Path | None, typer.Option(help="Prepended to the base side's PYTHONPATH.")] = None,
+    new_path: Annotated[Path | None, typer.Option(help="Prepended to the new side's PYTHONPATH.")] = None,
+    base_env: EnvList = None,
+    new_env: EnvList = None,
+    pairs: Annotated[int, typer.Option(min=1, help="Fresh worker pairs (the unit of the interval).")] = 4,
+    seconds: Annotated[float, typer.Option(min=0.1, help="Timing budget over all pairs, seconds.")] = 24.0,
+    threshold: Annotated[str, typer.Option(help="Minimum effect that counts, e.g. 5% or 0.05.")] = "5%",
+    alpha: Annotated[
+        float, typer.Option(min=1e-9, max=0.5, help="Significance level (CIs at 1 - alpha), over worker pairs.")
+    ] = 0.05,
+    fail_on_regression: Annotated[bool, typer.Option("--fail-on-regression", help="Exit 1 on a regression.")] = False,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, md or json.")] = TERMINAL_FORMAT,
+    summary: Annotated[Path | None, typer.Option(help="Also append the Markdown report to this file.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write both sides' paired raw samples to this JSON file.")] = None,
+) -> None:
+    """Time SUITE's models in worker processes of two environments, taking turns; report NEW/BASE per metric."""
+    from rnnbench.compare.ab import AbError, AbOptions, Side, comparison_of, run_ab, save_doc
+    from rnnbench.compare.pairing import parse_threshold
+    from rnnbench.render.compare import comparison_renderable
+    from rnnbench.suite.expand import load_suite
+    from rnnbench.suite.files import SuiteError
+
+    choices = (TERMINAL_FORMAT, *COMPARISON_FORMATS)
+    if fmt not in choices:
+        raise fail(f"--format: {fmt!r} is not one of {', '.join(choices)}")
+    try:
+        options = AbOptions(pairs=pairs, seconds=seconds, threshold=parse_threshold(threshold), alpha=alpha)
+    except ValueError as err:
+        raise fail(f"--threshold: {err}") from None
+    try:
+        _, _, suite_path = load_suite(suite)
+    except SuiteError as err:
+        raise fail(str(err)) from None
+    for flag, path in (("--base-path", base_path), ("--new-path", new_path)):
+        if path is not None and not path.is_dir():
+            raise fail(f"{flag}: {path} is not a folder")
+    base = Side("base", base_python, str(base_path) if base_path else None, _env(base_env, "--base-env"))
+    new = Side("new", new_python, str(new_path) if new_path else None, _env(new_env, "--new-env"))
+    progress = (lambda msg: print(msg, file=sys.stderr)) if fmt == TERMINAL_FORMAT else (lambda _: None)
+    try:
+        doc = run_ab(str(Path(suite_path).resolve()), base, new, options, progress)
+    except AbError as err:
+        raise fail(str(err)) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted: every worker stopped", 130) from None
+    comparison = comparison_of(doc, options)
+    if out is not None:
+        doc["rows"] = [row.__dict__ for row in comparison.rows]
+        save_doc(out, doc)
+    if fmt == TERMINAL_FORMAT:
+        stdout().print(comparison_renderable(comparison))
+    else:
+        sys.stdout.write(export_comparison(comparison, fmt))
+    if summary is not None:
+        try:
+            with summary.open("a", encoding="utf-8") as handle:
+                handle.write(export_comparison(comparison, "md"))
+        except OSError as err:
+            raise fail(f"{summary}: cannot write: {err.strerror or err}") from None
+    if fail_on_regression and comparison.regressions:
+        raise typer.Exit(EXIT_REGRESSION)

@@ -1,0 +1,301 @@
+"""`rnnbench ab`: a paired A/B of one suite between two environments, worker processes taking turns (torch-free).
+
+Each process pair (one fresh worker per side) times every entry (a model's train step, or its
+inference at one batch size) in rounds: one block on one side, then one on the other, ABBA, with
+only the side asked running (the other waits on its pipe). A round gives one log-ratio; a pair's
+median log-ratio is one observation, and the interval is taken across pairs (stats.hierarchical_ratio_ci),
+since each process carries a bias of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import selectors
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rnnbench import stats
+from rnnbench.compare.comparison import CompareOptions, Comparison
+from rnnbench.compare.rows import Row
+
+WORKER_MODULE = "rnnbench.run.ab_worker"
+PHASES = ("forward", "backward", "optimizer")
+
+
+class AbError(Exception):
+    """A side that cannot start, import or answer, or sides that cannot be compared; one line, exit 2."""
+
+
+@dataclass(frozen=True)
+class Side:
+    name: str  # "base" | "new"
+    python: str = sys.executable
+    path: str | None = None  # prepended to PYTHONPATH
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AbOptions:
+    pairs: int = 4  # fresh worker pairs per side
+    seconds: float = 24.0  # timing budget over all pairs (start-up and warm-up not counted)
+    block_ms: float = 15.0  # a block is as many iterations as last about this long
+    threshold: float = 0.05
+    alpha: float = 0.05  # over 4 pairs (t with 3 df): 0.01 would need ~10 pairs to resolve 5 %
+    reply_timeout_s: float = 120.0  # a worker silent this long has hung
+
+
+class Worker:
+    """One worker process; `ask` writes a request and waits for its one-line answer."""
+
+    def __init__(self, side: Side) -> None:
+        self.side = side
+        env = {**os.environ, **side.env}
+        if side.path:
+            env["PYTHONPATH"] = os.pathsep.join([str(Path(side.path).resolve()), env.get("PYTHONPATH", "")]).rstrip(
+                os.pathsep
+            )
+        self._stderr = tempfile.TemporaryFile()
+        try:
+            self.proc = subprocess.Popen(
+                [side.python, "-m", WORKER_MODULE],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                env=env,
+                cwd=side.path or None,  # `python -m` puts the cwd first on sys.path: the side's path must win
+                text=True,
+                start_new_session=True,  # Ctrl-C reaches the orchestrator, which stops every worker itself
+            )
+        except OSError as err:
+            raise AbError(f"{side.name} side: cannot start {side.python}: {err.strerror or err}") from None
+
+    def _last_stderr(self) -> str:
+        self._stderr.seek(0)
+        lines = [ln for ln in self._stderr.read().decode(errors="replace").splitlines() if ln.strip()]
+        return lines[-1].strip()[:300] if lines else "no output"
+
+    def read(self, timeout: float) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.proc.stdout, selectors.EVENT_READ)
+            if not sel.select(timeout):
+                raise AbError(f"{self.side.name} side: worker did not answer within {timeout:g} s (hung)")
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait(timeout=5)
+            raise AbError(f"{self.side.name} side: worker exited (code {self.proc.returncode}): {self._last_stderr()}")
+        answer = json.loads(line)
+        if "error" in answer:
+            raise AbError(f"{self.side.name} side: {answer['error']}")
+        return answer
+
+    def ask(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # the read below names the exit
+        return self.read(timeout)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self._stderr.close()
+
+
+def git_sha(path: str | None) -> str | None:
+    if not path:
+        return None
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _metrics(entry: str) -> list[tuple[str, str, int | None]]:
+    """(metric, unit, batch) of an entry's answers: train -> step and phases; bN -> latency or throughput."""
+    kind = entry.rsplit("|", 1)[1]
+    if kind == "train":
+        none: int | None = None
+        return [("step", "ms", none)] + [(p, "ms", none) for p in PHASES]
+    size = int(kind[1:])
+    return [(f"latency_{kind}", "ms", None)] if size == 1 else [(f"throughput_{kind}", "seq/s", size)]
+
+
+def _values(answer: dict[str, Any], metric: str) -> list[float]:
+    return answer["phases_ms"][metric] if metric in PHASES else answer["total_ms"]
+
+
+def run_ab(
+    suite_path: str,
+    base: Side,
+    new: Side,
+    options: AbOptions = AbOptions(),
+    on_progress: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """Every pair's paired samples and log-ratios, and both sides' fingerprints (the --out document)."""
+    doc: dict[str, Any] = {"kind": "rnnbench-ab", "suite": suite_path, "options": options.__dict__, "pairs": []}
+    workers: list[Worker] = []
+    try:
+        for index in range(options.pairs):
+            pair = [Worker(base), Worker(new)]  # both start together: start-up is not timed
+            workers += pair
+            hello = [w.read(options.reply_timeout_s)["hello"] for w in pair]
+            if index == 0:
+                doc["sides"] = {
+                    side.name: {
+                        **h,
+                        "git_sha": git_sha(side.path or str(Path(h["rnnbench_path"]).parent)),
+                        "env": side.env,
+                    }
+                    for side, h in zip((base, new), hello)
+                }
+            on_progress(f"pair {index + 1}/{options.pairs}: preparing")
+            listed = [w.ask({"cmd": "prepare", "suite": suite_path}, options.reply_timeout_s)["entries"] for w in pair]
+            new_names = {name for name, _ in listed[1]}
+            entries = [(name, label) for name, label in listed[0] if name in new_names]
+            if not entries:
+                raise AbError("base and new sides share no timed entry: incomparable")
+            doc["pairs"].append(_time_pair(pair, entries, options, random.Random(index)))
+            for w in pair:
+                w.close()
+            on_progress(f"pair {index + 1}/{options.pairs}: done")
+    finally:
+        for w in workers:  # also on Ctrl-C: no worker outlives the orchestrator
+            w.close()
+    return doc
+
+
+def _time_pair(pair: list[Worker], entries: list[tuple[str, str]], options: AbOptions, rng: random.Random):
+    timeout = options.reply_timeout_s
+    blocks = {}
+    for name, _ in entries:  # calibrate the block size on the base side
+        probe = pair[0].ask({"cmd": "sample", "entry": name, "n": 3}, timeout)["total_ms"]
+        blocks[name] = max(1, round(options.block_ms / max(stats.median(probe), 1e-3)))
+    out: dict[str, dict[str, Any]] = {
+        name: {"label": label, "block": blocks[name], "base": [], "new": []} for name, label in entries
+    }
+    budget = options.seconds / options.pairs
+    start, n_round = time.perf_counter(), 0
+    while n_round < 4 or time.perf_counter() - start < budget:
+        order = list(entries)
+        rng.shuffle(order)
+        for position, (name, _) in enumerate(order):
+            sides = (0, 1) if (n_round + position) % 2 == 0 else (1, 0)  # A B then B A: neither always first
+            for side in sides:
+                answer = pair[side].ask({"cmd": "sample", "entry": name, "n": blocks[name]}, timeout)
+                out[name]["base" if side == 0 else "new"].append(answer)
+        n_round += 1
+    return {"rounds": n_round, "entries": out}
+
+
+def _block_value(answer: dict[str, Any], metric: str) -> float:
+    return stats.median(_values(answer, metric))
+
+
+def comparison_of(doc: dict[str, Any], options: AbOptions) -> Comparison:
+    """The `compare` table of an ab document: one row per entry and metric, hierarchical across pairs."""
+    opts = CompareOptions(alpha=options.alpha, threshold=options.threshold)
+    sides = doc.get("sides", {})
+    out = Comparison("base", "new", Path(doc["suite"]).stem, opts)
+    for name, meta in (("base", "base_meta"), ("new", "new_meta")):
+        fp = sides.get(name, {})
+        setattr(
+            out,
+            meta,
+            {"git_sha": fp.get("git_sha"), "torch": fp.get("torch"), "test_slowdown": fp.get("test_slowdown")},
+        )
+        out.notes.append(
+            f"{name}: python {fp.get('python')} ({fp.get('executable')}), torch {fp.get('torch')}, "
+            f"rnnbench {fp.get('rnnbench')} at {fp.get('rnnbench_path')}"
+            + (f", env {' '.join(f'{k}={v}' for k, v in fp['env'].items())}" if fp.get("env") else "")
+        )
+    rounds = [p["rounds"] for p in doc["pairs"]]
+    out.notes.append(
+        f"paired A/B: {len(rounds)} fresh worker pairs, {sum(rounds)} rounds (ABBA blocks, one side running at a time); "
+        "intervals across pairs (process bias counted)"
+    )
+    for key in ("torch",):
+        if sides.get("base", {}).get(key) != sides.get("new", {}).get(key):
+            out.env_diffs.append((key, sides["base"].get(key), sides["new"].get(key), False))
+    names = list(doc["pairs"][0]["entries"]) if doc["pairs"] else []
+    for name in names:
+        label = doc["pairs"][0]["entries"][name]["label"]
+        for metric, unit, batch in _metrics(name):
+            out.rows.append(_row(doc, name, label, metric, unit, batch, options))
+    by_label: dict[str, list[float]] = {}
+    for row in out.rows:
+        if row.ratio:
+            by_label.setdefault(row.label, []).append(row.ratio)
+    out.geomeans = {label: stats.geomean(r) for label, r in by_label.items()}
+    if out.rows:
+        out.geomeans["overall"] = stats.geomean([r.ratio for r in out.rows if r.ratio])
+    return out
+
+
+def _row(doc, name: str, label: str, metric: str, unit: str, batch: int | None, options: AbOptions) -> Row:
+    per_pair, base_all, new_all = [], [], []
+    for pair in doc["pairs"]:
+        entry = pair["entries"].get(name)
+        if not entry:
+            continue
+        b = [_block_value(a, metric) for a in entry["base"]]
+        n = [_block_value(a, metric) for a in entry["new"]]
+        per_pair.append(list(stats.paired_log_ratios(b, n)))
+        base_all += b
+        new_all += n
+    ratio, low, high, p = stats.hierarchical_ratio_ci(per_pair, 1.0 - options.alpha)
+    thr = options.threshold
+    if low > 1.0 and ratio > 1.0 + thr:
+        verdict, reason = "slower", ""
+    elif high < 1.0 and ratio < 1.0 / (1.0 + thr):
+        verdict, reason = "faster", ""
+    else:
+        verdict = "~"
+        reason = "CI includes 1" if low <= 1.0 <= high else f"within {thr:.0%}"
+
+    def shown(ms: float) -> float:
+        return batch / (ms * 1e-3) if batch else ms
+
+    config = name.rsplit("|", 1)[0]
+    return Row(
+        config=config,
+        label=label,
+        metric=metric,
+        kind="timing",
+        unit=unit,
+        base=shown(stats.median(base_all)),
+        new=shown(stats.median(new_all)),
+        ratio=ratio,
+        ci=(low, high),
+        p=p,
+        # what this row can resolve: the threshold, or its interval's half-width where wider (honest resolution line)
+        min_effect=max(thr, math.expm1((math.log(high) - math.log(low)) / 2)) if low > 0 else thr,
+        verdict=verdict,
+        regression=verdict == "slower",
+        reason=reason,
+        n_base=len(base_all),
+        n_new=len(new_all),
+    )
+
+
+def save_doc(path: Path, doc: dict[str, Any]) -> None:
+    """Atomically: a temporary file in the same folder, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
+    os.replace(tmp, path)

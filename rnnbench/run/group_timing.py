@@ -1,0 +1,171 @@
+"""A timing group's models timed interleaved: train steps (with phases) and inference, each case's share."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from rnnbench.measure.backend import detect_backend
+from rnnbench.measure.env import resolve_device
+from rnnbench.measure.memory import PeakMemory
+from rnnbench.measure.paired import Entry, Interleaved, time_interleaved
+from rnnbench.measure.phases import PHASES
+from rnnbench.measure.timer import make_sync
+from rnnbench.run.train import make_optimizer
+from rnnbench.stats import summarize
+from rnnbench.suite.expand import model_key
+from rnnbench.suite.schema import Case
+from rnnbench.tasks.registry import TASKS
+
+EventFn = Callable[[dict[str, Any]], None]
+
+
+def group_id(cases: list[Case]) -> str:
+    """A short stable name for a group: cases with the same one have round-aligned samples."""
+    return hashlib.sha1("|".join(sorted(c.id for c in cases)).encode()).hexdigest()[:12]
+
+
+def _budget(cases: list[Case]) -> dict[str, Any]:
+    # The group's budget is what its cases had when each was timed alone, seeds included: the time a
+    # seed no longer spends re-timing the same work goes into more rounds (docs/paired-timing.md).
+    cfg = cases[0].settings.timing
+    return {
+        "warmup": cfg.warmup,
+        "min_repeats": cfg.min_repeats,
+        "max_repeats": cfg.max_repeats,
+        "max_seconds": cfg.max_seconds * len(cases),
+    }
+
+
+def representatives(cases: list[Case]) -> dict[str, Case]:
+    """The first seed of each model (`model_key`), in the group's order."""
+    reps: dict[str, Case] = {}
+    for case in cases:
+        reps.setdefault(model_key(case), case)
+    return reps
+
+
+def prepare(reps: dict[str, Case], device: torch.device, build: Callable, wrap: Callable) -> dict[str, dict[str, Any]]:
+    """Per representative: its model (seed weights, dtype wrapper), optimizer, fixed train batch and inference inputs."""
+    prepared: dict[str, dict[str, Any]] = {}
+    for key, case in reps.items():
+        s = case.settings
+        task = TASKS[case.task](seq_len=case.seq_len, **case.task_options)
+        model = wrap(build(case, task, device), device, case.dtype)
+        generator = torch.Generator().manual_seed(10_000 + case.seed)
+        prepared[key] = {
+            "case": case,
+            "task": task,
+            "model": model,
+            "optimizer": make_optimizer(s.optimizer.name, model.parameters(), s.optimizer.lr),
+            "batch": task.sample(s.batch_size, generator, device),
+            "inputs": {size: task.sample(size, generator, device).inputs for size in s.inference.batch_sizes},
+            "memory": {},
+        }
+    return prepared
+
+
+def time_group(cases: list[Case], on_event: EventFn, build: Callable, wrap: Callable) -> dict[str, dict[str, Any]]:
+    """Speed blocks keyed by case id (the shape `runner._measure_speed` returns, plus `paired`).
+
+    One representative per model (the first seed): the seed changes the weights, not the work, so
+    every seed of a model shares its representative's samples (recorded as `paired.timed_as`).
+    """
+    device = resolve_device(cases[0].device)
+    sync = make_sync(device)
+    reps = representatives(cases)
+    gid = group_id(cases)
+    s = cases[0].settings
+    prepared = prepare(reps, device, build, wrap)
+    train_entries = {key: train_entry(p, s.grad_clip) for key, p in prepared.items()}
+    for key, p in prepared.items():  # peak memory of one untimed step each, outside every timer
+        with PeakMemory(device) as peak:
+            _once(train_entries[key])
+        p["memory"]["train_step"] = peak.peak_bytes
+    on_event({"kind": "phase", "phase": f"timing train step, {len(reps)} models interleaved"})
+    train = time_interleaved(train_entries, device=device, sync=sync, seed=0, **_budget(cases))
+    inference: dict[int, Interleaved] = {}
+    for size in s.inference.batch_sizes:
+        on_event({"kind": "phase", "phase": f"timing inference b{size}, {len(reps)} models interleaved"})
+        entries = {key: inference_entry(p, size) for key, p in prepared.items()}
+        for p in prepared.values():
+            p["model"].eval()
+        try:
+            with torch.inference_mode():
+                for key, p in prepared.items():
+                    with PeakMemory(device) as peak:
+                        _once(entries[key])
+                    p["memory"][f"inference_b{size}"] = peak.peak_bytes
+                inference[size] = time_interleaved(entries, device=device, sync=sync, seed=size, **_budget(cases))
+        finally:
+            for p in prepared.values():
+                p["model"].train()
+    speeds = {}
+    for key, p in prepared.items():
+        block = {
+            "train_timing": {
+                "step_ms": summarize(train.total_ms[key]),
+                "phases_ms": {name: summarize(train.phases_ms[key][name]) for name in PHASES},
+            },
+            "inference": {f"b{size}": _inference_block(m.total_ms[key], size) for size, m in inference.items()},
+            "backend": detect_backend(p["model"], p["batch"].inputs),
+            "memory": p["memory"],
+        }
+        speeds[key] = block
+    out = {}
+    for case in cases:
+        key = model_key(case)
+        out[case.id] = {
+            **speeds[key],
+            "paired": {
+                "group": gid,
+                "timed_as": reps[key].id,
+                "members": [c.id for c in reps.values()],
+                "order": "interleaved: reversed (2 models) or shuffled then reversed, per round",
+                "rounds": {"train_step": train.rounds, **{f"b{k}": m.rounds for k, m in inference.items()}},
+            },
+        }
+    return out
+
+
+def _inference_block(samples: list[float], size: int) -> dict[str, Any]:
+    latency = summarize(samples)
+    return {"latency_ms": latency, "seq_per_s": size / (latency["median"] * 1e-3)}
+
+
+def _once(entry: Entry) -> None:
+    if entry.before_each is not None:
+        entry.before_each()
+    for call in entry.phases.values():
+        call()
+
+
+def train_entry(p: dict[str, Any], grad_clip: float | None) -> Entry:
+    model, optimizer, batch, loss_fn = p["model"], p["optimizer"], p["batch"], p["task"].loss
+    parameters = [q for q in model.parameters() if q.requires_grad]
+    pending: dict[str, torch.Tensor] = {}
+
+    def zero_grad() -> None:
+        optimizer.zero_grad(set_to_none=True)
+
+    def forward() -> None:
+        pending["loss"] = loss_fn(model(batch.inputs), batch)
+
+    def backward() -> None:
+        pending.pop("loss").backward()
+
+    def optimizer_step() -> None:
+        if grad_clip is not None:
+            nn.utils.clip_grad_norm_(parameters, grad_clip)
+        optimizer.step()
+
+    return Entry({"forward": forward, "backward": backward, "optimizer": optimizer_step}, zero_grad)
+
+
+def inference_entry(p: dict[str, Any], size: int) -> Entry:
+    model, inputs = p["model"], p["inputs"][size]
+    return Entry({"forward": lambda: model(inputs)})
