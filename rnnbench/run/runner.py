@@ -1,4 +1,4 @@
-"""Running cases: `run_case` (pure: a Case in, a result record out) and `run_suite` (serial, saves after every case)."""
+"""Running cases: `run_case` (pure: a Case in, a result record out) and `run_group` (one timing group); see run/driver.py."""
 
 from __future__ import annotations
 
@@ -8,25 +8,22 @@ import traceback
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from rnnbench import __version__
-from rnnbench.measure.backend import autocast_context, detect_backend, set_threads
-from rnnbench.measure.env import check_dtype, env_fingerprint, resolve_device
+from rnnbench.measure.backend import autocast_context, detect_backend
+from rnnbench.measure.env import resolve_device
 from rnnbench.measure.flops import achieved_gflops, forward_flops
 from rnnbench.measure.memory import PeakMemory
-from rnnbench.measure.phases import reference_matmul_gflops, time_inference, time_train_step
+from rnnbench.measure.phases import time_inference, time_train_step
 from rnnbench.measure.timer import make_sync
 from rnnbench.models.matching import match_case
 from rnnbench.models.registry import MODELS, Recurrent
-from rnnbench.results.resume import check_resume_env, finished_ids, new_document
-from rnnbench.results.store import save_atomic, utc_now_iso
+from rnnbench.results.store import utc_now_iso
 from rnnbench.run.train import TrainLimits, make_optimizer, train
-from rnnbench.suite.schema import Case, Suite
+from rnnbench.suite.schema import Case
 from rnnbench.tasks.data import eval_batch, train_batches
 from rnnbench.tasks.registry import TASKS
 
@@ -218,82 +215,3 @@ def run_group(
 ) -> list[dict[str, Any]]:
     """One timing group (see `suite.expand.timing_groups`): a record per case, in the group's order. Pure and picklable."""
     return [run_case(case, options, on_event) for case in cases]
-
-
-def run_suite(
-    suite: Suite,
-    cases: list[Case],
-    out_path: Path,
-    *,
-    suite_path: str = "",
-    resume_doc: dict[str, Any] | None = None,
-    on_event: EventFn = _ignore,
-) -> dict[str, Any]:
-    """Run every case not already finished, saving the results file atomically after each one.
-
-    A KeyboardInterrupt (Ctrl-C, or what a caller's SIGTERM handler raises) anywhere in the run
-    saves the file with every finished case and the case in flight as `interrupted`, then
-    propagates; `resume_doc` (that file, loaded) continues it: finished cases are skipped and
-    interrupted ones run again. Resuming on another device, dtype or torch raises ResultsError.
-    """
-    device = resolve_device(suite.device)
-    check_dtype(device, suite.dtype)
-    with set_threads(suite.threads):
-        env = env_fingerprint(device, suite.dtype)
-        if resume_doc is None:
-            doc = new_document(suite.model_dump(mode="json"), suite_path, env, __version__)
-        else:
-            check_resume_env(out_path, resume_doc, env)
-            doc = resume_doc
-            doc["status"] = "running"
-            doc["cases"] = [c for c in doc["cases"] if c.get("status") != "interrupted"]
-            doc.setdefault("resumed_at", []).append(utc_now_iso())
-        done = finished_ids(doc)
-        todo = [c for c in cases if c.id not in done]
-        on_event({"kind": "run_start", "n_cases": len(cases), "n_todo": len(todo), "path": str(out_path)})
-        in_flight: Case | None = None
-        try:
-            on_event({"kind": "phase", "phase": "reference matmul"})
-            doc["reference"].setdefault("start", reference_matmul_gflops(device))
-            save_atomic(out_path, doc)
-            options = RunOptions(reference_gflops=doc["reference"]["start"]["matmul_gflops"])
-            for index, case in enumerate(cases):
-                if case.id in done:
-                    continue
-                in_flight = case
-                on_event({"kind": "case_start", "index": index, "n_cases": len(cases), "id": case.id})
-                record = run_case(case, options, on_event)
-                doc["cases"].append(record)
-                in_flight = None  # finished: an interrupt from here on must not mark it
-                save_atomic(out_path, doc)
-                on_event({"kind": "case_end", "index": index, "record": record})
-            on_event({"kind": "phase", "phase": "reference matmul"})
-            doc["reference"]["end"] = reference_matmul_gflops(device)
-            doc["reference"]["matmul_gflops"] = doc["reference"]["start"]["matmul_gflops"]
-            doc["status"] = "complete"
-            doc["finished_at"] = utc_now_iso()
-            save_atomic(out_path, doc)
-        except KeyboardInterrupt as interrupt:
-            if in_flight is not None:
-                doc["cases"].append(_interrupted_record(in_flight, str(interrupt) or "SIGINT"))
-            doc["status"] = "interrupted"
-            doc["finished_at"] = None
-            save_atomic(out_path, doc)  # atomic: a second interrupt here leaves the previous save whole
-            raise
-        on_event({"kind": "run_end", "path": str(out_path)})
-    return doc
-
-
-def _interrupted_record(case: Case, signal_name: str) -> dict[str, Any]:
-    return {
-        "id": case.id,
-        "label": case.label,
-        "arch": case.arch,
-        "impl": case.settings.impl,
-        "task": case.task,
-        "seq_len": case.seq_len,
-        "seed": case.seed,
-        "interrupted_at": utc_now_iso(),
-        "status": "interrupted",
-        "error": f"interrupted by {signal_name}",
-    }
