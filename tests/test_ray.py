@@ -11,7 +11,7 @@ from rnnbench.suite.expand import load_suite
 
 ray = pytest.importorskip("ray")
 
-from tests.test_executors import STEPS_SUITE, _learning  # noqa: E402
+from test_executors import STEPS_SUITE, _learning  # noqa: E402  (tests/ is on sys.path: no __init__.py)
 
 
 @pytest.fixture(scope="module")
