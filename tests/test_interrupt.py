@@ -20,6 +20,7 @@ from rnnbench.cli.main import app
 from rnnbench.results.resume import new_document
 from rnnbench.results.schema import ResultsError
 from rnnbench.results.store import load_results, save_atomic
+from rnnbench.run import driver as driver_module
 from rnnbench.run import runner as runner_module
 from rnnbench.run.interrupts import Interrupted, interrupts_raise, resume_command
 from rnnbench.suite.expand import load_suite
@@ -27,8 +28,8 @@ from rnnbench.suite.expand import load_suite
 SRC = Path(__file__).resolve().parents[1] / "src"
 cli = CliRunner()
 
-# Two cases whose training runs for a fixed wall time, so the second is surely in flight
-# when the test sees the first one saved.
+# Two cases, in two timing groups (the unit of work), whose training runs for a fixed wall time,
+# so the second is surely in flight when the test sees the first one saved.
 SLOW_SUITE = """
 name: slow
 seeds: [0]
@@ -40,9 +41,10 @@ defaults:
   train: {max_steps: 1000000, max_seconds: 1.0, eval_every: 20, eval_size: 16}
   timing: {warmup: 0, min_repeats: 2, max_repeats: 2, max_seconds: 0.05}
   inference: {batch_sizes: [1]}
-models: [lstm, gru]
+models: [lstm]
 tasks:
   - {task: adding, seq_len: 5}
+  - {task: adding, seq_len: 6}
 """
 
 
@@ -120,7 +122,7 @@ def test_sigint_saves_finished_cases_then_resume_completes_the_same_file(tmp_pat
     assert done["status"] == "complete" and len(done["resumed_at"]) == 1
     assert [(c["id"], c["status"]) for c in done["cases"]] == [
         ("adding/T5/lstm/h8/s0", "ok"),
-        ("adding/T5/gru/h8/s0", "ok"),
+        ("adding/T6/lstm/h8/s0", "ok"),
     ]
     assert done["cases"][0] == first, "a finished case is kept as it was, not run again"
     assert not list(out.parent.glob("*.tmp")), "no temporary file left behind"
@@ -226,6 +228,15 @@ tasks: [{task: adding, seq_len: 5}]
 """
 
 
+# Two timing groups (seq_len differs), so one can finish while the other is in flight.
+TWO_UNITS = """
+name: two-units
+device: cpu
+models: [lstm]
+tasks: [{task: adding, seq_len: 5}, {task: adding, seq_len: 6}]
+"""
+
+
 def _ok_record(case) -> dict:
     return {
         "id": case.id,
@@ -243,7 +254,7 @@ def _ok_record(case) -> dict:
 @pytest.fixture
 def quick_runner(monkeypatch):
     """run_suite without the reference matmul; returns the list of case ids that run_case was called with."""
-    monkeypatch.setattr(runner_module, "reference_matmul_gflops", lambda device: {"matmul_gflops": 1.0})
+    monkeypatch.setattr(driver_module, "reference_matmul_gflops", lambda device: {"matmul_gflops": 1.0})
     monkeypatch.setattr(runner_module, "time_group", lambda *args: {})  # no group timing: each case via run_case
     calls: list[str] = []
 
@@ -256,28 +267,28 @@ def quick_runner(monkeypatch):
 
 
 def test_run_suite_marks_the_case_in_flight_interrupted(write_suite, tmp_path, quick_runner, monkeypatch):
-    suite, cases, path = load_suite(write_suite(TWO_CASES))
+    suite, cases, path = load_suite(write_suite(TWO_UNITS))
 
     def second_is_interrupted(case, options, on_event):
-        if case.arch == "gru":
+        if case.seq_len == 6:
             raise Interrupted(signal.SIGTERM)
         return _ok_record(case)
 
     monkeypatch.setattr(runner_module, "run_case", second_is_interrupted)
     out = tmp_path / "r.json"
     with pytest.raises(KeyboardInterrupt):
-        runner_module.run_suite(suite, cases, out, suite_path=str(path))
+        driver_module.run_suite(suite, cases, out, suite_path=str(path))
     doc = load_results(out)
     assert doc["status"] == "interrupted"
-    assert [(c["arch"], c["status"], c["error"]) for c in doc["cases"]] == [
-        ("lstm", "ok", None),
-        ("gru", "interrupted", "interrupted by SIGTERM"),
+    assert [(c["seq_len"], c["status"], c["error"]) for c in doc["cases"]] == [
+        (5, "ok", None),
+        (6, "interrupted", "interrupted by SIGTERM"),
     ]
 
 
 def test_an_interrupt_while_saving_a_finished_case_keeps_that_case(write_suite, tmp_path, quick_runner, monkeypatch):
-    suite, cases, path = load_suite(write_suite(TWO_CASES))
-    real_save, saves = runner_module.save_atomic, []
+    suite, cases, path = load_suite(write_suite(TWO_UNITS))
+    real_save, saves = driver_module.save_atomic, []
 
     def save_interrupted_once(out, doc):
         saves.append(len(doc["cases"]))
@@ -285,12 +296,12 @@ def test_an_interrupt_while_saving_a_finished_case_keeps_that_case(write_suite, 
             raise KeyboardInterrupt
         real_save(out, doc)
 
-    monkeypatch.setattr(runner_module, "save_atomic", save_interrupted_once)
+    monkeypatch.setattr(driver_module, "save_atomic", save_interrupted_once)
     out = tmp_path / "r.json"
     with pytest.raises(KeyboardInterrupt):
-        runner_module.run_suite(suite, cases, out)
+        driver_module.run_suite(suite, cases, out)
     doc = load_results(out)
-    assert [(c["arch"], c["status"]) for c in doc["cases"]] == [("lstm", "ok")], "finished, so not marked interrupted"
+    assert [(c["seq_len"], c["status"]) for c in doc["cases"]] == [(5, "ok")], "finished, so not marked interrupted"
     assert doc["status"] == "interrupted"
 
 
@@ -368,7 +379,7 @@ def test_cli_interrupt_message_and_exit_code(write_suite, tmp_path, monkeypatch)
         save_atomic(out_path, doc)
         raise Interrupted(signal.SIGTERM)
 
-    monkeypatch.setattr(runner_module, "run_suite", interrupted_run)
+    monkeypatch.setattr(driver_module, "run_suite", interrupted_run)
     result = cli.invoke(app, ["run", str(suite_path), "--out", str(out), "--max-cases", "7", "--quiet"])
     assert result.exit_code == 143
     assert f"interrupted by SIGTERM: 1 finished case(s) saved in {out}" in result.output

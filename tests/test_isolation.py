@@ -16,6 +16,7 @@ from rnnbench.cli.main import app
 from rnnbench.models.registry import MODELS
 from rnnbench.render.recap import recap_table
 from rnnbench.results.store import load_results, save_atomic
+from rnnbench.run import driver as driver_module
 from rnnbench.run import runner as runner_module
 from rnnbench.run.train import TrainLimits, make_optimizer, train
 from rnnbench.suite.expand import load_suite
@@ -40,7 +41,7 @@ tasks:
 @pytest.fixture(autouse=True)
 def no_reference_matmul(monkeypatch):
     """The 1024² matmul takes seconds and plays no part here."""
-    monkeypatch.setattr(runner_module, "reference_matmul_gflops", lambda device: {"matmul_gflops": 1.0})
+    monkeypatch.setattr(driver_module, "reference_matmul_gflops", lambda device: {"matmul_gflops": 1.0})
 
 
 def test_diverged_and_failed_cases_are_recorded_and_the_suite_goes_on(write_suite, tmp_path, monkeypatch):
@@ -122,7 +123,7 @@ def test_exit_code_says_whether_any_case_failed(write_suite, tmp_path, monkeypat
         save_atomic(out_path, doc)
         return doc
 
-    monkeypatch.setattr(runner_module, "run_suite", finished_run)
+    monkeypatch.setattr(driver_module, "run_suite", finished_run)
     path = write_suite("name: t\nmodels: [lstm]\ntasks: [{task: adding, seq_len: 5}]\n")
     result = cli.invoke(app, ["run", str(path), "--out", str(tmp_path / "r.json"), "--quiet"])
     assert result.exit_code == code, result.output
@@ -147,8 +148,8 @@ def test_recap_names_the_seeds_that_gave_no_training_result():
 
 def test_same_suite_and_seed_give_identical_losses_and_metrics(write_suite, tmp_path):
     suite, cases, path = load_suite(write_suite("name: repro\nseeds: [0, 1]\nmodels: [lstm, gru]\n" + FAST))
-    first = runner_module.run_suite(suite, cases, tmp_path / "a.json", suite_path=str(path))
-    second = runner_module.run_suite(suite, cases, tmp_path / "b.json", suite_path=str(path))
+    first = driver_module.run_suite(suite, cases, tmp_path / "a.json", suite_path=str(path))
+    second = driver_module.run_suite(suite, cases, tmp_path / "b.json", suite_path=str(path))
 
     def outcome(record):
         train_ = record["train"]

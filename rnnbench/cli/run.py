@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -80,6 +81,36 @@ def _interrupted_exit(interrupt: KeyboardInterrupt, out_path: Path | None, comma
     return typer.Exit(code)
 
 
+EXECUTOR_NAMES = ("serial", "local", "ray")
+
+
+def _plan(executor: str | None, workers: int | None, ray_address: str | None):
+    """--executor/--workers/--ray-address as a Plan: --workers alone means local, --ray-address alone means ray."""
+    from rnnbench.run.executors.base import Plan
+
+    name = executor or ("ray" if ray_address else "local" if workers else "serial")
+    if name not in EXECUTOR_NAMES:
+        raise fail(f"--executor {name}: not one of {', '.join(EXECUTOR_NAMES)}")
+    if ray_address is not None and name != "ray":
+        raise fail(f"--ray-address: only with --executor ray, not {name}")
+    if workers is not None and workers < 1:
+        raise fail(f"--workers {workers}: must be at least 1")
+    if name == "local" and workers is None:
+        raise fail("--executor local: say how many workers with --workers N")
+    if name == "ray" and workers is not None:
+        raise fail("--workers: Ray places tasks by the cluster's resources; leave --workers out with --executor ray")
+    return Plan(name, workers or 1, None, address=ray_address)
+
+
+def _plan_words(plan) -> str:
+    """The executor options for the resume command (any executor may resume; the same one is the natural choice)."""
+    if plan.executor == "local":
+        return f" --workers {plan.workers}"
+    if plan.executor == "ray":
+        return " --executor ray" + (f" --ray-address {shlex.quote(plan.address)}" if plan.address else "")
+    return ""
+
+
 def run(
     suite: SuiteArg = "quick",
     out: Annotated[
@@ -93,6 +124,16 @@ def run(
     ] = None,
     max_cases: MaxCases = DEFAULT_MAX_CASES,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress display.")] = False,
+    executor: Annotated[
+        str | None, typer.Option("--executor", help="serial (default), local (worker processes) or ray.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Local worker processes, each on its own cores or GPU.")
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option("--ray-address", help="Join this Ray cluster (or auto); default: a local Ray on localhost."),
+    ] = None,
 ) -> None:
     """Run a suite: time and train every case, save results after each, print the measured recap.
 
@@ -104,8 +145,10 @@ def run(
         try:
             from rnnbench.measure.env import DeviceError
             from rnnbench.render.report import run_report
-            from rnnbench.run.runner import run_suite
+            from rnnbench.run.driver import run_suite
+            from rnnbench.run.executors.base import ExecutorError
 
+            plan = _plan(executor, workers, ray_address)
             parsed, cases, path = _load(suite, max_cases)
             if device is not None:
                 try:
@@ -138,7 +181,7 @@ def run(
                 out_path,
                 device,
                 None if max_cases == DEFAULT_MAX_CASES else max_cases,
-            )
+            ) + _plan_words(plan)
             console = stdout()
             console.print(
                 f"suite [bold]{escape(parsed.name)}[/] ({escape(str(path))}): {len(cases)} cases → {escape(str(out_path))}",
@@ -146,12 +189,20 @@ def run(
             )
             try:
                 if quiet:
-                    doc = run_suite(parsed, cases, out_path, suite_path=str(path), resume_doc=resume_doc)
+                    doc = run_suite(parsed, cases, out_path, suite_path=str(path), resume_doc=resume_doc, plan=plan)
                 else:
                     with ProgressView(console) as view:
                         doc = run_suite(
-                            parsed, cases, out_path, suite_path=str(path), resume_doc=resume_doc, on_event=view
+                            parsed,
+                            cases,
+                            out_path,
+                            suite_path=str(path),
+                            resume_doc=resume_doc,
+                            on_event=view,
+                            plan=plan,
                         )
+            except ExecutorError as err:
+                raise fail(str(err)) from None
             except DeviceError as err:
                 raise fail(f"{path}: {err}") from None
             except ResultsError as err:  # resuming on another device, dtype or torch

@@ -168,6 +168,15 @@ def _settings_diff(base_case: dict[str, Any], new_case: dict[str, Any]) -> list[
     return sorted(k for k in set(old) | set(now) if old.get(k) != now.get(k))
 
 
+def _placement_diff(base_case: dict[str, Any], new_case: dict[str, Any]) -> str | None:
+    """Two cases measured on different device types (by name) cannot be paired; older files record no placement."""
+    old, now = base_case.get("ran_on") or {}, new_case.get("ran_on") or {}
+    for key in ("device", "device_name"):
+        if old.get(key) and now.get(key) and old[key] != now[key]:
+            return f"measured on {key} {old[key]} in BASE and {now[key]} in NEW (--allow-env-mismatch compares anyway)"
+    return None
+
+
 def _match(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """Pairs of cases with the same id that both carry measurements; everything else is listed in `out`."""
     base_by_id = {c["id"]: c for c in base["cases"]}
@@ -185,8 +194,11 @@ def _match(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> list[t
             if c.get("status") not in ("ok", "diverged")
         ]
         differing = _settings_diff(base_case, new_case)
+        elsewhere = _placement_diff(base_case, new_case)
         if unusable:
             out.not_compared.append((cid, ", ".join(unusable)))
+        elif elsewhere and not out.options.allow_env_mismatch:
+            out.not_compared.append((cid, f"could not compare: {elsewhere}"))
         elif differing:
             out.not_compared.append((cid, f"settings differ: {', '.join(differing)}"))
         else:
@@ -234,6 +246,9 @@ def _notes(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> None:
             out.notes.append(f"{side} is a padded test run (RNNBENCH_TEST_SLOWDOWN={factor}): not a real measurement")
         if doc.get("status") not in (None, "complete"):
             out.notes.append(f"{side} is {doc.get('status')}: not every case ran")
+        hosts = doc["env"].get("hosts") or []
+        if len(hosts) > 1:  # each timing group ran on one worker; across groups the hosts may differ
+            out.notes.append(f"{side} ran on {len(hosts)} hosts ({', '.join(hosts)}): paired ratios stay within one")
     ignored = {"thresholds", "description", "device"}  # the device itself is compared in env
     differing = sorted(
         k

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import platform
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +92,20 @@ def _test_slowdown() -> float | None:
     except ValueError as err:
         raise DeviceError(str(err)) from None
     return factor if factor != 1.0 else None
+
+
+def placement(device: torch.device, worker: str) -> dict:
+    """Where one case ran: recorded with it, so that timings are paired only within one host and device type."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not every platform can say which cores a process may use
+        cores = os.cpu_count() or 1
+    return {
+        "host": socket.gethostname(),
+        "device": device.type,
+        "device_name": device_name(device),
+        "cpu_model": cpu_model(),
+        "worker": worker,
+        "cores": cores,
+        "threads": torch.get_num_threads(),
+    }

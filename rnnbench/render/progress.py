@@ -1,4 +1,4 @@
-"""The live progress display of `rnnbench run`, fed by the runner's events."""
+"""The live progress display of `rnnbench run`, fed by the driver's and the workers' events."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
 
 
 class ProgressView:
-    """Turns runner events into a live progress display: case i/N, its id, phase, step, loss, elapsed."""
+    """Turns run events into a live display: case i/N, its id, phase, step, loss, elapsed; a row per worker when parallel."""
 
     def __init__(self, console: Console) -> None:
         self.progress = Progress(
@@ -27,8 +28,10 @@ class ProgressView:
             console=console,
             transient=False,
         )
-        self.bar = None
+        self.bar: TaskID | None = None
         self.case_id = ""
+        self.parallel = False
+        self.rows: dict[str, TaskID] = {}  # worker -> its row: the cases in flight on it
 
     def __enter__(self) -> ProgressView:
         self.progress.__enter__()
@@ -37,23 +40,45 @@ class ProgressView:
     def __exit__(self, *exc: Any) -> None:
         self.progress.__exit__(*exc)
 
+    def _row(self, event: dict[str, Any]) -> TaskID | None:
+        """The row an event updates: its worker's when several run at once, else the main bar."""
+        worker = event.get("worker")
+        if not self.parallel or worker is None:
+            return self.bar
+        if worker not in self.rows:
+            self.rows[worker] = self.progress.add_task(worker, total=None, case=f"  {worker}", detail="")
+        return self.rows[worker]
+
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event["kind"]
         if kind == "run_start":
             done = event["n_cases"] - event["n_todo"]
+            self.parallel = event.get("workers", 1) > 1 or event.get("executor") == "ray"
             self.bar = self.progress.add_task("run", total=event["n_cases"], completed=done, case="starting", detail="")
-        elif self.bar is None:
             return
-        elif kind == "case_start":
-            self.case_id = event["id"]
-            self.progress.update(self.bar, case=f"{event['index'] + 1}/{event['n_cases']} {self.case_id}", detail="")
+        if self.bar is None:
+            return
+        row = self._row(event)
+        if row is None:
+            return
+        if kind in ("case_start", "unit_start"):
+            ids = event["ids"] if kind == "unit_start" else [event["id"]]
+            self.case_id = ids[0]
+            more = f" +{len(ids) - 1}" if len(ids) > 1 else ""
+            if row == self.bar:
+                position = f"{event['index'] + 1}/{event['n_cases']} " if "n_cases" in event else ""
+                self.progress.update(self.bar, case=f"{position}{self.case_id}{more}", detail="")
+            else:
+                self.progress.update(row, case=f"  {event['worker']}: {self.case_id}{more}", detail="")
         elif kind == "phase":
-            self.progress.update(self.bar, detail=event["phase"])
+            self.progress.update(row, detail=event["phase"])
         elif kind == "progress":
             self.progress.update(
-                self.bar,
+                row,
                 detail=f"step {event['step']}/{event['max_steps']} loss {event['loss']:.4g} {event['elapsed_s']:.1f}s",
             )
+        elif kind == "worker_lost":
+            self.progress.console.print(f"[red]{event['worker']} lost[/] — {event['cause']}", highlight=False)
         elif kind == "case_end":
             record = event["record"]
             self.progress.advance(self.bar)

@@ -2,6 +2,8 @@
 
 Format history:
   1 — first version: env fingerprint, reference kernel, one record per case with raw timing samples.
+      Later additions that keep version 1 (optional, so older files still load): a case's `ran_on`
+      {host, device, device_name, cpu_model, worker, cores, threads}; env `hosts` and `executor`.
 """
 
 from __future__ import annotations
@@ -111,6 +113,18 @@ class PairedRecord(Record):
     rounds: dict[StrictStr, StrictInt]
 
 
+class RanOnRecord(Record):
+    """Where a case ran (added with the executors; absent in older files): timings pair only within one host and device."""
+
+    host: StrictStr | None = None
+    device: StrictStr | None = None
+    device_name: StrictStr | None = None
+    cpu_model: StrictStr | None = None
+    worker: StrictStr | None = None
+    cores: StrictInt | None = None
+    threads: StrictInt | None = None
+
+
 class CaseRecord(Record):
     """The fields every case record must have, and the types of those that readers use."""
 
@@ -131,6 +145,7 @@ class CaseRecord(Record):
     memory: MemoryRecord | None = None
     data: DataRecord | None = None  # real-data tasks only
     paired: PairedRecord | None = None  # absent in files from before interleaved timing
+    ran_on: RanOnRecord | None = None
 
     @model_validator(mode="after")
     def _readable(self) -> CaseRecord:

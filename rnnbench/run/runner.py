@@ -1,4 +1,4 @@
-"""Running cases: `run_case` (pure: a Case in, a result record out) and `run_suite` (serial, saves after every case)."""
+"""Running cases: `run_case` (pure: a Case in, a result record out) and `run_group` (one timing group); see run/driver.py."""
 
 from __future__ import annotations
 
@@ -8,27 +8,23 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from rnnbench import __version__
-from rnnbench.measure.backend import autocast_context, detect_backend, set_threads
-from rnnbench.measure.env import check_dtype, env_fingerprint, resolve_device
+from rnnbench.measure.backend import autocast_context, detect_backend
+from rnnbench.measure.env import resolve_device
 from rnnbench.measure.flops import achieved_gflops, forward_flops
 from rnnbench.measure.memory import PeakMemory
-from rnnbench.measure.phases import reference_matmul_gflops, time_inference, time_train_step
+from rnnbench.measure.phases import time_inference, time_train_step
 from rnnbench.measure.timer import make_sync
 from rnnbench.models.matching import match_case
 from rnnbench.models.registry import MODELS, Recurrent
-from rnnbench.results.resume import check_resume_env, finished_ids, new_document
-from rnnbench.results.store import save_atomic, utc_now_iso
+from rnnbench.results.store import utc_now_iso
 from rnnbench.run.group_timing import time_group
 from rnnbench.run.train import TrainLimits, make_optimizer, train
-from rnnbench.suite.expand import timing_groups
-from rnnbench.suite.schema import Case, Suite
+from rnnbench.suite.schema import Case
 from rnnbench.tasks.data import eval_batch, train_batches
 from rnnbench.tasks.registry import TASKS
 
@@ -249,92 +245,3 @@ def iter_group(
     for case in cases:
         speed = speeds.get(case.id)
         yield run_case(case, options, on_event) if speed is None else _record(case, options, on_event, speed)
-
-
-def run_suite(
-    suite: Suite,
-    cases: list[Case],
-    out_path: Path,
-    *,
-    suite_path: str = "",
-    resume_doc: dict[str, Any] | None = None,
-    on_event: EventFn = _ignore,
-) -> dict[str, Any]:
-    """Run every case not already finished, saving the results file atomically after each one.
-
-    A KeyboardInterrupt (Ctrl-C, or what a caller's SIGTERM handler raises) anywhere in the run
-    saves the file with every finished case and the case in flight as `interrupted`, then
-    propagates; `resume_doc` (that file, loaded) continues it: finished cases are skipped and
-    interrupted ones run again. Resuming on another device, dtype or torch raises ResultsError.
-    """
-    device = resolve_device(suite.device)
-    check_dtype(device, suite.dtype)
-    with set_threads(suite.threads):
-        env = env_fingerprint(device, suite.dtype)
-        if resume_doc is None:
-            doc = new_document(suite.model_dump(mode="json"), suite_path, env, __version__)
-        else:
-            check_resume_env(out_path, resume_doc, env)
-            doc = resume_doc
-            doc["status"] = "running"
-            doc["cases"] = [c for c in doc["cases"] if c.get("status") != "interrupted"]
-            doc.setdefault("resumed_at", []).append(utc_now_iso())
-        done = finished_ids(doc)
-        todo = [c for c in cases if c.id not in done]
-        on_event({"kind": "run_start", "n_cases": len(cases), "n_todo": len(todo), "path": str(out_path)})
-        in_flight: list[Case] | None = None
-        started: set[str] = set()
-        try:
-            on_event({"kind": "phase", "phase": "reference matmul"})
-            doc["reference"].setdefault("start", reference_matmul_gflops(device))
-            save_atomic(out_path, doc)
-            options = RunOptions(reference_gflops=doc["reference"]["start"]["matmul_gflops"])
-            index_of = {case.id: index for index, case in enumerate(cases)}
-            for group in timing_groups(todo):  # a group is timed interleaved, then its cases train one by one
-                in_flight = list(group)
-                _start(in_flight[0], started, on_event, index_of, len(cases))
-                for record in iter_group(group, options, on_event):
-                    doc["cases"].append(record)
-                    # groups need not follow the suite's order (a model with its own optimizer is its own group):
-                    # the file keeps the suite's case order
-                    doc["cases"].sort(key=lambda c: index_of.get(c.get("id"), len(index_of)))
-                    in_flight.pop(0)  # finished: an interrupt from here on must not mark it
-                    save_atomic(out_path, doc)
-                    on_event({"kind": "case_end", "index": index_of[record["id"]], "record": record})
-                    if in_flight:  # the group's next case trains now
-                        _start(in_flight[0], started, on_event, index_of, len(cases))
-            on_event({"kind": "phase", "phase": "reference matmul"})
-            doc["reference"]["end"] = reference_matmul_gflops(device)
-            doc["reference"]["matmul_gflops"] = doc["reference"]["start"]["matmul_gflops"]
-            doc["status"] = "complete"
-            doc["finished_at"] = utc_now_iso()
-            save_atomic(out_path, doc)
-        except KeyboardInterrupt as interrupt:
-            for case in [c for c in in_flight or [] if c.id in started]:  # begun, not finished
-                doc["cases"].append(_interrupted_record(case, str(interrupt) or "SIGINT"))
-            doc["status"] = "interrupted"
-            doc["finished_at"] = None
-            save_atomic(out_path, doc)  # atomic: a second interrupt here leaves the previous save whole
-            raise
-        on_event({"kind": "run_end", "path": str(out_path)})
-    return doc
-
-
-def _start(case: Case, started: set[str], on_event: EventFn, index_of: dict[str, int], n_cases: int) -> None:
-    started.add(case.id)  # in flight from here: an interrupt marks it
-    on_event({"kind": "case_start", "index": index_of[case.id], "n_cases": n_cases, "id": case.id})
-
-
-def _interrupted_record(case: Case, signal_name: str) -> dict[str, Any]:
-    return {
-        "id": case.id,
-        "label": case.label,
-        "arch": case.arch,
-        "impl": case.settings.impl,
-        "task": case.task,
-        "seq_len": case.seq_len,
-        "seed": case.seed,
-        "interrupted_at": utc_now_iso(),
-        "status": "interrupted",
-        "error": f"interrupted by {signal_name}",
-    }

@@ -1,0 +1,87 @@
+"""Executor goals, measured side by side: --workers 2 vs serial wall time, Ray's per-unit overhead, Ray vs workers 2,
+and identical final metrics per case id.   Run: PYTHONPATH=. python benchmarks/executor.py [--steps N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+from rnnbench.run.driver import run_suite
+from rnnbench.run.executors.base import Plan
+from rnnbench.suite.expand import load_suite
+
+# Training-bound: four timing groups (seq_len), fixed step counts so each executor does the same work.
+SUITE = """
+name: executor-bench
+seeds: [0]
+device: cpu
+threads: 1
+defaults:
+  hidden_size: 32
+  batch_size: 16
+  train: {{max_steps: {steps}, max_seconds: 600, eval_every: 50, eval_size: 64}}
+  timing: {{warmup: 0, min_repeats: 2, max_repeats: 2, max_seconds: 0.05}}
+  inference: {{batch_sizes: [1]}}
+models: [lstm, gru]
+tasks: [{{task: adding, seq_len: 20}}]
+matrix: {{seq_len: [20, 21, 22, 23]}}
+"""
+
+
+def _timed(suite, cases, path, out: Path, plan: Plan) -> tuple[float, dict]:
+    started = time.perf_counter()
+    doc = run_suite(suite, cases, out, suite_path=str(path), plan=plan)
+    return time.perf_counter() - started, doc
+
+
+def ray_overhead(record: dict, n: int = 40) -> float:
+    """Seconds per unit for scheduling a task and moving one case record back, on a running local Ray."""
+    import ray
+
+    @ray.remote(num_cpus=1, max_retries=0)
+    def echo(payload: dict) -> dict:
+        return payload
+
+    ray.get(echo.remote(record))  # the first task starts a worker process: not per-unit overhead
+    started = time.perf_counter()
+    for _ in range(n):
+        ray.get(echo.remote(record))
+    return (time.perf_counter() - started) / n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=300)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="rnnbench-executor-"))
+    suite_file = folder / "suite.yaml"
+    suite_file.write_text(textwrap.dedent(SUITE.format(steps=args.steps)))
+    suite, cases, path = load_suite(suite_file)
+    walls, docs = {}, {}
+    for name, plan in (("serial", Plan("serial", 1, None)), ("workers2", Plan("local", 2, None))):
+        walls[name], docs[name] = _timed(suite, cases, path, folder / f"{name}.json", plan)
+        print(f"{name:9s} wall {walls[name]:7.2f} s", flush=True)
+    started = time.perf_counter()  # Ray's start-up counts: the embedded default starts and stops it
+    walls["ray"], docs["ray"] = _timed(suite, cases, path, folder / "ray.json", Plan("ray", 1, None))
+    walls["ray"] = time.perf_counter() - started
+    print(f"{'ray':9s} wall {walls['ray']:7.2f} s (start-up and shut-down included)", flush=True)
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+    overhead = ray_overhead(docs["serial"]["cases"][0])
+    ray.shutdown()
+    finals = {name: {c["id"]: c["train"]["final"]["metric"] for c in doc["cases"]} for name, doc in docs.items()}
+    same = finals["serial"] == finals["workers2"] == finals["ray"]
+    print(f"units {len({c.seq_len for c in cases})}, cases {len(cases)}")
+    print(f"workers 2 / serial wall: {walls['workers2'] / walls['serial']:.2f}x (goal <= 0.60x)")
+    print(f"ray / workers 2 wall:    {walls['ray'] / walls['workers2']:.2f}x (goal <= 1.3x)")
+    print(f"ray per-unit overhead:   {overhead * 1000:.1f} ms (goal <= 500 ms)")
+    print(f"identical final metrics per case id: {same}")
+
+
+if __name__ == "__main__":
+    main()

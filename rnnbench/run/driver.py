@@ -1,0 +1,148 @@
+"""The driver: the only writer of the results file. Hands timing groups to an executor, saves after every one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from filelock import FileLock, Timeout
+
+from rnnbench import __version__
+from rnnbench.measure.backend import set_threads
+from rnnbench.measure.env import check_dtype, env_fingerprint, resolve_device
+from rnnbench.measure.phases import reference_matmul_gflops
+from rnnbench.results.resume import check_resume_env, finished_ids, new_document
+from rnnbench.results.schema import ResultsError
+from rnnbench.results.store import load_results, save_atomic, utc_now_iso
+from rnnbench.run.executors.base import EventFn, Plan, Unit, lost_record
+from rnnbench.run.executors.registry import EXECUTORS
+from rnnbench.run.runner import RunOptions
+from rnnbench.suite.expand import timing_groups
+from rnnbench.suite.schema import Case, Suite
+
+
+def _ignore(_: dict[str, Any]) -> None:
+    pass
+
+
+def lock_for(out_path: Path) -> FileLock:
+    """The lock beside a results file: a second process writing the same file is refused, not interleaved."""
+    return FileLock(f"{out_path}.lock", timeout=0)
+
+
+def _locked(out_path: Path) -> FileLock:
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    lock = lock_for(out_path)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ResultsError(
+            f"{out_path}: another rnnbench process is writing this results file (lock {out_path}.lock); "
+            "wait for it to finish or write to another file"
+        ) from None
+    return lock
+
+
+def run_suite(
+    suite: Suite,
+    cases: list[Case],
+    out_path: Path,
+    *,
+    suite_path: str = "",
+    resume_doc: dict[str, Any] | None = None,
+    on_event: EventFn = _ignore,
+    plan: Plan | None = None,
+) -> dict[str, Any]:
+    """Run every case not already finished, one timing group at a time per worker, saving after each group.
+
+    A KeyboardInterrupt (Ctrl-C, or what a caller's SIGTERM handler raises) cancels outstanding
+    work, saves every finished case and marks the groups in flight `interrupted`, then propagates;
+    `resume_doc` (that file, loaded) continues it with any executor. Resuming on another device,
+    dtype or torch, or while another process writes the file, raises ResultsError.
+    """
+    device = resolve_device(suite.device)
+    check_dtype(device, suite.dtype)
+    plan = plan or Plan("serial", 1, suite.threads)
+    plan.device_type = device.type
+    if plan.threads is None:
+        plan.threads = suite.threads
+    executor = EXECUTORS[plan.executor](plan, torch.cuda.device_count() if device.type == "cuda" else 0)
+    lock = _locked(out_path)
+    try:
+        with set_threads(suite.threads):
+            doc = _open_document(suite, suite_path, out_path, resume_doc, env_fingerprint(device, suite.dtype))
+            doc["env"]["executor"] = plan.as_record()
+            return _drive(doc, cases, out_path, device, executor, on_event)
+    finally:
+        lock.release()
+
+
+def _open_document(
+    suite: Suite, suite_path: str, out_path: Path, resume_doc: dict[str, Any] | None, env: dict[str, Any]
+) -> dict[str, Any]:
+    if resume_doc is None:
+        return new_document(suite.model_dump(mode="json"), suite_path, env, __version__)
+    doc = load_results(out_path)  # re-read under the lock: the file may have grown since the caller loaded it
+    check_resume_env(out_path, doc, env)
+    doc["status"] = "running"
+    doc["cases"] = [c for c in doc["cases"] if c.get("status") != "interrupted"]
+    doc.setdefault("resumed_at", []).append(utc_now_iso())
+    return doc
+
+
+def _drive(doc: dict[str, Any], cases: list[Case], out_path: Path, device, executor, on_event: EventFn):
+    done = finished_ids(doc)
+    todo = [c for c in cases if c.id not in done]
+    units = [Unit(i, group) for i, group in enumerate(timing_groups(todo))]
+    index_of = {case.id: i for i, case in enumerate(cases)}
+    on_event(
+        {
+            "kind": "run_start",
+            "n_cases": len(cases),
+            "n_todo": len(todo),
+            "path": str(out_path),
+            "workers": executor.plan.workers,
+            "executor": executor.plan.executor,
+        }
+    )
+    try:
+        on_event({"kind": "phase", "phase": "reference matmul"})
+        doc["reference"].setdefault("start", reference_matmul_gflops(device))
+        save_atomic(out_path, doc)
+        options = RunOptions(reference_gflops=doc["reference"]["start"]["matmul_gflops"])
+        for finished in executor.run(units, options, on_event):
+            doc["cases"].extend(finished.records)
+            doc["cases"].sort(key=lambda c: index_of.get(c["id"], len(index_of)))  # run order, whoever finished first
+            _list_hosts(doc)
+            save_atomic(out_path, doc)
+            for record in finished.records:
+                on_event({"kind": "case_end", "index": index_of.get(record["id"], 0), "record": record})
+        executor.close()
+        on_event({"kind": "phase", "phase": "reference matmul"})
+        doc["reference"]["end"] = reference_matmul_gflops(device)
+        doc["reference"]["matmul_gflops"] = doc["reference"]["start"]["matmul_gflops"]
+        doc["status"] = "complete"
+        doc["finished_at"] = utc_now_iso()
+        save_atomic(out_path, doc)
+    except KeyboardInterrupt as interrupt:
+        saved = {c["id"] for c in doc["cases"]}
+        lost = [case for unit in executor.in_flight() for case in unit.cases if case.id not in saved]
+        executor.close()  # cancels outstanding work before the save, so nothing writes after it
+        name = str(interrupt) or "SIGINT"
+        doc["cases"].extend(lost_record(case, "interrupted", f"interrupted by {name}") for case in lost)
+        doc["status"] = "interrupted"
+        doc["finished_at"] = None
+        save_atomic(out_path, doc)  # atomic: a second interrupt here leaves the previous save whole
+        raise
+    except BaseException:
+        executor.close()
+        raise
+    on_event({"kind": "run_end", "path": str(out_path)})
+    return doc
+
+
+def _list_hosts(doc: dict[str, Any]) -> None:
+    """The env block names every host that ran a case (a Ray run may span several)."""
+    hosts = {(c.get("ran_on") or {}).get("host") for c in doc["cases"]}
+    doc["env"]["hosts"] = sorted(h for h in hosts if h)

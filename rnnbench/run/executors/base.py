@@ -1,0 +1,83 @@
+"""What every executor shares: the unit of work, a finished unit, the error for an impossible plan, lost-case records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from rnnbench.results.store import utc_now_iso
+from rnnbench.suite.schema import Case
+
+EventFn = Callable[[dict[str, Any]], None]
+
+
+class ExecutorError(Exception):
+    """A plan this machine or cluster cannot carry out (too many workers, no Ray); one line for the CLI."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One timing group, numbered in run order: its cases are timed together on one worker and one device."""
+
+    index: int
+    cases: list[Case]
+
+    @property
+    def ids(self) -> list[str]:
+        return [case.id for case in self.cases]
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A unit's records, in its cases' order, with the worker that produced them."""
+
+    unit: Unit
+    records: list[dict[str, Any]]
+    worker: str = ""
+
+
+@dataclass
+class Plan:
+    """How the run is spread: the executor's name, how many workers, and what each case may use."""
+
+    executor: str
+    workers: int
+    threads: int | None  # per worker; None: the process's default
+    device_type: str = "cpu"
+    address: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def as_record(self) -> dict[str, Any]:
+        return {"name": self.executor, "workers": self.workers, "threads": self.threads, "address": self.address}
+
+
+class Executor(Protocol):
+    """Runs units and yields them as they finish; `close` cancels whatever is still outstanding."""
+
+    plan: Plan
+
+    def run(self, units: list[Unit], options: Any, on_event: EventFn) -> Iterator[Finished]: ...
+
+    def in_flight(self) -> list[Unit]: ...
+
+    def close(self) -> None: ...
+
+
+def lost_record(case: Case, status: str, error: str, worker: str = "") -> dict[str, Any]:
+    """The record of a case that produced none: interrupted, or failed because its worker or node was lost."""
+    record: dict[str, Any] = {
+        "id": case.id,
+        "label": case.label,
+        "arch": case.arch,
+        "impl": case.settings.impl,
+        "task": case.task,
+        "seq_len": case.seq_len,
+        "seed": case.seed,
+        "status": status,
+        "error": error,
+    }
+    record["interrupted_at" if status == "interrupted" else "failed_at"] = utc_now_iso()
+    if worker:
+        record["ran_on"] = {"worker": worker}
+    return record

@@ -1,0 +1,97 @@
+"""Ray core tasks: one task per unit, resources from the case (num_cpus = its threads, num_gpus = 1 on CUDA).
+
+Without an address a local Ray is started on localhost only (no dashboard) and shut down at the end;
+with `auto` or an address rnnbench joins that cluster, which runs rnnbench's code on its nodes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from rnnbench.run.executors.base import EventFn, ExecutorError, Finished, Plan, Unit, lost_record
+
+
+def _ray_unit(cases: list[Any], options: Any, threads: int) -> list[dict[str, Any]]:
+    """The task body on a Ray worker: threads as requested, then the same unit function as everywhere."""
+    import ray
+    import torch
+
+    from rnnbench.run.executors.unit import run_unit
+
+    torch.set_num_threads(threads)
+    context = ray.get_runtime_context()
+    worker = f"ray:{context.get_node_id()[:8]}:{os.getpid()}"
+    return run_unit(cases, options, worker, lambda event: None)  # no event channel back: progress is per unit
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ExecutorError('--executor ray: Ray is not installed (pip install "rnnbench[ray]")') from None
+    return ray
+
+
+class RayExecutor:
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self._ray = _import_ray()
+        self._started_here = False
+        self._refs: dict[Any, Unit] = {}
+
+    def _connect(self) -> None:
+        ray = self._ray
+        if ray.is_initialized():
+            return
+        quiet = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+        if self.plan.address is None:
+            # Embedded: this machine only, bound to localhost, all its cores.
+            ray.init(num_cpus=os.cpu_count() or 1, _node_ip_address="127.0.0.1", **quiet)
+            self._started_here = True
+        else:
+            try:
+                ray.init(address=self.plan.address, log_to_driver=False, configure_logging=False)
+            except (ConnectionError, RuntimeError, ValueError) as err:
+                raise ExecutorError(f"--ray-address {self.plan.address}: cannot join: {err}".splitlines()[0]) from None
+
+    def run(self, units: list[Unit], options: Any, on_event: EventFn) -> Iterator[Finished]:
+        ray = self._ray
+        self._connect()
+        threads = self.plan.threads or 1
+        # max_retries=0: a lost worker or node marks its cases failed rather than timing them twice (docs/scale.md).
+        task = ray.remote(_ray_unit).options(
+            num_cpus=threads, num_gpus=1 if self.plan.device_type == "cuda" else 0, max_retries=0
+        )
+        for unit in units:
+            cases = unit.cases
+            if self.plan.device_type == "cuda":  # Ray sets CUDA_VISIBLE_DEVICES to the GPU it gives the task
+                cases = [c.model_copy(update={"device": "cuda"}) for c in cases]
+            self._refs[task.remote(cases, options, threads)] = unit
+            on_event({"kind": "unit_start", "worker": "ray", "index": unit.index, "ids": unit.ids})
+        while self._refs:
+            [ref], _ = ray.wait(list(self._refs), num_returns=1)
+            unit = self._refs.pop(ref)
+            try:
+                records = ray.get(ref)
+                worker = (records[0].get("ran_on") or {}).get("worker", "ray") if records else "ray"
+            except (ray.exceptions.RayError, OSError) as err:
+                cause = f"lost on Ray: {type(err).__name__}: {str(err).strip().splitlines()[0][:300] if str(err).strip() else ''}"
+                records, worker = [lost_record(c, "failed", cause, "ray") for c in unit.cases], "ray"
+                on_event({"kind": "worker_lost", "worker": "ray", "cause": cause})
+            yield Finished(unit, records, worker)
+
+    def in_flight(self) -> list[Unit]:
+        return list(self._refs.values())
+
+    def close(self) -> None:
+        for ref in list(self._refs):
+            try:
+                self._ray.cancel(ref, force=True)
+            except Exception:  # already finished or its node is gone: nothing left to cancel
+                pass
+        self._refs = {}
+        if self._started_here:
+            self._ray.shutdown()
+            self._started_here = False
