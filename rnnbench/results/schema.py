@@ -94,6 +94,18 @@ class MemoryRecord(Record):
     peak_bytes: StrictInt | None = None
 
 
+class PluginRecord(Record):
+    """Where a plugin model came from (`arch: package.module:Name` or an entry point); absent for built-ins."""
+
+    arch: StrictStr
+    qualified_name: StrictStr
+    file: StrictStr | None = None
+    file_sha256: StrictStr | None = None
+    package: StrictStr | None = None
+    version: StrictStr | None = None
+    bidirectional: StrictBool = False
+
+
 class CaseRecord(Record):
     """The fields every case record must have, and the types of those that readers use."""
 
@@ -112,6 +124,7 @@ class CaseRecord(Record):
     inference: dict[Annotated[str, StringConstraints(pattern=r"^b[1-9][0-9]*$")], InferenceRecord] | None = None
     flops: FlopsRecord | None = None
     memory: MemoryRecord | None = None
+    plugin: PluginRecord | None = None
 
     @model_validator(mode="after")
     def _readable(self) -> CaseRecord:
