@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from rnnbench.suite.arch import is_plugin
 from rnnbench.suite.expand import load_suite
 from rnnbench.suite.files import SuiteError
 
@@ -31,9 +32,23 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
 
 def load_suite_or_fail(suite: str, max_cases: int):
     try:
-        return load_suite(suite, max_cases=max_cases)
+        loaded = load_suite(suite, max_cases=max_cases)
     except SuiteError as err:
         raise fail(str(err)) from None
+    check_plugins_or_fail(loaded[0], loaded[2])
+    return loaded
+
+
+def check_plugins_or_fail(suite, path: Path) -> None:
+    """Import, build and dry-run each plugin before any case starts; built-in-only suites never import torch."""
+    if not any(is_plugin(entry.arch) for entry in suite.models):
+        return
+    from rnnbench.models.plugins import PluginError, check_plugins
+
+    try:
+        check_plugins(suite)
+    except PluginError as err:
+        raise fail(f"{path}: {err}") from None
 
 
 def write_out(out: Path, text: str) -> None:

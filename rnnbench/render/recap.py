@@ -9,7 +9,7 @@ from rich.text import Text
 
 from rnnbench.analysis.grouping import Group, group_results
 from rnnbench.render.format import MISSING, format_bytes, format_count, format_metric, format_ms, format_timing
-from rnnbench.stats import median
+from rnnbench.stats import median, ratio_ci
 
 
 def section_title(section: str) -> str:
@@ -100,6 +100,7 @@ ROWS = (
 def recap_table(doc: dict[str, Any], title: str | None = None) -> Table:
     """The lecture's recap table, made of this run's numbers: one column per architecture."""
     sections, labels, groups = group_results(doc)
+    labels = plugins_last(doc, labels)
     env = doc.get("env", {})
     table = Table(
         title=title or f"Measured recap — {doc['suite'].get('name', '?')}",
@@ -136,4 +137,88 @@ def recap_table(doc: dict[str, Any], title: str | None = None) -> Table:
                 name = _metric_row_name(present)
             table.add_row(f"  {name}", *values)
         table.rows[-1].end_section = True
+    return table
+
+
+# --- plugins (issue 13): their columns after the built-ins, and one row of ratios against LSTM each
+
+
+def plugin_labels(doc: dict[str, Any]) -> list[str]:
+    """Labels of plugin models (cases that carry a `plugin` record), in run order."""
+    out: list[str] = []
+    for case in doc["cases"]:
+        label = case.get("label", case["arch"])
+        if case.get("plugin") and label not in out:
+            out.append(label)
+    return out
+
+
+def plugins_last(doc: dict[str, Any], labels: list[str]) -> list[str]:
+    plugins = set(plugin_labels(doc))
+    return [lab for lab in labels if lab not in plugins] + [lab for lab in labels if lab in plugins]
+
+
+def _lstm_label(doc: dict[str, Any]) -> str | None:
+    labels = [c.get("label", c["arch"]) for c in doc["cases"] if c["arch"] == "lstm" and not c.get("plugin")]
+    return "lstm" if "lstm" in labels else (labels[0] if labels else None)
+
+
+def step_time_ratio(plugin: Group, lstm: Group) -> str:
+    """Plugin ÷ LSTM train-step time.
+
+    PAIRED-TIMING PLUG-IN POINT (issue 12): until paired (interleaved) step timings land in the
+    results, this is the Hodges-Lehmann ratio of the two groups' pooled samples with its 95 % CI
+    (stats.ratio_ci), measured one case after the other; swap in the paired ratio here.
+    """
+    a, b = lstm.pooled("train", "step_ms"), plugin.pooled("train", "step_ms")
+    if not a or not b:
+        return MISSING
+    base = [x for c in lstm.measured for x in c["train"]["step_ms"]["samples"]]
+    new = [x for c in plugin.measured for x in c["train"]["step_ms"]["samples"]]
+    ratio, lo, hi = ratio_ci(base, new)
+    return f"×{ratio:.2f} [{lo:.2f}, {hi:.2f}]"
+
+
+def _solve_ratio(plugin: Group, lstm: Group) -> str:
+    p, q = plugin.ms_to_solve_median, lstm.ms_to_solve_median
+    if p is None or q is None:
+        return f"{'—' if p is not None else 'not solved'} / {'—' if q is not None else 'not solved'}".replace(
+            "— / —", MISSING
+        )
+    return f"×{p / q:.2f}"
+
+
+def _metric_ratio(plugin: Group, lstm: Group) -> str:
+    p, q = plugin.metric_median, lstm.metric_median
+    if p is None or q is None:
+        return MISSING
+    text = f"{format_metric(p)} vs {format_metric(q)}"
+    return text + (f" (×{p / q:.2f})" if q else "")
+
+
+def plugin_ratio_table(doc: dict[str, Any]) -> Table | None:
+    """One row per plugin and section: step time, time to solve and final metric against LSTM; None without plugins."""
+    plugins, lstm = plugin_labels(doc), _lstm_label(doc)
+    if not plugins:
+        return None
+    sections, _, groups = group_results(doc)
+    table = Table(title="Plugins against LSTM", caption="plugin ÷ lstm; step time: ratio [95% CI]")
+    for column in ("section", "plugin", "step time", "time to solve", "final metric"):
+        table.add_column(column, justify="left" if column in ("section", "plugin") else "right")
+    for section in sections:
+        base = groups.get((section, lstm)) if lstm else None
+        for label in plugins:
+            group = groups.get((section, label))
+            if group is None:
+                continue
+            if base is None:
+                table.add_row(section_title(section), label, MISSING, MISSING, MISSING)
+                continue
+            table.add_row(
+                section_title(section),
+                label,
+                step_time_ratio(group, base),
+                _solve_ratio(group, base),
+                _metric_ratio(group, base),
+            )
     return table

@@ -9,12 +9,13 @@ from rich.console import RenderableType
 from rnnbench.claims.table import evaluate_claims
 from rnnbench.render.analysis import data_table, horizon_table, matched_table
 from rnnbench.render.claims import claims_table
-from rnnbench.render.recap import recap_table
+from rnnbench.render.recap import plugin_ratio_table, recap_table
 
 
 def run_report(doc: dict[str, Any]) -> list[RenderableType]:
     """Renderables in display order; each analysis adds itself only when the results hold its cases."""
     parts: list[RenderableType] = [recap_table(doc)]
+    parts += [t for t in (plugin_ratio_table(doc),) if t is not None]
     parts += [t for t in (matched_table(doc), horizon_table(doc), data_table(doc)) if t is not None]
     parts.append(claims_table(evaluate_claims(doc)))
     return parts

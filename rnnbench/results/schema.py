@@ -125,6 +125,18 @@ class RanOnRecord(Record):
     threads: StrictInt | None = None
 
 
+class PluginRecord(Record):
+    """Where a plugin model came from (`arch: package.module:Name` or an entry point); absent for built-ins."""
+
+    arch: StrictStr
+    qualified_name: StrictStr
+    file: StrictStr | None = None
+    file_sha256: StrictStr | None = None
+    package: StrictStr | None = None
+    version: StrictStr | None = None
+    bidirectional: StrictBool = False
+
+
 class CaseRecord(Record):
     """The fields every case record must have, and the types of those that readers use."""
 
@@ -146,6 +158,7 @@ class CaseRecord(Record):
     data: DataRecord | None = None  # real-data tasks only
     paired: PairedRecord | None = None  # absent in files from before interleaved timing
     ran_on: RanOnRecord | None = None
+    plugin: PluginRecord | None = None
 
     @model_validator(mode="after")
     def _readable(self) -> CaseRecord:

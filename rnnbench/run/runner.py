@@ -20,10 +20,12 @@ from rnnbench.measure.memory import PeakMemory
 from rnnbench.measure.phases import time_inference, time_train_step
 from rnnbench.measure.timer import make_sync
 from rnnbench.models.matching import match_case
+from rnnbench.models.plugins import PluginModel
 from rnnbench.models.registry import MODELS, Recurrent
 from rnnbench.results.store import utc_now_iso
 from rnnbench.run.group_timing import time_group
 from rnnbench.run.train import TrainLimits, make_optimizer, train
+from rnnbench.suite.arch import is_plugin
 from rnnbench.suite.schema import Case
 from rnnbench.tasks.data import eval_batch, train_batches
 from rnnbench.tasks.registry import TASKS
@@ -54,10 +56,21 @@ class Autocast(nn.Module):
             return self.inner(x).float()
 
 
-def build_case_model(case: Case, task, device: torch.device) -> Recurrent:
+def build_case_model(case: Case, task, device: torch.device) -> Recurrent | PluginModel:
     s = case.settings
     matched = match_case(case, task.input_size)  # match_params: the size is chosen before any weight exists
     torch.manual_seed(case.seed)  # the initial weights are a function of the seed alone
+    if is_plugin(case.arch):  # imported and checked before any case started; built here, outside every timer
+        plugin = PluginModel(
+            arch=case.arch,
+            input_size=task.input_size,
+            output_size=task.output_size,
+            output_kind=task.output_kind,
+            hidden_size=s.hidden_size,
+            num_layers=s.num_layers,
+            bidirectional=case.bidirectional,
+        )
+        return plugin.to(device)
     model = MODELS[case.arch](
         input_size=task.input_size,
         output_size=task.output_size,
@@ -118,11 +131,16 @@ def _train(case: Case, task, model: nn.Module, device: torch.device, on_event: E
     )
 
 
-def _flops(case: Case, task, model: Recurrent, step_ms: float, reference_gflops: float | None) -> dict[str, Any]:
+def _flops(case: Case, task, model: Recurrent | PluginModel, step_ms: float, reference_gflops: float | None):
     s = case.settings
-    forward = forward_flops(
-        model.cell, task.input_size, model.hidden_sizes, model.bidirectional, case.seq_len, s.batch_size
-    )
+    if isinstance(model, PluginModel):  # its own `flops_per_step`, else no figure rather than a guess
+        forward = model.forward_flops(case.seq_len, s.batch_size)
+        if forward is None:
+            return None
+    else:
+        forward = forward_flops(
+            model.cell, task.input_size, model.hidden_sizes, model.bidirectional, case.seq_len, s.batch_size
+        )
     train_step = 3 * forward  # backward costs about twice the forward
     achieved = achieved_gflops(train_step, step_ms)
     pct = 100.0 * achieved / reference_gflops if reference_gflops else None
@@ -190,6 +208,8 @@ def _run_case(case: Case, options: RunOptions, on_event: EventFn, timed: dict[st
     }
     if (data := task.data_record()) is not None:
         out["data"] = data  # the data set's hash (and the corpus's Python): compare refuses a mismatch
+    if isinstance(model, PluginModel):
+        out.update(plugin=model.plugin, impl="plugin")
     if (matched := match_case(case, task.input_size)) is not None:
         out.update(hidden_size=matched.hidden_size, matched=matched.as_record())
     with PeakMemory(device) as memory:

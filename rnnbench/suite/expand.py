@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from rnnbench.catalog import TASK_SPECS
+from rnnbench.suite.arch import is_plugin
 from rnnbench.suite.files import SuiteError, read_yaml, resolve_suite_path
 from rnnbench.suite.schema import Case, CaseSettings, ModelEntry, Suite, first_error
 
@@ -50,6 +51,8 @@ def _model_label(entry: ModelEntry, settings: CaseSettings) -> str:
     if entry.label:
         return entry.label
     label = entry.arch
+    if is_plugin(entry.arch):  # impl and forget_bias do not apply to a plugin
+        return label + ("-bi" if entry.bidirectional else "")
     if settings.impl != "fused":
         label += f"-{settings.impl}"
     if settings.forget_bias is not None:
@@ -81,7 +84,7 @@ def expand(suite: Suite, max_cases: int = DEFAULT_MAX_CASES) -> list[Case]:
                 if task.models is not None and not ({entry.arch, entry.label} & set(task.models)):
                     continue  # the task entry names the models that run on it
                 where = f"models[{m}]"
-                settings = _merge(suite.defaults, entry.model_dump(exclude={"arch", "label"}), where)
+                settings = _merge(suite.defaults, entry.model_dump(exclude={"arch", "label", "bidirectional"}), where)
                 settings = _merge(settings, {k: v for k, v in task_overrides.items()}, f"tasks[{t}]")
                 settings = _merge(settings, sweep, "matrix")
                 if not isinstance(seq_len, int) or isinstance(seq_len, bool) or seq_len < 1:
@@ -113,6 +116,7 @@ def expand(suite: Suite, max_cases: int = DEFAULT_MAX_CASES) -> list[Case]:
                             device=suite.device,
                             dtype=suite.dtype,
                             settings=settings,
+                            bidirectional=bool(entry.bidirectional),
                         )
                     )
     return cases

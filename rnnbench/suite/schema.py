@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from rnnbench.catalog import CELL_IMPLS, MODEL_SPECS, TASK_SPECS, missing_extra
+from rnnbench.suite.arch import check_arch, is_plugin
 
 # Strict ints: YAML `true` is not the size 1. Floats stay lax, since YAML 1.1 reads `1e-3` as a string.
 PositiveInt = Annotated[StrictInt, Field(gt=0)]
@@ -109,15 +110,10 @@ class ModelEntry(Strict):
     timing: TimingConfig | None = None
     inference: InferenceConfig | None = None
     label: str | None = None  # column name in tables; defaults to arch (+ impl and other differences)
+    bidirectional: bool | None = None  # plugins only: rnnbench passes bidirectional=True to the constructor
 
     _match_params_known = field_validator("match_params")(_known_reference)
-
-    @field_validator("arch")
-    @classmethod
-    def _known_arch(cls, arch: str) -> str:
-        if arch not in MODEL_SPECS:
-            raise ValueError(f"unknown model {arch!r} (known: {', '.join(sorted(MODEL_SPECS))})")
-        return arch
+    _arch_known = field_validator("arch")(check_arch)
 
 
 class TaskEntry(BaseModel):
@@ -205,6 +201,13 @@ class Suite(Strict):
     @model_validator(mode="after")
     def _pairings(self) -> Suite:
         for i, entry in enumerate(self.models):
+            if is_plugin(entry.arch):
+                _plugin_entry_fits(i, entry, self)
+                continue
+            if entry.bidirectional is not None:
+                raise ValueError(
+                    f"models[{i}].bidirectional: only for plugins; the built-ins have bilstm, bigru, birnn, bipeephole"
+                )
             spec = MODEL_SPECS[entry.arch]
             impl = entry.impl or self.defaults.impl
             if impl not in CELL_IMPLS[spec.cell]:
@@ -228,6 +231,22 @@ class Suite(Strict):
         return self
 
 
+def _plugin_entry_fits(i: int, entry: ModelEntry, suite: Suite) -> None:
+    """Settings that only rnnbench's own cores understand are refused on a plugin entry."""
+    for key in ("impl", "forget_bias", "match_params"):
+        if getattr(entry, key) is not None or (key != "impl" and getattr(suite.defaults, key) is not None):
+            raise ValueError(
+                f"models[{i}].{key}: not available for plugin {entry.arch!r} (rnnbench cannot reach inside it)"
+            )
+    if entry.bidirectional:
+        for j, task in enumerate(suite.tasks):
+            if TASK_SPECS[task.task].causal:
+                raise ValueError(
+                    f"models[{i}] / tasks[{j}]: bidirectional {entry.arch} on causal task {task.task} "
+                    "would see the answer from the future"
+                )
+
+
 class Case(Strict):
     """One fully resolved benchmark case: a model on a task with one seed. Picklable."""
 
@@ -241,6 +260,7 @@ class Case(Strict):
     device: str
     dtype: str
     settings: CaseSettings
+    bidirectional: bool = False  # a plugin built with bidirectional=True
 
 
 def first_error(err: ValidationError) -> str:

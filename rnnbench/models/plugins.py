@@ -1,0 +1,271 @@
+"""User recurrent modules as models: resolving `package.module:Name` or an entry point, checking it, adding the head.
+
+The protocol is `nn.LSTM`'s: `Name(input_size=I, hidden_size=H, num_layers=L, batch_first=True)`
+(plus `bidirectional=True` when the suite says so) returns an `nn.Module` whose `forward(x)`, x of
+shape [B, T, I], returns [B, T, D] or a tuple whose first element is that tensor. D is found with
+one dry forward pass. Everything here (imports, hashing, the dry pass) runs when the model is built,
+before any timer starts; the wrapper's forward adds only the head's slicing that the built-ins do too.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib
+import importlib.metadata
+import inspect
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+
+from rnnbench.suite.arch import PLUGIN_GROUP, QUALIFIED, is_plugin
+
+# The size of the check `validate` and `run` make before any case starts; B != T catches a
+# module that ignores batch_first.
+CHECK_INPUT, CHECK_HIDDEN, CHECK_BATCH, CHECK_STEPS = 3, 4, 2, 3
+
+
+class PluginError(Exception):
+    """A plugin that cannot be used; the message is one line (the caller adds the file and field)."""
+
+
+@dataclass(frozen=True)
+class PluginSource:
+    """Where a plugin comes from, as recorded with every case it runs in."""
+
+    arch: str
+    qualified_name: str
+    file: str | None
+    file_sha256: str | None
+    package: str | None
+    version: str | None
+
+    def as_record(self, bidirectional: bool) -> dict[str, Any]:
+        return {**asdict(self), "bidirectional": bidirectional}
+
+
+def _one_line(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}".splitlines()[0][:300]
+
+
+def _import(module: str) -> Any:
+    if os.getcwd() not in sys.path:  # "importable from the working folder", as with `python -m`
+        sys.path.append(os.getcwd())
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        if err.name and (module == err.name or module.startswith(err.name + ".")):
+            raise PluginError(
+                f"module {module!r} not found (not importable from the working folder or PYTHONPATH)"
+            ) from None
+        raise PluginError(f"module not found while importing {module!r}: {err.name!r}") from None
+    except Exception as err:  # a plugin's import may raise anything
+        raise PluginError(f"importing {module!r} raised {_one_line(err)}") from None
+
+
+def _attribute(owner: Any, dotted: str, where: str) -> Any:
+    value = owner
+    for part in dotted.split("."):
+        if not hasattr(value, part):
+            raise PluginError(f"{where} has no attribute {dotted!r}")
+        value = getattr(value, part)
+    return value
+
+
+def _entry_point(name: str) -> importlib.metadata.EntryPoint:
+    found = [ep for ep in importlib.metadata.entry_points(group=PLUGIN_GROUP) if ep.name == name]
+    if not found:
+        raise PluginError(f"no entry point {name!r} in group {PLUGIN_GROUP}")
+    return found[0]
+
+
+def _file_of(obj: Any) -> str | None:
+    try:
+        return inspect.getsourcefile(obj) or inspect.getfile(obj)
+    except TypeError:
+        module = sys.modules.get(getattr(obj, "__module__", ""), None)
+        return getattr(module, "__file__", None)
+
+
+def _sha256(path: str | None) -> str | None:
+    if path is None or not os.path.isfile(path):
+        return None
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def _distribution_of(module: str) -> tuple[str | None, str | None]:
+    """The installed package that provides `module`'s top-level package, and its version."""
+    names = importlib.metadata.packages_distributions().get(module.split(".")[0], [])
+    if not names:
+        return None, None
+    try:
+        return names[0], importlib.metadata.version(names[0])
+    except importlib.metadata.PackageNotFoundError:
+        return names[0], None
+
+
+@functools.cache
+def resolve(arch: str) -> tuple[Callable[..., nn.Module], PluginSource]:
+    """The constructor `arch` names and where it comes from; imported once per process."""
+    match = QUALIFIED.match(arch)
+    if match:
+        module_name, attr = match.groups()
+        factory = _attribute(_import(module_name), attr, f"module {module_name!r}")
+        package, version = _distribution_of(module_name)
+    else:
+        ep = _entry_point(arch)
+        try:
+            factory = ep.load()
+        except ModuleNotFoundError as err:
+            raise PluginError(f"entry point {arch!r} = {ep.value!r}: module {err.name!r} not found") from None
+        except AttributeError as err:
+            raise PluginError(f"entry point {arch!r} = {ep.value!r}: attribute missing ({err})") from None
+        except Exception as err:
+            raise PluginError(f"entry point {arch!r} = {ep.value!r}: loading raised {_one_line(err)}") from None
+        dist = getattr(ep, "dist", None)
+        package, version = (dist.name, dist.version) if dist is not None else (None, None)
+    if not callable(factory):
+        raise PluginError(f"{arch!r} is a {type(factory).__name__}, not a class or function")
+    qualified = f"{getattr(factory, '__module__', '?')}.{getattr(factory, '__qualname__', repr(factory))}"
+    file = _file_of(factory)
+    return factory, PluginSource(arch, qualified, file, _sha256(file), package, version)
+
+
+def build_core(arch: str, input_size: int, hidden_size: int, num_layers: int, bidirectional: bool) -> nn.Module:
+    factory, _ = resolve(arch)
+    kwargs: dict[str, Any] = dict(input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
+    kwargs["batch_first"] = True
+    if bidirectional:
+        kwargs["bidirectional"] = True
+    try:
+        core = factory(**kwargs)
+    except Exception as err:
+        raise PluginError(f"the constructor raised {_one_line(err)}") from None
+    if not isinstance(core, nn.Module):
+        raise PluginError(f"the constructor returned a {type(core).__name__}, not an nn.Module")
+    return core
+
+
+def _sequence_output(out: Any) -> Tensor:
+    if isinstance(out, (tuple, list)) and out:
+        out = out[0]
+    if not isinstance(out, Tensor):
+        raise PluginError(f"forward returned a {type(out).__name__}, not a tensor or a tuple starting with one")
+    return out
+
+
+def dry_output_size(core: nn.Module, input_size: int, bidirectional: bool) -> int:
+    """D from one dry forward of a [2, 3, I] batch on the CPU, leaving the global RNG (hence the head's weights) untouched.
+
+    On the CPU, as the built-ins are built: the model moves to the case's device afterwards.
+    """
+    x = torch.zeros(CHECK_BATCH, CHECK_STEPS, input_size)
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        try:
+            out = _sequence_output(core(x))
+        except PluginError:
+            raise
+        except Exception as err:
+            raise PluginError(f"forward raised {_one_line(err)}") from None
+    if out.dim() != 3 or tuple(out.shape[:2]) != (CHECK_BATCH, CHECK_STEPS) or out.shape[2] < 1:
+        raise PluginError(
+            f"forward of a [{CHECK_BATCH}, {CHECK_STEPS}, {input_size}] batch returned shape {list(out.shape)}, "
+            f"expected [{CHECK_BATCH}, {CHECK_STEPS}, D] (batch first)"
+        )
+    if bidirectional and out.shape[2] % 2:
+        raise PluginError(f"bidirectional, but D = {out.shape[2]} is odd (expected forward and backward halves)")
+    return int(out.shape[2])
+
+
+def _gates(core: nn.Module) -> int | None:
+    gates = getattr(core, "gates", None)
+    return gates if isinstance(gates, int) and not isinstance(gates, bool) else None
+
+
+class PluginModel(nn.Module):
+    """A user's recurrent module (`core`) and rnnbench's linear head, named as in `Recurrent`.
+
+    `last` tasks read the last step; with `bidirectional: true` they read the forward half at the
+    last step and the backward half at the first (as nn.LSTM lays them out), as the built-in
+    bidirectional models do. `sequence` tasks apply the head at every step.
+    """
+
+    cell = None  # no rnnbench cell: the FLOP formula does not apply
+
+    def __init__(
+        self,
+        *,
+        arch: str,
+        input_size: int,
+        output_size: int,
+        output_kind: Literal["last", "sequence"],
+        hidden_size: int | list[int] = 64,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+    ) -> None:
+        super().__init__()
+        if isinstance(hidden_size, list):
+            if len(set(hidden_size)) != 1:
+                raise ValueError(f"plugin {arch}: takes one hidden_size for all layers, not {hidden_size}")
+            hidden_size = hidden_size[0]
+        self.arch, self.bidirectional, self.output_kind = arch, bidirectional, output_kind
+        self.hidden_sizes = [hidden_size] * num_layers
+        self.core = build_core(arch, input_size, hidden_size, num_layers, bidirectional)
+        self.output_dim = dry_output_size(self.core, input_size, bidirectional)
+        self.head = nn.Linear(self.output_dim, output_size)
+        self.plugin = resolve(arch)[1].as_record(bidirectional)
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.core(x)
+        if isinstance(out, (tuple, list)):
+            out = out[0]
+        if self.output_kind == "sequence":
+            return self.head(out)
+        if self.bidirectional:
+            half = self.output_dim // 2
+            return self.head(torch.cat([out[:, -1, :half], out[:, 0, half:]], dim=1))
+        return self.head(out[:, -1])
+
+    @property
+    def gates(self) -> int | None:
+        return _gates(self.core)
+
+    @property
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    @property
+    def n_core_params(self) -> int:
+        return sum(p.numel() for p in self.core.parameters())
+
+    def forward_flops(self, seq_len: int, batch_size: int) -> int | None:
+        """Matmul FLOPs of one forward of the core, from its optional `flops_per_step` (one step, one sequence)."""
+        per_step = getattr(self.core, "flops_per_step", None)
+        per_step = per_step() if callable(per_step) else per_step
+        if not isinstance(per_step, int) or isinstance(per_step, bool) or per_step < 0:
+            return None
+        return per_step * seq_len * batch_size
+
+
+def check_plugins(suite: Any) -> None:
+    """Import, build at a tiny size and dry-run every plugin of a suite; PluginError names `models[i].arch`."""
+    for i, entry in enumerate(suite.models):
+        if not is_plugin(entry.arch):
+            continue
+        where = f"models[{i}].arch: {entry.arch}"
+        num_layers = entry.num_layers or suite.defaults.num_layers
+        bidirectional = bool(entry.bidirectional)
+        try:
+            core = build_core(entry.arch, CHECK_INPUT, CHECK_HIDDEN, num_layers, bidirectional)
+            dry_output_size(core, CHECK_INPUT, bidirectional)
+        except PluginError as err:
+            raise PluginError(f"{where}: {err}") from None
+        gates = getattr(core, "gates", None)
+        if gates is not None and _gates(core) is None:
+            raise PluginError(f"{where}: gates is a {type(gates).__name__}, not an int")
