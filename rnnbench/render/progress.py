@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -17,13 +19,16 @@ from rich.progress import (
 class ProgressView:
     """Turns runner events into a live progress display: case i/N, its id, phase, step, loss, elapsed."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.eta = TimeLeft()
         self.progress = Progress(
             TextColumn("[bold]{task.fields[case]}"),
             BarColumn(bar_width=20),
             MofNCompleteColumn(),
             TextColumn("{task.fields[detail]}"),
             TimeElapsedColumn(),
+            TextColumn("{task.fields[left]}"),
             console=console,
             transient=False,
         )
@@ -41,7 +46,10 @@ class ProgressView:
         kind = event["kind"]
         if kind == "run_start":
             done = event["n_cases"] - event["n_todo"]
-            self.bar = self.progress.add_task("run", total=event["n_cases"], completed=done, case="starting", detail="")
+            self.bar = self.progress.add_task(
+                "run", total=event["n_cases"], completed=done, case="starting", detail="", left=""
+            )
+            self.eta.start(event["n_todo"], self.clock())
         elif self.bar is None:
             return
         elif kind == "case_start":
@@ -57,7 +65,35 @@ class ProgressView:
         elif kind == "case_end":
             record = event["record"]
             self.progress.advance(self.bar)
+            self.eta.case_done(self.clock())
+            self.progress.update(self.bar, left=self.eta.text())
             if record["status"] != "ok":
                 self.progress.console.print(
                     f"[yellow]{record['id']}: {record['status']}[/] — {record.get('error') or ''}", highlight=False
                 )
+
+
+class TimeLeft:
+    """Time left = the mean wall time of the cases finished in this run × the cases still to run."""
+
+    def __init__(self) -> None:
+        self.todo, self.done, self.started = 0, 0, 0.0
+
+    def start(self, todo: int, now: float) -> None:
+        self.todo, self.done, self.started = todo, 0, now
+        self.now = now
+
+    def case_done(self, now: float) -> None:
+        self.done, self.now = self.done + 1, now
+
+    def seconds(self) -> float | None:
+        """None until a case has finished: before that there is no measured speed."""
+        if self.done == 0:
+            return None
+        return (self.now - self.started) / self.done * max(self.todo - self.done, 0)
+
+    def text(self) -> str:
+        left = self.seconds()
+        if left is None:
+            return ""
+        return f"~{left:.0f} s left" if left < 120 else f"~{left / 60:.1f} min left"

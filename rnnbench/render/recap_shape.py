@@ -55,7 +55,6 @@ def recap_shape_table(results: list[ClaimResult], title: str = "The recap, measu
         title=title,
         caption=context_line(results) + "\n✔ supported · ✘ contradicted · ? inconclusive · — not measured",
         show_lines=True,
-        width=100,
     )
     table.add_column("", style="bold", no_wrap=True)
     for column in COLUMNS:
