@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -18,13 +20,16 @@ from rich.progress import (
 class ProgressView:
     """Turns run events into a live display: case i/N, its id, phase, step, loss, elapsed; a row per worker when parallel."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.eta = TimeLeft()
         self.progress = Progress(
             TextColumn("[bold]{task.fields[case]}"),
             BarColumn(bar_width=20),
             MofNCompleteColumn(),
             TextColumn("{task.fields[detail]}"),
             TimeElapsedColumn(),
+            TextColumn("{task.fields[left]}"),
             console=console,
             transient=False,
         )
@@ -46,7 +51,7 @@ class ProgressView:
         if not self.parallel or worker is None:
             return self.bar
         if worker not in self.rows:
-            self.rows[worker] = self.progress.add_task(worker, total=None, case=f"  {worker}", detail="")
+            self.rows[worker] = self.progress.add_task(worker, total=None, case=f"  {worker}", detail="", left="")
         return self.rows[worker]
 
     def __call__(self, event: dict[str, Any]) -> None:
@@ -54,7 +59,10 @@ class ProgressView:
         if kind == "run_start":
             done = event["n_cases"] - event["n_todo"]
             self.parallel = event.get("workers", 1) > 1 or event.get("executor") == "ray"
-            self.bar = self.progress.add_task("run", total=event["n_cases"], completed=done, case="starting", detail="")
+            self.bar = self.progress.add_task(
+                "run", total=event["n_cases"], completed=done, case="starting", detail="", left=""
+            )
+            self.eta.start(event["n_todo"], self.clock())
             return
         if self.bar is None:
             return
@@ -82,7 +90,35 @@ class ProgressView:
         elif kind == "case_end":
             record = event["record"]
             self.progress.advance(self.bar)
+            self.eta.case_done(self.clock())
+            self.progress.update(self.bar, left=self.eta.text())
             if record["status"] != "ok":
                 self.progress.console.print(
                     f"[yellow]{record['id']}: {record['status']}[/] — {record.get('error') or ''}", highlight=False
                 )
+
+
+class TimeLeft:
+    """Time left = the mean wall time of the cases finished in this run × the cases still to run."""
+
+    def __init__(self) -> None:
+        self.todo, self.done, self.started = 0, 0, 0.0
+
+    def start(self, todo: int, now: float) -> None:
+        self.todo, self.done, self.started = todo, 0, now
+        self.now = now
+
+    def case_done(self, now: float) -> None:
+        self.done, self.now = self.done + 1, now
+
+    def seconds(self) -> float | None:
+        """None until a case has finished: before that there is no measured speed."""
+        if self.done == 0:
+            return None
+        return (self.now - self.started) / self.done * max(self.todo - self.done, 0)
+
+    def text(self) -> str:
+        left = self.seconds()
+        if left is None:
+            return ""
+        return f"~{left:.0f} s left" if left < 120 else f"~{left / 60:.1f} min left"

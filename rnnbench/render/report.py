@@ -10,12 +10,15 @@ from rnnbench.claims.table import evaluate_claims
 from rnnbench.render.analysis import data_table, horizon_table, matched_table
 from rnnbench.render.claims import claims_table
 from rnnbench.render.recap import plugin_ratio_table, recap_table
+from rnnbench.render.recap_shape import recap_shape_table
 
 
 def run_report(doc: dict[str, Any]) -> list[RenderableType]:
-    """Renderables in display order; each analysis adds itself only when the results hold its cases."""
-    parts: list[RenderableType] = [recap_table(doc)]
+    """Renderables in display order: the recap in the lecture's shape first; each analysis adds itself only
+    when the results hold its cases."""
+    results = evaluate_claims(doc)
+    parts: list[RenderableType] = [recap_shape_table(results), recap_table(doc)]
     parts += [t for t in (plugin_ratio_table(doc),) if t is not None]
     parts += [t for t in (matched_table(doc), horizon_table(doc), data_table(doc)) if t is not None]
-    parts.append(claims_table(evaluate_claims(doc)))
+    parts.append(claims_table(results))
     return parts
