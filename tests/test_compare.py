@@ -12,8 +12,9 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from rnnbench.cli.main import app
-from rnnbench.compare.comparison import CompareError, CompareOptions
-from rnnbench.compare.pairing import compare, latest_pair, parse_threshold, reference_drift, threshold_for
+from rnnbench.compare.comparison import CompareError, CompareOptions, parse_threshold, threshold_for
+from rnnbench.compare.drift import reference_drift
+from rnnbench.compare.pairing import compare, latest_pair
 from rnnbench.compare.rows import skill
 from rnnbench.export.github_action import github_action_benchmark
 from rnnbench.export.json_doc import comparison_json

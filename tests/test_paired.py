@@ -157,7 +157,7 @@ def _paired_doc(lstm: list[float], gru: list[float]) -> dict:
 
 
 def test_compare_drift_is_how_far_the_paired_ratios_moved():
-    from rnnbench.compare.pairing import paired_drift
+    from rnnbench.compare.drift import paired_drift
 
     base = _paired_doc([10.0] * 20, [20.0] * 20)
     same = _paired_doc([13.0] * 20, [26.0] * 20)  # the machine slowed both: the paired ratio did not move

@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 from rnnbench.catalog import TASK_SPECS, missing_extra
 from rnnbench.claims.types import SUPPORTED, ClaimResult, Finding
 from rnnbench.cli.main import app
-from rnnbench.compare.pairing import CompareError, compare
+from rnnbench.compare.comparison import CompareError
+from rnnbench.compare.pairing import compare
 from rnnbench.results.store import save_atomic
 from rnnbench.run.runner import run_case
 from rnnbench.suite.expand import expand, load_suite, parse_suite

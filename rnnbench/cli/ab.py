@@ -46,7 +46,7 @@ def ab(
 ) -> None:
     """Time SUITE's models in worker processes of two environments, taking turns; report NEW/BASE per metric."""
     from rnnbench.compare.ab import AbError, AbOptions, Side, comparison_of, run_ab, save_doc
-    from rnnbench.compare.pairing import parse_threshold
+    from rnnbench.compare.comparison import parse_threshold
     from rnnbench.render.compare import comparison_renderable
     from rnnbench.suite.expand import load_suite
     from rnnbench.suite.files import SuiteError

@@ -60,9 +60,9 @@ def compare(
     ] = Path("results"),
 ) -> None:
     """Compare two results of one suite: timing ratios with CIs and p-values, accuracy, and a regression gate."""
-    from rnnbench.compare.comparison import CompareError, CompareOptions
+    from rnnbench.compare.comparison import CompareError, CompareOptions, parse_threshold
     from rnnbench.compare.pairing import compare as compare_docs
-    from rnnbench.compare.pairing import latest_pair, parse_threshold
+    from rnnbench.compare.pairing import latest_pair
     from rnnbench.render.compare import comparison_renderable
 
     choices = (TERMINAL_FORMAT, *COMPARISON_FORMATS)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fnmatch
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,3 +58,37 @@ class Comparison:
     def too_noisy(self) -> bool:
         """True when most timings could not resolve a change of twice the threshold: a pass vouches for little."""
         return self.resolution is not None and self.resolution > 2 * max(self.options.threshold, 0.01)
+
+
+def parse_threshold(text: str | float) -> float:
+    """`5%` or `0.05` -> 0.05; a bare number of 1 or more is refused as ambiguous."""
+    raw = str(text).strip()
+    try:
+        value = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise ValueError(f"threshold {raw!r} is not a number (write 5% or 0.05)") from None
+    if not raw.endswith("%") and value >= 1.0:
+        raise ValueError(f"threshold {raw!r} is ambiguous: write {raw}% or {value / 100:g}")
+    if not 0.0 <= value < math.inf:
+        raise ValueError(f"threshold {raw!r} must be a non-negative fraction")
+    return value
+
+
+def resolve_thresholds(suite_thresholds: Mapping[str, float], metrics: set[str]) -> dict[str, float]:
+    """Validate the suite's per-metric thresholds: keys are metric names or shell patterns (`latency_*`)."""
+    for key, value in suite_thresholds.items():
+        if not isinstance(value, (int, float)) or not 0.0 <= value < math.inf:
+            raise CompareError(f"suite thresholds.{key}: {value!r} must be a non-negative fraction (0.10 = 10 %)")
+        if not any(fnmatch.fnmatchcase(metric, key) for metric in metrics):
+            raise CompareError(f"suite thresholds.{key}: matches no metric (metrics: {', '.join(sorted(metrics))})")
+    return dict(suite_thresholds)
+
+
+def threshold_for(metric: str, thresholds: Mapping[str, float], default: float) -> float:
+    """An exact key wins, then the first matching pattern, then the default."""
+    if metric in thresholds:
+        return float(thresholds[metric])
+    for key, value in thresholds.items():
+        if fnmatch.fnmatchcase(metric, key):
+            return float(value)
+    return default

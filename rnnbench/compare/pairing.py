@@ -7,17 +7,15 @@ whatever it could not compare.
 
 from __future__ import annotations
 
-import fnmatch
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from rnnbench import stats
-from rnnbench.analysis.paired import paired_log_ratios
-from rnnbench.compare.comparison import CompareError, CompareOptions, Comparison
+from rnnbench.compare.checks import check_comparable, placement_diff, settings_diff
+from rnnbench.compare.comparison import CompareError, CompareOptions, Comparison, resolve_thresholds, threshold_for
+from rnnbench.compare.drift import paired_drift, reference_drift, reference_ms, timed_itself
 from rnnbench.compare.rows import (
     ACCURACY_METRIC,
     SOLVE_METRIC,
@@ -30,23 +28,7 @@ from rnnbench.compare.rows import (
 from rnnbench.results.schema import ResultsError
 from rnnbench.results.store import load_results
 
-BLOCKING_ENV_KEYS = ("device", "torch", "dtype")  # timings across these are incomparable
-SHOWN_ENV_KEYS = ("device_name", "threads", "cuda", "cudnn", "python", "platform")  # shown when they differ
 PHASES = ("forward", "backward", "optimizer")
-
-
-def parse_threshold(text: str | float) -> float:
-    """`5%` or `0.05` -> 0.05; a bare number of 1 or more is refused as ambiguous."""
-    raw = str(text).strip()
-    try:
-        value = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
-    except ValueError:
-        raise ValueError(f"threshold {raw!r} is not a number (write 5% or 0.05)") from None
-    if not raw.endswith("%") and value >= 1.0:
-        raise ValueError(f"threshold {raw!r} is ambiguous: write {raw}% or {value / 100:g}")
-    if not 0.0 <= value < math.inf:
-        raise ValueError(f"threshold {raw!r} must be a non-negative fraction")
-    return value
 
 
 def config_of(case_id: str) -> str:
@@ -77,106 +59,6 @@ def timing_samples(case: dict[str, Any]) -> dict[str, tuple[str, int | None, lis
     return out
 
 
-def _reference_medians(doc: dict[str, Any]) -> list[float]:
-    ref = doc.get("reference") or {}
-    blocks = [ref[k] for k in ("start", "end") if isinstance(ref.get(k), dict)]
-    medians = [(block.get("matmul_ms") or {}).get("median") for block in blocks]
-    return [float(m) for m in medians if isinstance(m, (int, float)) and m > 0]
-
-
-def reference_ms(doc: dict[str, Any]) -> float | None:
-    """The run's reference matmul time: geometric mean of its start and end medians, so drift over the run counts."""
-    medians = _reference_medians(doc)
-    return stats.geomean(medians) if medians else None
-
-
-def reference_drift(doc: dict[str, Any]) -> float:
-    """Half the log distance between the start and end reference times: how far the geomean may be from the truth."""
-    medians = _reference_medians(doc)
-    return abs(math.log(medians[-1] / medians[0])) / 2.0 if len(medians) == 2 else 0.0
-
-
-def check_comparable(
-    base: dict[str, Any], new: dict[str, Any], allow_env_mismatch: bool
-) -> list[tuple[str, Any, Any, bool]]:
-    """Raise CompareError for different schemas, suites or (unless allowed) environments; return every env difference."""
-    if base.get("schema_version") != new.get("schema_version"):
-        raise CompareError(f"different schema versions ({base.get('schema_version')} vs {new.get('schema_version')})")
-    names = (base["suite"].get("name"), new["suite"].get("name"))
-    if names[0] != names[1]:
-        raise CompareError(f"different suites ({names[0]!r} vs {names[1]!r}): compare runs of the same suite")
-    check_same_data(base, new)
-    diffs = []
-    for key in BLOCKING_ENV_KEYS + SHOWN_ENV_KEYS:
-        old, now = base["env"].get(key), new["env"].get(key)
-        if old != now:
-            diffs.append((key, old, now, key in BLOCKING_ENV_KEYS))
-    blocking = [f"{k} {a} -> {b}" for k, a, b, hard in diffs if hard]
-    if blocking and not allow_env_mismatch:
-        raise CompareError(f"incomparable environments: {', '.join(blocking)} (--allow-env-mismatch compares anyway)")
-    return diffs
-
-
-def _data_sets(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """task -> the data record of its cases (real-data tasks only; the first case of each task)."""
-    out: dict[str, dict[str, Any]] = {}
-    for case in doc["cases"]:
-        if isinstance(case.get("data"), dict):
-            out.setdefault(case["task"], case["data"])
-    return out
-
-
-def check_same_data(base: dict[str, Any], new: dict[str, Any]) -> None:
-    """A real-data task scored on another data set (charlm read from another Python's stdlib) is not comparable."""
-    base_data, new_data = _data_sets(base), _data_sets(new)
-    for task in sorted(set(base_data) & set(new_data)):
-        old, now = base_data[task], new_data[task]
-        if old.get("sha256") != now.get("sha256"):
-            raise CompareError(
-                f"different data for task {task} (sha256 {_data_name(old)} vs {_data_name(now)}): "
-                "its scores are not comparable; compare runs on the same corpus"
-            )
-
-
-def _data_name(record: dict[str, Any]) -> str:
-    python = f", Python {record['python']}" if record.get("python") else ""
-    return f"{str(record.get('sha256'))[:12]}{python}"
-
-
-def resolve_thresholds(suite_thresholds: Mapping[str, float], metrics: set[str]) -> dict[str, float]:
-    """Validate the suite's per-metric thresholds: keys are metric names or shell patterns (`latency_*`)."""
-    for key, value in suite_thresholds.items():
-        if not isinstance(value, (int, float)) or not 0.0 <= value < math.inf:
-            raise CompareError(f"suite thresholds.{key}: {value!r} must be a non-negative fraction (0.10 = 10 %)")
-        if not any(fnmatch.fnmatchcase(metric, key) for metric in metrics):
-            raise CompareError(f"suite thresholds.{key}: matches no metric (metrics: {', '.join(sorted(metrics))})")
-    return dict(suite_thresholds)
-
-
-def threshold_for(metric: str, thresholds: Mapping[str, float], default: float) -> float:
-    """An exact key wins, then the first matching pattern, then the default."""
-    if metric in thresholds:
-        return float(thresholds[metric])
-    for key, value in thresholds.items():
-        if fnmatch.fnmatchcase(metric, key):
-            return float(value)
-    return default
-
-
-def _settings_diff(base_case: dict[str, Any], new_case: dict[str, Any]) -> list[str]:
-    old, now = base_case.get("settings") or {}, new_case.get("settings") or {}
-    return sorted(k for k in set(old) | set(now) if old.get(k) != now.get(k))
-
-
-def _placement_diff(base_case: dict[str, Any], new_case: dict[str, Any]) -> str | None:
-    """Two cases measured on different device types (by name) cannot be paired; older files record no placement."""
-    old, now = base_case.get("ran_on") or {}, new_case.get("ran_on") or {}
-    for key in ("device", "device_name"):
-        if old.get(key) and now.get(key) and old[key] != now[key]:
-            return f"measured on {key} {old[key]} in BASE and {now[key]} in NEW (--allow-env-mismatch compares anyway)"
-    return None
-
-
 def _match(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """Pairs of cases with the same id that both carry measurements; everything else is listed in `out`."""
     base_by_id = {c["id"]: c for c in base["cases"]}
@@ -193,8 +75,8 @@ def _match(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> list[t
             for side, c in (("BASE", base_case), ("NEW", new_case))
             if c.get("status") not in ("ok", "diverged")
         ]
-        differing = _settings_diff(base_case, new_case)
-        elsewhere = _placement_diff(base_case, new_case)
+        differing = settings_diff(base_case, new_case)
+        elsewhere = placement_diff(base_case, new_case)
         if unusable:
             out.not_compared.append((cid, ", ".join(unusable)))
         elif elsewhere and not out.options.allow_env_mismatch:
@@ -311,8 +193,8 @@ def _config_rows(
     label = group[0][1].get("label", group[0][1]["arch"])
     rows = []
     # seeds timed interleaved share their model's samples (paired.timed_as): count them once
-    base_timings = [(b["id"], timing_samples(b)) for b, _ in group if _timed_itself(b)]
-    new_timings = [(n["id"], timing_samples(n)) for _, n in group if _timed_itself(n)]
+    base_timings = [(b["id"], timing_samples(b)) for b, _ in group if timed_itself(b)]
+    new_timings = [(n["id"], timing_samples(n)) for _, n in group if timed_itself(n)]
     for metric, (unit, batch, _) in base_timings[0][1].items():
         base_seeds = [(cid, t[metric][2]) for cid, t in base_timings if metric in t]
         new_seeds = [(cid, t[metric][2]) for cid, t in new_timings if metric in t]
@@ -329,32 +211,6 @@ def _config_rows(
     if base_finals and new_finals:
         rows.append(accuracy_row(config, label, base_finals, new_finals, limit(ACCURACY_METRIC), alpha))
     return rows
-
-
-def _timed_itself(case: dict[str, Any]) -> bool:
-    paired = case.get("paired") or {}
-    return paired.get("timed_as", case["id"]) == case["id"]
-
-
-def paired_drift(base: dict[str, Any], new: dict[str, Any]) -> float:
-    """How far the within-run paired ratios (each model against its group's first) moved between the runs,
-    median |log| over models: identical code keeps them, so their movement is the runs' own drift (0 without pairs)."""
-
-    def ratios(doc: dict[str, Any]) -> dict[str, float]:
-        cases = [c for c in doc["cases"] if (c.get("paired") or {}).get("timed_as") == c["id"]]
-        by_id = {c["id"]: c for c in cases}
-        out = {}
-        for case in cases:
-            first = by_id.get(case["paired"]["members"][0])
-            if first is not None and first is not case:
-                d = paired_log_ratios([case], [first])
-                if d:
-                    out[case["id"]] = float(np.median(d))
-        return out
-
-    old, now = ratios(base), ratios(new)
-    moved = [abs(now[k] - old[k]) for k in old.keys() & now.keys()]
-    return stats.median(moved) if moved else 0.0
 
 
 def _ms_to_solve(case: dict[str, Any]) -> float | None:

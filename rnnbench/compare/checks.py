@@ -1,0 +1,73 @@
+"""Whether two results files can be compared: suite, environment, data sets, settings and placement of each case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rnnbench.compare.comparison import CompareError
+
+BLOCKING_ENV_KEYS = ("device", "torch", "dtype")  # timings across these are incomparable
+
+
+SHOWN_ENV_KEYS = ("device_name", "threads", "cuda", "cudnn", "python", "platform")  # shown when they differ
+
+
+def check_comparable(
+    base: dict[str, Any], new: dict[str, Any], allow_env_mismatch: bool
+) -> list[tuple[str, Any, Any, bool]]:
+    """Raise CompareError for different schemas, suites or (unless allowed) environments; return every env difference."""
+    if base.get("schema_version") != new.get("schema_version"):
+        raise CompareError(f"different schema versions ({base.get('schema_version')} vs {new.get('schema_version')})")
+    names = (base["suite"].get("name"), new["suite"].get("name"))
+    if names[0] != names[1]:
+        raise CompareError(f"different suites ({names[0]!r} vs {names[1]!r}): compare runs of the same suite")
+    check_same_data(base, new)
+    diffs = []
+    for key in BLOCKING_ENV_KEYS + SHOWN_ENV_KEYS:
+        old, now = base["env"].get(key), new["env"].get(key)
+        if old != now:
+            diffs.append((key, old, now, key in BLOCKING_ENV_KEYS))
+    blocking = [f"{k} {a} -> {b}" for k, a, b, hard in diffs if hard]
+    if blocking and not allow_env_mismatch:
+        raise CompareError(f"incomparable environments: {', '.join(blocking)} (--allow-env-mismatch compares anyway)")
+    return diffs
+
+
+def _data_sets(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """task -> the data record of its cases (real-data tasks only; the first case of each task)."""
+    out: dict[str, dict[str, Any]] = {}
+    for case in doc["cases"]:
+        if isinstance(case.get("data"), dict):
+            out.setdefault(case["task"], case["data"])
+    return out
+
+
+def check_same_data(base: dict[str, Any], new: dict[str, Any]) -> None:
+    """A real-data task scored on another data set (charlm read from another Python's stdlib) is not comparable."""
+    base_data, new_data = _data_sets(base), _data_sets(new)
+    for task in sorted(set(base_data) & set(new_data)):
+        old, now = base_data[task], new_data[task]
+        if old.get("sha256") != now.get("sha256"):
+            raise CompareError(
+                f"different data for task {task} (sha256 {_data_name(old)} vs {_data_name(now)}): "
+                "its scores are not comparable; compare runs on the same corpus"
+            )
+
+
+def _data_name(record: dict[str, Any]) -> str:
+    python = f", Python {record['python']}" if record.get("python") else ""
+    return f"{str(record.get('sha256'))[:12]}{python}"
+
+
+def settings_diff(base_case: dict[str, Any], new_case: dict[str, Any]) -> list[str]:
+    old, now = base_case.get("settings") or {}, new_case.get("settings") or {}
+    return sorted(k for k in set(old) | set(now) if old.get(k) != now.get(k))
+
+
+def placement_diff(base_case: dict[str, Any], new_case: dict[str, Any]) -> str | None:
+    """Two cases measured on different device types (by name) cannot be paired; older files record no placement."""
+    old, now = base_case.get("ran_on") or {}, new_case.get("ran_on") or {}
+    for key in ("device", "device_name"):
+        if old.get(key) and now.get(key) and old[key] != now[key]:
+            return f"measured on {key} {old[key]} in BASE and {now[key]} in NEW (--allow-env-mismatch compares anyway)"
+    return None
