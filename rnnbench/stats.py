@@ -122,8 +122,13 @@ def ratio_ci(base: Sequence[float], new: Sequence[float], confidence: float = 0.
     1 - confidence. It is found by inverting `mann_whitney_p` by bisection, so the
     interval excludes 1 exactly when the test is significant at that level - compare's
     CI and p-value can never disagree. Working in log time makes it a ratio, fitting
-    timings whose spread scales with their size. Samples too small for the test ever
-    to reject (e.g. 3 vs 3 at 95 %) give the full range of pairwise ratios.
+    timings whose spread scales with their size. A side the test can never reject on
+    (3 vs 3 at any level, 3 vs 4 at 95 %) is unbounded: low 0.0 or high inf, which the
+    renderers show as "too few to bound" - never the range of pairwise ratios, which
+    would exclude 1 while p >= alpha. Ties are handled in the test and the interval alike
+    (`_shift_p`): a shift that lands exactly on a tie is judged with its neighbours, and
+    the interval is widened or cut at 1 so that it excludes 1 exactly when
+    `ratio_test_p` < 1 - confidence.
     The point estimate is the plain ratio of medians, which readers expect; under a
     change of scale it sits inside the interval, but between differently shaped
     distributions it can fall just outside it.
@@ -135,7 +140,7 @@ def ratio_ci(base: Sequence[float], new: Sequence[float], confidence: float = 0.
     alpha = 1.0 - confidence
 
     def accepted(shift: float) -> bool:
-        return mann_whitney_p(log_base, log_new - shift) >= alpha
+        return _shift_p(log_base, log_new, shift) >= alpha
 
     center = _hodges_lehmann_shift(log_base, log_new)
     # just outside the range of pairwise differences the U statistic is 0 or n*m: the test's extremes
@@ -145,7 +150,7 @@ def ratio_ci(base: Sequence[float], new: Sequence[float], confidence: float = 0.
 
     def boundary(inside: float, outside: float, extreme: float) -> float:
         if accepted(outside):
-            return extreme
+            return extreme  # the test cannot reject on this side: unbounded
         for _ in range(_BISECTION_STEPS):
             middle = (inside + outside) / 2.0
             if accepted(middle):
@@ -154,9 +159,67 @@ def ratio_ci(base: Sequence[float], new: Sequence[float], confidence: float = 0.
                 outside = middle
         return inside
 
-    low = boundary(center, outer_low, float(log_new.min() - log_base.max()))
-    high = boundary(center, outer_high, float(log_new.max() - log_base.min()))
+    low = boundary(center, outer_low, -math.inf)
+    high = boundary(center, outer_high, math.inf)
+    # one procedure: the interval excludes shift 0 (ratio 1) exactly when the test at 0 rejects
+    if accepted(0.0):
+        low, high = min(low, 0.0), max(high, 0.0)
+    elif low <= 0.0 <= high:
+        if center > 0.0:
+            low = _tie_step(log_base, log_new)
+        else:
+            high = -_tie_step(log_base, log_new)
     return ratio, float(math.exp(low)), float(math.exp(high))
+
+
+def _tie_step(log_base: np.ndarray, log_new: np.ndarray) -> float:
+    """A shift far below the data's resolution, used to look at both sides of a tie."""
+    span = float(np.ptp(np.concatenate([log_base, log_new]))) + 1.0
+    return span * 1e-12
+
+
+def _shift_p(log_base: np.ndarray, log_new: np.ndarray, shift: float) -> float:
+    """Mann-Whitney p for "log_new - shift and log_base are one distribution", ties resolved conservatively.
+
+    Where the shift makes values tie, the tie-corrected p can be smaller than on both sides
+    of it, which makes the set of accepted shifts non-convex and lets an interval contain
+    1 while p < alpha. Taking the largest p of the shift and its two immediate neighbours
+    gives the test and the interval one rule.
+    """
+    step = _tie_step(log_base, log_new)
+    return max(mann_whitney_p(log_base, log_new - (shift + d)) for d in (0.0, -step, step))
+
+
+def ratio_test_p(base: Sequence[float], new: Sequence[float]) -> float:
+    """Two-sided p of "new and base differ by a factor", the test `ratio_ci` inverts (same tie rule)."""
+    log_base = np.log(_as_positive_array(base, name="base"))
+    log_new = np.log(_as_positive_array(new, name="new"))
+    return _shift_p(log_base, log_new, 0.0)
+
+
+def min_two_sided_p(n: int, m: int) -> float:
+    """Smallest two-sided Mann-Whitney p reachable with n and m samples: 2 / C(n + m, n) (no ties)."""
+    if n < 1 or m < 1:
+        return 1.0
+    return min(1.0, 2.0 / math.comb(n + m, n))
+
+
+def samples_needed(alpha: float) -> int:
+    """Smallest n such that n vs n can reach p < alpha with the two-sided Mann-Whitney test."""
+    n = 1
+    while min_two_sided_p(n, n) >= alpha:
+        n += 1
+    return n
+
+
+def ci_median_coverage(n: int, confidence: float = 0.95) -> float:
+    """True coverage of `ci_median` at n samples: 1 - 2 P(B <= k - 1), B ~ Binomial(n, 1/2).
+
+    Below n = 6 at 95 % it is under the level (n = 5: 93.75 %, n = 3: 75 %); label such an
+    interval by this coverage, or as the sample range, never as "95 % CI".
+    """
+    k, _ = ci_median_ranks(n, confidence)
+    return float(1.0 - 2.0 * scipy_stats.binom.cdf(k - 1, n, 0.5))
 
 
 def is_unstable(xs: Sequence[float], threshold: float = 0.10) -> bool:
@@ -185,6 +248,8 @@ def summarize(samples_ms: Sequence[float]) -> dict:
         "median": median(samples),
         "iqr": iqr(samples),
         "ci95": [low, high],
+        # below 6 samples the interval is the sample range and covers less than 95 %
+        "ci_coverage": ci_median_coverage(len(samples)),
         "mean": mean,
         "std": std,
         "unstable": is_unstable(samples),

@@ -153,8 +153,13 @@ def test_time_to_solve_decides_when_every_gru_seed_solves_first():
     lstm = [case("lstm", seed=s, step_ms=10.0, solved=True, ms_to_solve=900.0 + s) for s in seeds()]
     result = evaluate_claim(document(gru + lstm), CLAIMS["gru_faster"])
     solve = next(f for f in result.findings if f.where.endswith("solve"))
-    assert solve.verdict == SUPPORTED and solve.measures[0].value == pytest.approx(501 / 901)
-    assert result.verdict == SUPPORTED  # the step time is inconclusive (equal), the time to solve decides
+    # seeds() gives too few seeds for the test ever to reject: ratio_ci is unbounded (issue 16 item 1),
+    # so the time to solve no longer decides on the old pairwise-range fallback
+    assert solve.measures[0].value == pytest.approx(501 / 901)
+    if len(seeds()) < 4:
+        assert solve.verdict == INCONCLUSIVE
+    else:
+        assert solve.verdict == SUPPORTED and result.verdict == SUPPORTED
 
 
 def test_time_to_solve_counts_a_never_solving_architecture_as_slower():

@@ -131,11 +131,12 @@ def test_ratio_ci_agrees_with_the_test():
     assert stats.mann_whitney_p(base, same) >= 0.05
 
 
-def test_ratio_ci_too_few_samples_gives_full_range():
-    # 3 vs 3 can never reach p < 0.05, so no ratio is excluded beyond the data's range
+def test_ratio_ci_too_few_samples_is_unbounded():
+    # 3 vs 3 can never reach p < 0.05: the data cannot bound the ratio (issue 16 item 1; the old
+    # "full range of pairwise ratios" excluded 1 while p >= alpha)
     ratio, low, high = stats.ratio_ci([1, 2, 3], [4, 5, 6])
     assert ratio == pytest.approx(2.5)
-    assert (low, high) == (pytest.approx(4 / 3), pytest.approx(6.0))
+    assert (low, high) == (0.0, math.inf)
 
 
 def test_is_unstable_threshold():
@@ -146,7 +147,7 @@ def test_is_unstable_threshold():
 
 def test_summarize_exact_dict():
     summary = stats.summarize([10, 1, 9, 2, 8, 3, 7, 4, 6, 5])
-    assert set(summary) == {"samples", "n", "median", "iqr", "ci95", "mean", "std", "unstable"}
+    assert set(summary) == {"samples", "n", "median", "iqr", "ci95", "ci_coverage", "mean", "std", "unstable"}
     assert summary["samples"] == [10.0, 1.0, 9.0, 2.0, 8.0, 3.0, 7.0, 4.0, 6.0, 5.0]  # raw order kept
     assert summary["n"] == 10
     assert summary["median"] == 5.5

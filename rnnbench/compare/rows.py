@@ -118,7 +118,7 @@ def timing_row(
     base_scaled = [x / scale.base for x in base_all]
     new_scaled = [x / scale.new for x in new_all]
     ratio, low, high = stats.ratio_ci(base_scaled, new_scaled, confidence=1.0 - alpha)
-    p = stats.mann_whitney_p(base_scaled, new_scaled)
+    p = stats.ratio_test_p(base_scaled, new_scaled)  # the test ratio_ci inverts: CI and p agree, ties included
     spread = max(_log_iqr(base_all), _log_iqr(new_all))
     min_effect = math.expm1(max(math.log1p(threshold), spread) + scale.noise)
     new_by_case = dict(new_seeds)
@@ -158,12 +158,18 @@ def timing_row(
     )
 
 
-def _seed_verdict(direction: str, p: float | None, alpha: float, threshold: float) -> tuple[str, str]:
-    """(verdict, reason) of a change measured across seeds: untested below MIN_SEEDS_FOR_TEST seeds a side."""
+def _seed_verdict(
+    direction: str, p: float | None, alpha: float, threshold: float, n: tuple[int, int] = (0, 0)
+) -> tuple[str, str]:
+    """(verdict, reason) of a change measured across seeds: untested below MIN_SEEDS_FOR_TEST seeds a side,
+    and said to be ungateable when even the most extreme ranking of n seeds could not reach p < alpha."""
     if direction == "~":
         return "~", f"< {threshold:.0%}"
     if p is None:
         return direction + "?", f"untested: < {MIN_SEEDS_FOR_TEST} seeds"
+    if stats.min_two_sided_p(*n) >= alpha:
+        # 3 vs 3 seeds: the smallest two-sided p is 0.1; printing "~ p ≥ α" would pass a 5x slowdown as no change
+        return direction + "?", f"{min(n)} seeds: cannot gate; {stats.samples_needed(alpha)} needed"
     return (direction, "") if p < alpha else ("~", "p ≥ α")
 
 
@@ -199,8 +205,8 @@ def solve_row(
     ratio = stats.median(new_scaled) / stats.median(base_scaled)
     if min(len(base), len(new)) >= MIN_SEEDS_FOR_TEST:
         ratio, low, high = stats.ratio_ci(base_scaled, new_scaled, confidence=1.0 - alpha)
-        p, ci = stats.mann_whitney_p(base_scaled, new_scaled), (low, high)
-    verdict, reason = _seed_verdict(_direction(ratio, threshold), p, alpha, threshold)
+        p, ci = stats.ratio_test_p(base_scaled, new_scaled), (low, high)
+    verdict, reason = _seed_verdict(_direction(ratio, threshold), p, alpha, threshold, (len(base), len(new)))
     if verdict in ("slower", "faster") and (machine := _machine_reason(ratio, threshold, scale)) is not None:
         verdict, reason = "~", machine
     return replace(
@@ -232,7 +238,7 @@ def accuracy_row(
     direction = "worse" if delta < -threshold else ("better" if delta > threshold else "~")
     tested = min(len(base), len(new)) >= MIN_SEEDS_FOR_TEST
     p = stats.mann_whitney_p(base_skill, new_skill) if tested else None
-    verdict, reason = _seed_verdict(direction, p, alpha, threshold)
+    verdict, reason = _seed_verdict(direction, p, alpha, threshold, (len(base), len(new)))
     return Row(
         config=config,
         label=label,
