@@ -187,7 +187,7 @@ def _shift_p(log_base: np.ndarray, log_new: np.ndarray, shift: float) -> float:
     gives the test and the interval one rule.
     """
     step = _tie_step(log_base, log_new)
-    return max(mann_whitney_p(log_base, log_new - (shift + d)) for d in (0.0, -step, step))
+    return max(mann_whitney_p(list(log_base), list(log_new - (shift + d))) for d in (0.0, -step, step))
 
 
 def ratio_test_p(base: Sequence[float], new: Sequence[float]) -> float:
