@@ -1,4 +1,4 @@
-"""The seven recap claims' rules: each turns a results document into findings, one per configuration it can judge."""
+"""The recap claims' outcome and structure rules; each turns a results document into findings, one per configuration."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from rnnbench import stats
 from rnnbench.analysis import grouping
 from rnnbench.analysis import sweeps as analysis
 from rnnbench.analysis.grouping import Group, group_results
-from rnnbench.analysis.paired import paired_log_ratios, ratio_of_log_ratios
 from rnnbench.catalog import TASK_SPECS
 from rnnbench.claims.types import (
     CONTRADICTED,
@@ -35,54 +34,15 @@ def label_of(doc: dict[str, Any], arch: str) -> str | None:
     return (fused or labels)[0]
 
 
-def _pairs(doc: dict[str, Any], first: str, second: str) -> list[tuple[str, Group, Group]]:
+def section_pairs(doc: dict[str, Any], first: str, second: str) -> list[tuple[str, Group, Group]]:
     sections, _, groups = group_results(doc)
     return [
         (s, groups[(s, first)], groups[(s, second)]) for s in sections if (s, first) in groups and (s, second) in groups
     ]
 
 
-def _where(section: str) -> str:
+def where_of(section: str) -> str:
     return section.replace("/", " ")
-
-
-def _samples(group: Group, *path: str) -> list[float]:
-    pooled = group.pooled(*path)
-    return pooled["samples"] if pooled else []
-
-
-def _ratio_finding(
-    where: str,
-    name: str,
-    num: list[float],
-    den: list[float],
-    expect_below: bool,
-    s: ClaimSettings,
-    n_unit: str = "samples",
-    extra: tuple[Measure, ...] = (),
-) -> Finding:
-    """num/den with its CI: decided in the expected direction or against it when the CI excludes 1."""
-    need = s.min_samples if n_unit == "samples" else s.min_seeds
-    if min(len(num), len(den)) < need:
-        ratio = stats.median(num) / stats.median(den) if num and den else None
-        measure = Measure(name, ratio, unit="×", n=(len(num), len(den)), detail=f"{len(num)} vs {len(den)} {n_unit}")
-        return Finding(where, INCONCLUSIVE, (measure, *extra), f"fewer than {need} {n_unit} per side")
-    ratio, low, high = stats.ratio_ci(den, num, s.confidence)
-    measure = Measure(name, ratio, low, high, "×", (len(num), len(den)), f"{len(num)} vs {len(den)} {n_unit}")
-    if (high < 1 <= ratio) or (ratio <= 1 < low):
-        # the interval is built around the Hodges-Lehmann shift; when the ratio of medians says the opposite,
-        # the samples are not one distribution shifted (bursts of contention in some seeds): no verdict
-        return Finding(
-            where, INCONCLUSIVE, (measure, *extra), "ratio of medians and its CI disagree: multi-modal timings"
-        )
-    if high < 1 or low > 1:
-        below = high < 1
-        return Finding(where, SUPPORTED if below == expect_below else CONTRADICTED, (measure, *extra))
-    return Finding(where, INCONCLUSIVE, (measure, *extra), "CI includes 1")
-
-
-def _n_seeds(group: Group) -> int:
-    return len(group.finals)
 
 
 # --- the rules --------------------------------------------------------------------------------
@@ -96,7 +56,7 @@ def structure_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSetting
     """
     lstm, gru = labels
     findings, seen = [], set()
-    for section, a, b in _pairs(doc, lstm, gru):
+    for section, a, b in section_pairs(doc, lstm, gru):
         task = a.cases[0]["task"]
         pa, pb, ga, gb = a.first("n_core_params"), b.first("n_core_params"), a.first("gates"), b.first("gates")
         if task in seen or None in (pa, pb, ga, gb) or a.first("hidden_sizes") != b.first("hidden_sizes"):
@@ -109,7 +69,7 @@ def structure_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSetting
             Measure(f"gates {gru}", gb),
             Measure(f"core params {lstm}/{gru}", ratio, unit="×", detail=f"{pa} / {pb}, 4/3 expected"),
         )
-        findings.append(Finding(_where(section), SUPPORTED if exact else CONTRADICTED, measures))
+        findings.append(Finding(where_of(section), SUPPORTED if exact else CONTRADICTED, measures))
     return findings
 
 
@@ -166,79 +126,6 @@ def lstm_long_term_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSe
 def gru_short_term_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
     gru, lstm = labels
     return _horizon_findings(doc, lstm, gru, s)
-
-
-def _solve_time_finding(where: str, fast: Group, slow: Group, names: tuple[str, str], s: ClaimSettings) -> Finding:
-    """Time to solve fast/slow across seeds; an architecture that never solved counts as slower
-    when it trained longer, unsolved, than the other took to solve in every seed."""
-    name = f"time to solve {names[0]}/{names[1]}"
-    n_fast, n_slow = _n_seeds(fast), _n_seeds(slow)
-    times = [
-        [c["train"]["ms_to_solve"] for c in g.ok if c["train"].get("ms_to_solve") is not None] for g in (fast, slow)
-    ]
-    if min(n_fast, n_slow) < s.min_seeds:
-        ratio = stats.median(times[0]) / stats.median(times[1]) if times[0] and times[1] else None
-        measure = Measure(
-            name,
-            ratio,
-            unit="×",
-            n=(n_fast, n_slow),
-            detail=f"solved {len(times[0])}/{n_fast} vs {len(times[1])}/{n_slow} seeds",
-        )
-        return Finding(where, INCONCLUSIVE, (measure,), f"fewer than {s.min_seeds} seeds")
-    if min(len(times[0]), len(times[1])) >= s.min_seeds:
-        return _ratio_finding(where, name, times[0], times[1], True, s, n_unit="seeds")
-    solved = f"solved {len(times[0])}/{n_fast} vs {len(times[1])}/{n_slow} seeds"
-    for winner, loser, verdict in ((0, 1, SUPPORTED), (1, 0, CONTRADICTED)):
-        group_loser = (fast, slow)[loser]
-        trained = [c["train"]["wall_ms"] for c in group_loser.ok]
-        if (
-            2 * len(times[winner]) >= (n_fast, n_slow)[winner]
-            and not times[loser]
-            and trained
-            and max(times[winner]) < min(trained)
-        ):
-            measure = Measure(name, None, n=(n_fast, n_slow), detail=solved)
-            return Finding(where, verdict, (measure,), f"{names[loser]} never solved within {_num(min(trained))} ms")
-    return Finding(
-        where, INCONCLUSIVE, (Measure(name, None, n=(n_fast, n_slow), detail=solved),), "too few solved seeds"
-    )
-
-
-def _speed_finding(
-    where: str, name: str, num: Group, den: Group, expect_below: bool, s: ClaimSettings, extra: tuple[Measure, ...] = ()
-) -> Finding:
-    """Train step num/den from the paired rounds of interleaved timing (drift cancels within a round);
-    a file timed case by case (no `paired` blocks) falls back to the pooled-sample ratio_ci."""
-    d = paired_log_ratios(num.cases, den.cases, ("train", "step_ms"))
-    if not d:
-        return _ratio_finding(
-            where,
-            name,
-            _samples(num, "train", "step_ms"),
-            _samples(den, "train", "step_ms"),
-            expect_below,
-            s,
-            extra=extra,
-        )
-    ratio, low, high, _, n = ratio_of_log_ratios(d, s.confidence)
-    measure = Measure(name, ratio, low, high, "×", (n, n), f"{n} paired rounds")
-    if n < s.min_samples:
-        return Finding(where, INCONCLUSIVE, (measure, *extra), f"fewer than {s.min_samples} paired rounds")
-    if high < 1 or low > 1:
-        return Finding(where, SUPPORTED if (high < 1) == expect_below else CONTRADICTED, (measure, *extra))
-    return Finding(where, INCONCLUSIVE, (measure, *extra), "CI includes 1")
-
-
-def gru_faster_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
-    """Train step GRU/LSTM per section (paired rounds, else pooled samples), and time to solve GRU/LSTM across seeds."""
-    gru, lstm = labels
-    findings = []
-    for section, a, b in _pairs(doc, gru, lstm):
-        where = _where(section)
-        findings.append(_speed_finding(f"{where} · step", f"train step {gru}/{lstm}", a, b, True, s))
-        findings.append(_solve_time_finding(f"{where} · solve", a, b, (gru, lstm), s))
-    return findings
 
 
 def _scale(cases: list[dict[str, Any]]) -> tuple[float, float | None]:
@@ -309,7 +196,7 @@ def bilstm_better_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSet
     across seeds (stats.ci_median; the seed range for up to 5 seeds) do not overlap."""
     bilstm, lstm = labels
     findings = []
-    for section, a, b in _pairs(doc, bilstm, lstm):
+    for section, a, b in section_pairs(doc, bilstm, lstm):
         task = a.cases[0]["task"]
         if TASK_SPECS.get(task) is None or TASK_SPECS[task].causal:
             continue
@@ -324,7 +211,7 @@ def bilstm_better_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSet
                 )
                 for lab, v in zip(labels, values)
             )
-            findings.append(Finding(_where(section), INCONCLUSIVE, measures, f"fewer than {s.min_seeds} seeds"))
+            findings.append(Finding(where_of(section), INCONCLUSIVE, measures, f"fewer than {s.min_seeds} seeds"))
             continue
         cis = [stats.ci_median(v, s.confidence) for v in values]
         measures = tuple(
@@ -346,22 +233,5 @@ def bilstm_better_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSet
             verdict, note = INCONCLUSIVE, "CIs overlap"
         if task in ("adding1997", "temporal_order") and verdict == SUPPORTED:
             note = "the first key item sits near the start, where the backward direction reaches it in a few steps"
-        findings.append(Finding(_where(section), verdict, measures, note))
-    return findings
-
-
-def bilstm_cost_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
-    """Train step Bi-LSTM/LSTM per section (ratio > 1, CI excluding 1), with the core parameter ratio
-    beside it (≈2× for one layer); a parameter ratio ≤ 1 at equal sizes contradicts the claim."""
-    bilstm, lstm = labels
-    findings = []
-    for section, a, b in _pairs(doc, bilstm, lstm):
-        pa, pb = a.first("n_core_params"), b.first("n_core_params")
-        params: tuple[Measure, ...] = ()
-        if pa and pb:
-            params = (Measure(f"core params {bilstm}/{lstm}", pa / pb, unit="×", detail=f"{pa} / {pb}"),)
-        finding = _speed_finding(_where(section), f"train step {bilstm}/{lstm}", a, b, False, s, extra=params)
-        if pa and pb and pa <= pb and a.first("hidden_sizes") == b.first("hidden_sizes"):
-            finding = Finding(finding.where, CONTRADICTED, finding.measures, "no more parameters at equal size")
-        findings.append(finding)
+        findings.append(Finding(where_of(section), verdict, measures, note))
     return findings

@@ -28,14 +28,13 @@ from typing import Any
 
 from rnnbench.claims.rules import (
     bilstm_better_rule,
-    bilstm_cost_rule,
     gru_data_rule,
-    gru_faster_rule,
     gru_short_term_rule,
     label_of,
     lstm_long_term_rule,
     structure_rule,
 )
+from rnnbench.claims.speed_rules import bilstm_cost_rule, gru_faster_rule
 from rnnbench.claims.types import (
     NOT_MEASURED,
     Claim,
@@ -73,7 +72,7 @@ CLAIMS: dict[str, Claim] = {
         "GRU",
         "advantage",
         "GRU is faster to train",
-        "train step GRU/LSTM (pooled samples); time to solve GRU/LSTM (seeds)",
+        "train step GRU/LSTM (paired rounds); time to solve GRU/LSTM (seeds)",
         "ratio < 1, CI excludes 1",
         ("gru", "lstm"),
         gru_faster_rule,
