@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
-from rnnbench.cli.options import EXIT_REGRESSION, SuiteArg, fail, stdout
-from rnnbench.export.registry import COMPARISON_FORMATS, export_comparison
+from rnnbench.cli.compare import TERMINAL_FORMAT, show_comparison
+from rnnbench.cli.options import SuiteArg, fail
+from rnnbench.export.registry import COMPARISON_FORMATS
 
-TERMINAL_FORMAT = "table"
 EnvList = Annotated[list[str] | None, typer.Option(help="K=V for that side's environment; repeatable.")]
 
 
@@ -47,7 +47,6 @@ def ab(
     """Time SUITE's models in worker processes of two environments, taking turns; report NEW/BASE per metric."""
     from rnnbench.compare.ab import AbError, AbOptions, Side, comparison_of, run_ab, save_doc
     from rnnbench.compare.comparison import parse_threshold
-    from rnnbench.render.compare import comparison_renderable
     from rnnbench.suite.expand import load_suite
     from rnnbench.suite.files import SuiteError
 
@@ -78,15 +77,4 @@ def ab(
     if out is not None:
         doc["rows"] = [row.__dict__ for row in comparison.rows]
         save_doc(out, doc)
-    if fmt == TERMINAL_FORMAT:
-        stdout().print(comparison_renderable(comparison))
-    else:
-        sys.stdout.write(export_comparison(comparison, fmt))
-    if summary is not None:
-        try:
-            with summary.open("a", encoding="utf-8") as handle:
-                handle.write(export_comparison(comparison, "md"))
-        except OSError as err:
-            raise fail(f"{summary}: cannot write: {err.strerror or err}") from None
-    if fail_on_regression and comparison.regressions:
-        raise typer.Exit(EXIT_REGRESSION)
+    show_comparison(comparison, fmt, summary, fail_on_regression)

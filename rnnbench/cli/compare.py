@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,6 +12,9 @@ from rnnbench.cli.options import EXIT_REGRESSION, fail, stdout
 from rnnbench.export.registry import COMPARISON_FORMATS, export_comparison
 from rnnbench.results.schema import ResultsError
 from rnnbench.results.store import load_results
+
+if TYPE_CHECKING:
+    from rnnbench.compare.comparison import Comparison
 
 TERMINAL_FORMAT = "table"
 
@@ -63,7 +66,6 @@ def compare(
     from rnnbench.compare.comparison import CompareError, CompareOptions, parse_threshold
     from rnnbench.compare.pairing import compare as compare_docs
     from rnnbench.compare.pairing import latest_pair
-    from rnnbench.render.compare import comparison_renderable
 
     choices = (TERMINAL_FORMAT, *COMPARISON_FORMATS)
     if fmt not in choices:
@@ -83,6 +85,13 @@ def compare(
         raise fail(str(err)) from None
     except CompareError as err:
         raise fail(f"{base} vs {new}: {err}" if new is not None else str(err)) from None
+    show_comparison(comparison, fmt, summary, fail_on_regression)
+
+
+def show_comparison(comparison: Comparison, fmt: str, summary: Path | None, fail_on_regression: bool) -> None:
+    """Print a comparison (terminal table or a registered format), append its Markdown to --summary, gate."""
+    from rnnbench.render.compare import comparison_renderable
+
     if fmt == TERMINAL_FORMAT:
         stdout().print(comparison_renderable(comparison))
     else:
