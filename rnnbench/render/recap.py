@@ -7,6 +7,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from rnnbench.analysis import paired
 from rnnbench.analysis.grouping import Group, group_results
 from rnnbench.render.format import MISSING, format_bytes, format_count, format_metric, format_ms, format_timing
 from rnnbench.stats import median, ratio_ci
@@ -164,19 +165,21 @@ def _lstm_label(doc: dict[str, Any]) -> str | None:
 
 
 def step_time_ratio(plugin: Group, lstm: Group) -> str:
-    """Plugin ÷ LSTM train-step time.
+    """Plugin ÷ LSTM train-step time: paired, from the rounds in which the two were timed interleaved.
 
-    PAIRED-TIMING PLUG-IN POINT (issue 12): until paired (interleaved) step timings land in the
-    results, this is the Hodges-Lehmann ratio of the two groups' pooled samples with its 95 % CI
-    (stats.ratio_ci), measured one case after the other; swap in the paired ratio here.
+    Where they were not timed in one group (different runs merged into one file), the
+    Hodges-Lehmann ratio of the pooled samples (stats.ratio_ci), marked "unpaired".
     """
-    a, b = lstm.pooled("train", "step_ms"), plugin.pooled("train", "step_ms")
-    if not a or not b:
-        return MISSING
+    rounds = paired.paired_log_ratios(plugin.measured, lstm.measured)
+    if rounds:
+        ratio, lo, hi, _, _ = paired.ratio_of_log_ratios(rounds)
+        return f"×{ratio:.2f} [{lo:.2f}, {hi:.2f}]"
     base = [x for c in lstm.measured for x in c["train"]["step_ms"]["samples"]]
     new = [x for c in plugin.measured for x in c["train"]["step_ms"]["samples"]]
+    if not base or not new:
+        return MISSING
     ratio, lo, hi = ratio_ci(base, new)
-    return f"×{ratio:.2f} [{lo:.2f}, {hi:.2f}]"
+    return f"×{ratio:.2f} [{lo:.2f}, {hi:.2f}] unpaired"
 
 
 def _solve_ratio(plugin: Group, lstm: Group) -> str:
