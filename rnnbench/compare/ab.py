@@ -26,7 +26,7 @@ from typing import Any
 from rnnbench import stats
 from rnnbench.compare.comparison import CompareOptions, Comparison
 from rnnbench.compare.placement import core_slots, pin
-from rnnbench.compare.rows import Row
+from rnnbench.compare.rows import Row, decided_timing_row
 
 WORKER_MODULE = "rnnbench.run.ab_worker"
 PHASES = ("forward", "backward", "optimizer")
@@ -295,28 +295,16 @@ def _row(doc, name: str, label: str, metric: str, unit: str, batch: int | None, 
         verdict = "~"
         reason = "CI includes 1" if low <= 1.0 <= high else f"within {thr:.0%}"
 
-    def shown(ms: float) -> float:
-        return batch / (ms * 1e-3) if batch else ms
-
-    config = name.rsplit("|", 1)[0]
-    return Row(
-        config=config,
-        label=label,
-        metric=metric,
-        kind="timing",
-        unit=unit,
-        base=shown(stats.median(base_all)),
-        new=shown(stats.median(new_all)),
-        ratio=ratio,
-        ci=(low, high),
-        p=p,
-        # what this row can resolve: the threshold, or its interval's half-width where wider (honest resolution line)
-        min_effect=max(thr, math.expm1((math.log(high) - math.log(low)) / 2)) if low > 0 else thr,
-        verdict=verdict,
-        regression=verdict == "slower",
-        reason=reason,
-        n_base=len(base_all),
-        n_new=len(new_all),
+    # what this row can resolve: the threshold, or its interval's half-width where wider (honest resolution line)
+    min_effect = max(thr, math.expm1((math.log(high) - math.log(low)) / 2)) if low > 0 else thr
+    return decided_timing_row(
+        name.rsplit("|", 1)[0],
+        label,
+        metric,
+        (unit, batch),
+        (base_all, new_all),
+        (ratio, low, high, p),
+        (min_effect, verdict, reason),
     )
 
 
