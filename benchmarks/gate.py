@@ -141,6 +141,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--only", default="aa,slow5,slow2,onemodel,within")
+    parser.add_argument("--within-runs", type=int, default=5, help="identical `rnnbench run ci` runs (goal: 3)")
     args = parser.parse_args()
     print(f"load average at start: {_load()}")
     todo = args.only.split(",")
@@ -155,7 +156,7 @@ def main() -> None:
     if "onemodel" in todo:
         one_model(min(args.runs, 3))
     if "within" in todo:
-        within(min(args.runs, 3))
+        within(args.within_runs)
 
 
 if __name__ == "__main__":

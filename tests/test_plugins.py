@@ -224,3 +224,14 @@ def test_plugin_ratio_row_is_paired_round_by_round(write_suite, tmp_path):
         case["paired"] = None
     _, _, groups = group_results(doc)
     assert step_time_ratio(groups[(section, "mylstm")], groups[(section, "lstm")]).endswith("unpaired")
+
+
+def test_plugin_that_solves_where_lstm_does_not_shows_its_time():
+    from types import SimpleNamespace
+
+    from rnnbench.render.recap import _solve_ratio
+
+    solved, unsolved = SimpleNamespace(ms_to_solve_median=8620.0), SimpleNamespace(ms_to_solve_median=None)
+    assert _solve_ratio(solved, unsolved) == "8.62 s / not solved"
+    assert _solve_ratio(unsolved, unsolved) == "not solved / not solved"
+    assert _solve_ratio(solved, SimpleNamespace(ms_to_solve_median=4310.0)) == "×2.00"

@@ -183,11 +183,10 @@ def step_time_ratio(plugin: Group, lstm: Group) -> str:
 
 
 def _solve_ratio(plugin: Group, lstm: Group) -> str:
+    """Plugin ÷ LSTM time to solve; where one of them did not solve, each side's time or "not solved"."""
     p, q = plugin.ms_to_solve_median, lstm.ms_to_solve_median
     if p is None or q is None:
-        return f"{'—' if p is not None else 'not solved'} / {'—' if q is not None else 'not solved'}".replace(
-            "— / —", MISSING
-        )
+        return " / ".join("not solved" if t is None else format_ms(t) for t in (p, q))
     return f"×{p / q:.2f}"
 
 
