@@ -62,6 +62,12 @@ def test_the_rnn_solving_it_too_contradicts_and_neither_solving_is_inconclusive(
     assert complex_sequences_rule(neither, ("lstm", "rnn"), SETTINGS)[0].verdict == INCONCLUSIVE
 
 
+def test_a_seed_both_solve_perfectly_is_a_tie_not_a_loss():
+    doc = pair_doc(TO6B, "lstm", "rnn", lambda s: (1.0, True), lambda s: (1.0, True) if s == 0 else (0.3, False))
+    [finding] = complex_sequences_rule(doc, ("lstm", "rnn"), SETTINGS)
+    assert finding.verdict == SUPPORTED and min(finding.units) == 0
+
+
 def test_a_seed_where_the_rnn_does_better_breaks_support():
     doc = pair_doc(TO6B, "lstm", "rnn", lambda s: (1.0 if s else 0.3, s > 0), lambda s: (0.4, False))
     [finding] = complex_sequences_rule(doc, ("lstm", "rnn"), SETTINGS)

@@ -75,7 +75,7 @@ CLAIMS: dict[str, Claim] = {
         "LSTM handles complex sequences",
         "solved seeds and final metric LSTM vs tanh RNN, paired by seed, on the embedded Reber grammar and "
         "temporal order with three keys (6b)",
-        "LSTM solves it in most seeds, the tanh RNN in few, LSTM better in every seed",
+        "LSTM solves it in most seeds, the tanh RNN in few, LSTM worse in no seed",
         ("lstm", "rnn"),
         complex_sequences_rule,
         "reber or temporal_order (symbols: 3) with both architectures",
@@ -119,7 +119,7 @@ CLAIMS: dict[str, Claim] = {
         "Bi-LSTM offers comprehensive understanding (context from both sides)",
         "solved seeds and final metric Bi-LSTM vs LSTM, paired by seed, on a task whose answers lie in later "
         "inputs (lookahead)",
-        "Bi-LSTM solves it in most seeds, LSTM within 0.02 of chance, Bi-LSTM better in every seed",
+        "Bi-LSTM solves it in most seeds, LSTM within 0.02 of chance, Bi-LSTM worse in no seed",
         ("bilstm", "lstm"),
         understanding_rule,
         "lookahead task with both architectures",
