@@ -1,7 +1,7 @@
 """Recurrent cores (tanh RNN, LSTM, GRU, peephole LSTM) in three implementations: fused, cell loop, scripted.
 
-`build_core(cell, impl, ...)` returns an `nn.Module` whose `forward(x)` takes a
-batch-first x (B, T, input_size) and returns `(outputs, final)`:
+`build_core(cell, impl, ...)` returns an `nn.Module` whose `forward(x, lengths=None)` takes a
+batch-first x (B, T, input_size) (with `lengths`, left-padded and packed: `packing.py`) and returns `(outputs, final)`:
 outputs (B, T, directions·H_last), and final (B, directions·H_last), the last
 layer's forward state after the last step next to its backward state after it
 has read the whole sequence (t = 0). For the LSTMs the state is h, not c.
@@ -40,6 +40,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnbench.catalog import CELL_BLOCKS, CELL_IMPLS, IMPLS
+from rnnbench.models.packing import fused_packed, hand_wired_packed
 from rnnbench.models.scripted import scripted_direction
 
 CELLS = tuple(CELL_BLOCKS)  # rnn, lstm, gru, peephole
@@ -61,8 +62,12 @@ def _final_from_outputs(directions_outputs: list[Tensor]) -> Tensor:
 class _FusedOutputs:
     """Mixin for nn.RNN / nn.LSTM / nn.GRU: forward(x) -> (outputs, final) from the zero state."""
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        outputs, state = super().forward(x)
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """`lengths`: left-padded x, packed (models/packing.py); None: every step runs through the recurrence."""
+        if lengths is None:
+            outputs, state = super().forward(x)
+        else:
+            outputs, state = fused_packed(super().forward, x, lengths)
         h_n = state[0] if isinstance(state, tuple) else state  # the LSTM's (h, c)
         directions = 2 if self.bidirectional else 1
         return outputs, torch.cat(list(h_n[-directions:]), dim=1)
@@ -100,9 +105,9 @@ class FusedStack(nn.Module):
         )
         self.output_size = directions * hidden_sizes[-1]
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
         for layer in self.layers:
-            x, final = layer(x)
+            x, final = layer(x, lengths)
         return x, final
 
 
@@ -176,7 +181,9 @@ class _HandWiredCore(nn.Module):
     def _direction(self, x: Tensor, params: tuple, reverse: bool) -> Tensor:
         raise NotImplementedError
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        if lengths is not None:  # left-padded x, the state started at the real steps (models/packing.py)
+            return hand_wired_packed(self, x, lengths)
         layer_input = x.transpose(0, 1)  # time-major inside
         for layer in range(len(self.hidden_sizes)):
             hs = [
