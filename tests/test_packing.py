@@ -8,8 +8,8 @@ import pytest
 import torch
 import yaml
 
-from rnnbench.catalog import CELL_IMPLS
-from rnnbench.models.cells import build_core
+from rnnbench.catalog import CELL_IMPLS, TASK_SPECS
+from rnnbench.models.cells import _FusedOutputs, build_core
 from rnnbench.models.packing import lengths_from_padding
 from rnnbench.models.registry import MODELS
 from rnnbench.run.runner import build_case_model
@@ -39,6 +39,13 @@ def cores(cell: str, bidirectional: bool, num_layers: int = 1):
 
 
 CASES = [(cell, bi, layers) for cell in ("rnn", "lstm", "gru", "peephole") for bi in (False, True) for layers in (1, 2)]
+
+
+@pytest.fixture(params=["realign", "pack"], autouse=True)
+def fused_route(request, monkeypatch):
+    """Every test runs with both routes of the fused cores (`pack` is the CUDA one; here forced on the CPU)."""
+    monkeypatch.setattr(_FusedOutputs, "packing_routes", {"cpu": request.param})
+    return request.param
 
 
 @pytest.mark.parametrize("cell,bidirectional,num_layers", CASES)
@@ -82,15 +89,20 @@ def test_padding_changes_the_unpacked_state():
     assert torch.allclose(padded_final[~short], packed_final[~short], atol=1e-6)  # no padding: no difference
 
 
-@pytest.mark.parametrize(
-    "name,options", [("adding1997", {}), ("temporal_order", {}), ("parity", {"variable_length": True})]
-)
-def test_lengths_read_off_the_padding_are_the_tasks_lengths(name, options):
-    """The packed model reads lengths from the leading all-zero steps: each variable-length task must allow it."""
-    task = TASKS[name](seq_len=20, **options)
+GENERATED = [name for name in sorted(TASKS) if not TASK_SPECS[name].real]
+VARIANTS = [(name, {}) for name in GENERATED] + [("parity", {"variable_length": True})]
+
+
+@pytest.mark.parametrize("name,options", VARIANTS)
+def test_left_padded_tasks_are_exactly_the_variable_length_ones_and_lengths_read_off_them(name, options):
+    """A packed model reads lengths from the leading all-zero steps: each left-padded task must allow it."""
+    task = TASKS[name](seq_len=max(20, TASK_SPECS[name].min_seq_len), **options)
     batch = task.sample(500, torch.Generator().manual_seed(0))
-    assert task.padding_side == "left" and batch.lengths is not None
-    assert torch.equal(lengths_from_padding(batch.inputs), batch.lengths)
+    varies = batch.lengths is not None and task.padding_side == "left"
+    assert task.left_padded == varies
+    if varies:
+        assert torch.equal(lengths_from_padding(batch.inputs), batch.lengths)
+    assert {"adding1997", "temporal_order", "parity"} <= {n for n, _ in VARIANTS}
 
 
 def test_packed_model_reads_lengths_itself_and_matches_explicit_lengths():
@@ -136,3 +148,17 @@ def test_packed_reaches_the_model_only_on_left_padded_tasks():
     assert any(
         "gru" in c.label and ("-packed" in c.label) != default for c in cases
     )  # a non-default shows in the label
+
+
+def test_per_layer_sizes_fused_stack_packs_like_the_scripted_core():
+    torch.manual_seed(0)
+    fused = build_core("gru", "fused", INPUT, [5, 4], 2, True)
+    scripted = build_core("gru", "scripted", INPUT, [5, 4], 2, True)
+    state = {}
+    for name, param in fused.state_dict().items():  # layers.k.weight_ih_l0 -> weight_ih_l{k}
+        _, layer, key = name.split(".")
+        state[key.replace("_l0", f"_l{layer}")] = param
+    scripted.load_state_dict(state)
+    x = left_padded(2)
+    for a, b in zip(fused(x, LENGTHS), scripted(x, LENGTHS)):
+        assert torch.allclose(a, b, atol=1e-5)

@@ -35,12 +35,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 
 import torch
 from torch import Tensor, nn
 
 from rnnbench.catalog import CELL_BLOCKS, CELL_IMPLS, IMPLS
-from rnnbench.models.packing import fused_packed, hand_wired_packed
+from rnnbench.models.packing import fused_direction, packed_call, realigned
 from rnnbench.models.scripted import scripted_direction
 
 CELLS = tuple(CELL_BLOCKS)  # rnn, lstm, gru, peephole
@@ -62,12 +63,18 @@ def _final_from_outputs(directions_outputs: list[Tensor]) -> Tensor:
 class _FusedOutputs:
     """Mixin for nn.RNN / nn.LSTM / nn.GRU: forward(x) -> (outputs, final) from the zero state."""
 
+    # How `lengths` are honoured per device type (models/packing.py): `pack` loses oneDNN on the CPU.
+    packing_routes = {"cpu": "realign", "cuda": "pack"}
+
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """`lengths`: left-padded x, packed (models/packing.py); None: every step runs through the recurrence."""
         if lengths is None:
             outputs, state = super().forward(x)
+        elif self.packing_routes.get(x.device.type, "pack") == "realign":
+            direction = partial(fused_direction, self)
+            return realigned(direction, self.num_layers, self.bidirectional, x, lengths)
         else:
-            outputs, state = fused_packed(super().forward, x, lengths)
+            outputs, state = packed_call(super().forward, x, lengths)
         h_n = state[0] if isinstance(state, tuple) else state  # the LSTM's (h, c)
         directions = 2 if self.bidirectional else 1
         return outputs, torch.cat(list(h_n[-directions:]), dim=1)
@@ -181,9 +188,12 @@ class _HandWiredCore(nn.Module):
     def _direction(self, x: Tensor, params: tuple, reverse: bool) -> Tensor:
         raise NotImplementedError
 
+    def _layer_direction(self, layer: int, x: Tensor, reverse: bool) -> Tensor:
+        return self._direction(x, self._layer_params(self._suffixes(layer)[int(reverse)]), reverse)
+
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
         if lengths is not None:  # left-padded x, the state started at the real steps (models/packing.py)
-            return hand_wired_packed(self, x, lengths)
+            return realigned(self._layer_direction, len(self.hidden_sizes), self.bidirectional, x, lengths)
         layer_input = x.transpose(0, 1)  # time-major inside
         for layer in range(len(self.hidden_sizes)):
             hs = [

@@ -3,27 +3,35 @@
 The variable-length tasks (`adding1997`, `temporal_order`, variable-length `parity`) pad on the
 LEFT with all-zero steps, so the last step is real for a `last` read-out. Unpacked, that padding
 runs through the recurrence and the state reaching the first real symbol is not the zero state.
-Packed, it is, as in the papers:
+Packed, it is, as in the papers. Two routes give the same states:
 
-- fused cores re-align each sequence to start at step 0 and run `pack_padded_sequence`
-  (cuDNN / ATen skip the padding);
-- the cell-loop and scripted cores re-align instead of masking step by step: the forward
-  direction runs on the sequences shifted to start at step 0 (its padding then comes after the
-  real end, where nothing reads it), the backward direction runs on the left-padded layout, whose
-  padding it meets only after the real first step. Each direction's state on the real steps is
-  then exactly that of the unpadded sequence, the same as holding the state through the padding,
-  without touching the hand-written backward of `bptt.py`; padded positions of the outputs are 0,
-  as `pad_packed_sequence` leaves them.
+- `pack`: re-align each sequence to start at step 0 and run the fused module on
+  `pack_padded_sequence` (cuDNN skips the padding). Fused cores take it on CUDA.
+- `realign`: one direction at a time. The forward direction runs on the sequences rolled to
+  start at step 0, so its padding comes after the real end, where nothing reads it; the backward
+  direction runs on the left-padded layout, whose padding it meets only after the real first step.
+  Each direction's state on the real steps is then exactly that of the unpadded sequence, the same
+  as holding the state through the padding, at the cost of two gathers and a mask per layer and
+  direction. The cell-loop and scripted cores take it (their hand-written backward is untouched),
+  and so do fused cores on the CPU, with one fused single-direction call (oneDNN) per direction:
+  `pack` there falls off oneDNN onto ATen's packed loop, 3x slower per step
+  (`benchmarks/packing.py`; docs/tasks.md has the figures).
 
-Outputs keep the input's left-padded layout. `lengths_from_padding` reads the lengths off the
-inputs: a real sequence never starts with an all-zero step in these tasks (tests hold them to it).
+Padded positions of the outputs are 0 in both routes, and outputs keep the input's left-padded
+layout. `lengths_from_padding` reads the lengths off the inputs: a real sequence never starts with
+an all-zero step in these tasks (tests hold them to it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+# direction(layer, x time-major (T, B, I), reverse) -> hs (T, B, H) in x's time order
+Direction = Callable[[int, Tensor, bool], Tensor]
 
 
 def lengths_from_padding(x: Tensor) -> Tensor:
@@ -47,8 +55,8 @@ def roll_steps(x: Tensor, shift: Tensor, time_dim: int) -> Tensor:
     return x.gather(time_dim, index.unsqueeze(-1).expand_as(x))
 
 
-def fused_packed(run, x: Tensor, lengths: Tensor) -> tuple[Tensor, object]:
-    """`run` (an nn.RNN/LSTM/GRU forward, batch-first) over packed x: (outputs in x's layout, its final state)."""
+def packed_call(run, x: Tensor, lengths: Tensor) -> tuple[Tensor, object]:
+    """The `pack` route: `run` (an nn.RNN/LSTM/GRU forward, batch-first) over packed x -> (outputs in x's layout, state)."""
     steps = x.shape[1]
     pad = steps - lengths
     packed = pack_padded_sequence(roll_steps(x, pad, 1), lengths.cpu(), batch_first=True, enforce_sorted=False)
@@ -57,23 +65,38 @@ def fused_packed(run, x: Tensor, lengths: Tensor) -> tuple[Tensor, object]:
     return roll_steps(outputs, -pad, 1), state
 
 
-def hand_wired_packed(core, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-    """A cell-loop or scripted core's forward over left-padded x (B, T, I) with the state started at the real steps."""
+def realigned(
+    direction: Direction, num_layers: int, bidirectional: bool, x: Tensor, lengths: Tensor
+) -> tuple[Tensor, Tensor]:
+    """The `realign` route over left-padded x (B, T, I) -> (outputs (B, T, D·H), final (B, D·H))."""
     steps = x.shape[1]
     pad = steps - lengths
     real = real_steps(lengths, steps).t().unsqueeze(-1)  # (T, B, 1)
     layer_input = x.transpose(0, 1)
-    for layer in range(len(core.hidden_sizes)):
-        hs = []
-        for suffix in core._suffixes(layer):
-            params = core._layer_params(suffix)
-            if suffix.endswith("_reverse"):  # reads T-1 down to 0: the padding comes after the real first step
-                h = core._direction(layer_input, params, reverse=True)
-            else:  # starts at the real first step, the padding moved past the real end
-                h = roll_steps(core._direction(roll_steps(layer_input, pad, 0), params, reverse=False), -pad, 0)
-            hs.append(h * real)
+    hs: list[Tensor] = []
+    for layer in range(num_layers):
+        forward = roll_steps(direction(layer, roll_steps(layer_input, pad, 0), False), -pad, 0)
+        hs = [forward * real]
+        if bidirectional:  # reads T-1 down to 0: the padding comes after the real first step
+            hs.append(direction(layer, layer_input, True) * real)
         layer_input = torch.cat(hs, dim=2) if len(hs) == 2 else hs[0]
     final = [hs[0][-1]]  # the forward state after the real last step, which is the last step
-    if len(hs) == 2:  # the backward state after the real first step, at index pad
+    if bidirectional:  # the backward state after the real first step, at index pad
         final.append(hs[1].gather(0, pad.view(1, -1, 1).expand(1, -1, hs[1].shape[2])).squeeze(0))
     return layer_input.transpose(0, 1), torch.cat(final, dim=1)
+
+
+_FUSED_KERNELS = {nn.LSTM: torch.lstm, nn.GRU: torch.gru, nn.RNN: torch.rnn_tanh}
+
+
+def fused_direction(module: nn.RNNBase, layer: int, x: Tensor, reverse: bool) -> Tensor:
+    """One layer and direction of a fused nn.RNN/LSTM/GRU as one single-direction kernel call (oneDNN on the CPU)."""
+    suffix = f"_l{layer}" + ("_reverse" if reverse else "")
+    params = [getattr(module, name + suffix) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    if reverse:
+        x = x.flip(0)
+    h0 = x.new_zeros(1, x.shape[1], module.hidden_size)
+    kernel = next(fn for kind, fn in _FUSED_KERNELS.items() if isinstance(module, kind))
+    state = (h0, h0) if isinstance(module, nn.LSTM) else h0
+    hs = kernel(x, state, params, True, 1, 0.0, module.training, False, False)[0]
+    return hs.flip(0) if reverse else hs
