@@ -61,6 +61,14 @@ def test_packed_state_equals_the_unpadded_sequences_state(cell, bidirectional, n
 
 
 @pytest.mark.parametrize("cell,bidirectional,num_layers", CASES)
+def test_final_only_gives_the_same_final_state(cell, bidirectional, num_layers):
+    x = left_padded(3)
+    for impl, core in cores(cell, bidirectional, num_layers).items():
+        _, final = core(x, LENGTHS)
+        assert torch.allclose(core(x, LENGTHS, final_only=True)[1], final, atol=1e-6), impl
+
+
+@pytest.mark.parametrize("cell,bidirectional,num_layers", CASES)
 def test_packed_fused_cell_and_scripted_agree_outputs_and_gradients(cell, bidirectional, num_layers):
     x = left_padded(1)
     results = {}

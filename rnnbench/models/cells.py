@@ -41,7 +41,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnbench.catalog import CELL_BLOCKS, CELL_IMPLS, IMPLS
-from rnnbench.models.packing import fused_direction, packed_call, realigned
+from rnnbench.models.packing import fused_direction, packed_call, realigned, realigned_forward
 from rnnbench.models.scripted import scripted_direction
 
 CELLS = tuple(CELL_BLOCKS)  # rnn, lstm, gru, peephole
@@ -66,15 +66,19 @@ class _FusedOutputs:
     # How `lengths` are honoured per device type (models/packing.py): `pack` loses oneDNN on the CPU.
     packing_routes = {"cpu": "realign", "cuda": "pack"}
 
-    def forward(self, x: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """`lengths`: left-padded x, packed (models/packing.py); None: every step runs through the recurrence."""
+    def forward(self, x: Tensor, lengths: Tensor | None = None, final_only: bool = False):
+        """`lengths`: left-padded x, packed (models/packing.py); None: every step runs through the recurrence.
+        `final_only` (with `lengths`): outputs may come back None, when skipping them saves work."""
         if lengths is None:
             outputs, state = super().forward(x)
-        elif self.packing_routes.get(x.device.type, "pack") == "realign":
-            direction = partial(fused_direction, self)
-            return realigned(direction, self.num_layers, self.bidirectional, x, lengths)
-        else:
+        elif self.packing_routes.get(x.device.type, "pack") == "pack":
             outputs, state = packed_call(super().forward, x, lengths)
+        elif self.bidirectional:
+            return realigned(partial(fused_direction, self), self.num_layers, x, lengths, final_only)
+        else:
+            return realigned_forward(
+                lambda rolled: super(_FusedOutputs, self).forward(rolled)[0], x, lengths, final_only
+            )
         h_n = state[0] if isinstance(state, tuple) else state  # the LSTM's (h, c)
         directions = 2 if self.bidirectional else 1
         return outputs, torch.cat(list(h_n[-directions:]), dim=1)
@@ -112,7 +116,7 @@ class FusedStack(nn.Module):
         )
         self.output_size = directions * hidden_sizes[-1]
 
-    def forward(self, x: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, lengths: Tensor | None = None, final_only: bool = False):
         for layer in self.layers:
             x, final = layer(x, lengths)
         return x, final
@@ -191,9 +195,13 @@ class _HandWiredCore(nn.Module):
     def _layer_direction(self, layer: int, x: Tensor, reverse: bool) -> Tensor:
         return self._direction(x, self._layer_params(self._suffixes(layer)[int(reverse)]), reverse)
 
-    def forward(self, x: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        if lengths is not None:  # left-padded x, the state started at the real steps (models/packing.py)
-            return realigned(self._layer_direction, len(self.hidden_sizes), self.bidirectional, x, lengths)
+    def forward(self, x: Tensor, lengths: Tensor | None = None, final_only: bool = False):
+        """`lengths`: left-padded x, the state started at the real steps (models/packing.py); with
+        `final_only` the outputs may come back None."""
+        if lengths is not None and self.bidirectional:
+            return realigned(self._layer_direction, len(self.hidden_sizes), x, lengths, final_only)
+        if lengths is not None:
+            return realigned_forward(lambda rolled: self.forward(rolled)[0], x, lengths, final_only)
         layer_input = x.transpose(0, 1)  # time-major inside
         for layer in range(len(self.hidden_sizes)):
             hs = [

@@ -55,7 +55,8 @@ class Recurrent(nn.Module):
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         if self.packed:
-            outputs, final = self.core(x, lengths_from_padding(x) if lengths is None else lengths)
+            lengths = lengths_from_padding(x) if lengths is None else lengths
+            outputs, final = self.core(x, lengths, final_only=self.output_kind == "last")
         else:
             outputs, final = self.core(x)
         return self.head(final if self.output_kind == "last" else outputs)
