@@ -142,20 +142,17 @@ def test_packed_must_be_a_boolean(yaml_text, message):
         parse_suite(data, "t.yaml")
 
 
-def test_packed_reaches_the_model_only_on_left_padded_tasks():
+def test_packed_by_default_only_on_left_padded_tasks_and_padded_on_request():
     data = {
         "name": "t",
-        "models": ["lstm", {"arch": "gru", "packed": True}],
+        "models": ["lstm", {"arch": "gru", "packed": False}],
         "tasks": [{"task": "temporal_order", "seq_len": 10}, {"task": "adding", "seq_len": 5}],
     }
     cases = expand(parse_suite(data, "t.yaml"))
     built = {case.id: build_case_model(case, TASKS[case.task](case.seq_len), torch.device("cpu")) for case in cases}
-    packed = {case_id for case_id, model in built.items() if model.packed}
-    default = CaseSettings().packed
-    assert packed == {c.id for c in cases if c.task == "temporal_order" and (c.arch == "gru" or default)}
-    assert any(
-        "gru" in c.label and ("-packed" in c.label) != default for c in cases
-    )  # a non-default shows in the label
+    assert CaseSettings().packed is True
+    assert {case_id for case_id, model in built.items() if model.packed} == {"temporal_order/T10/lstm/h64/s0"}
+    assert {c.label for c in cases} == {"lstm", "gru-padded"}  # the non-default value shows in the label
 
 
 def test_per_layer_sizes_fused_stack_packs_like_the_scripted_core():

@@ -81,8 +81,9 @@ class CaseSettings(Strict):
     forget_bias: float | None = None  # LSTM family only; None keeps PyTorch's initialisation
     train_size: PositiveInt | None = None  # None: fresh sequences every step
     match_params: str | PositiveInt | None = None  # pick hidden_size to match this model's (or this) count
-    # variable-length (left-padded) tasks: start the recurrence at each sequence's real first step
-    packed: StrictBool = False
+    # variable-length (left-padded) tasks: start the recurrence at each sequence's real first step.
+    # On by default: it cost 2-8 % in train-step time (benchmarks/packing.py, docs/tasks.md)
+    packed: StrictBool = True
     train: TrainConfig = TrainConfig()
     timing: TimingConfig = TimingConfig()
     inference: InferenceConfig = InferenceConfig()
