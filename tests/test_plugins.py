@@ -147,6 +147,7 @@ def test_bad_plugins_exit_2_with_one_line_naming_the_field(case, tmp_path, monke
 def test_plugin_settings_that_do_not_apply_are_refused(write_suite):
     for entry, field in (
         ('{arch: "torch.nn:LSTM", impl: cell}', "impl"),
+        ('{arch: "torch.nn:LSTM", packed: true}', "packed"),
         ("{arch: lstm, bidirectional: true}", "bidirectional"),
     ):
         result = runner.invoke(app, ["validate", str(_suite(write_suite, f"[{entry}]"))])

@@ -121,6 +121,19 @@ def test_adding_target_is_sum_of_the_two_marked_values_one_per_half():
     assert values.min() >= 0 and values.max() <= 1
 
 
+@pytest.mark.parametrize("seq_len", [2, 3, 10, 25])
+def test_adding_markers_cover_the_two_halves_of_t_over_2_at_every_t(seq_len):
+    """The reference layout (complex_RNN): first in [0, T//2), second in [T//2, 2·(T//2)); odd T never marks the end."""
+    task = TASKS["adding"](seq_len=seq_len)
+    half = seq_len // 2
+    marker = draw(task, 4000).inputs[..., 1]
+    first, second = marker[:, :half], marker[:, half:]
+    assert torch.all(first.sum(dim=1) == 1) and torch.all(second.sum(dim=1) == 1)
+    hits = first.sum(dim=0).tolist() + second.sum(dim=0).tolist()
+    assert all(h > 0 for h in hits[: 2 * half])  # every position the reference can mark is marked
+    assert hits[2 * half :] == [0.0] * (seq_len - 2 * half)  # and none past its range
+
+
 def test_adding_chance_is_predicting_one():
     task = TASKS["adding"](seq_len=8)
     batch = draw(task, MANY)

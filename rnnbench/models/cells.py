@@ -1,7 +1,7 @@
 """Recurrent cores (tanh RNN, LSTM, GRU, peephole LSTM) in three implementations: fused, cell loop, scripted.
 
-`build_core(cell, impl, ...)` returns an `nn.Module` whose `forward(x)` takes a
-batch-first x (B, T, input_size) and returns `(outputs, final)`:
+`build_core(cell, impl, ...)` returns an `nn.Module` whose `forward(x, lengths=None)` takes a
+batch-first x (B, T, input_size) (with `lengths`, left-padded and packed: `packing.py`) and returns `(outputs, final)`:
 outputs (B, T, directions·H_last), and final (B, directions·H_last), the last
 layer's forward state after the last step next to its backward state after it
 has read the whole sequence (t = 0). For the LSTMs the state is h, not c.
@@ -35,11 +35,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 
 import torch
 from torch import Tensor, nn
 
 from rnnbench.catalog import CELL_BLOCKS, CELL_IMPLS, IMPLS
+from rnnbench.models.packing import fused_direction, packed_call, realigned, realigned_forward
 from rnnbench.models.scripted import scripted_direction
 
 CELLS = tuple(CELL_BLOCKS)  # rnn, lstm, gru, peephole
@@ -61,8 +63,22 @@ def _final_from_outputs(directions_outputs: list[Tensor]) -> Tensor:
 class _FusedOutputs:
     """Mixin for nn.RNN / nn.LSTM / nn.GRU: forward(x) -> (outputs, final) from the zero state."""
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        outputs, state = super().forward(x)
+    # How `lengths` are honoured per device type (models/packing.py): `pack` loses oneDNN on the CPU.
+    packing_routes = {"cpu": "realign", "cuda": "pack"}
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None, final_only: bool = False):
+        """`lengths`: left-padded x, packed (models/packing.py); None: every step runs through the recurrence.
+        `final_only` (with `lengths`): outputs may come back None, when skipping them saves work."""
+        if lengths is None:
+            outputs, state = super().forward(x)
+        elif self.packing_routes.get(x.device.type, "pack") == "pack":
+            outputs, state = packed_call(super().forward, x, lengths)
+        elif self.bidirectional:
+            return realigned(partial(fused_direction, self), self.num_layers, x, lengths, final_only)
+        else:
+            return realigned_forward(
+                lambda rolled: super(_FusedOutputs, self).forward(rolled)[0], x, lengths, final_only
+            )
         h_n = state[0] if isinstance(state, tuple) else state  # the LSTM's (h, c)
         directions = 2 if self.bidirectional else 1
         return outputs, torch.cat(list(h_n[-directions:]), dim=1)
@@ -100,9 +116,9 @@ class FusedStack(nn.Module):
         )
         self.output_size = directions * hidden_sizes[-1]
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, lengths: Tensor | None = None, final_only: bool = False):
         for layer in self.layers:
-            x, final = layer(x)
+            x, final = layer(x, lengths)
         return x, final
 
 
@@ -176,7 +192,16 @@ class _HandWiredCore(nn.Module):
     def _direction(self, x: Tensor, params: tuple, reverse: bool) -> Tensor:
         raise NotImplementedError
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def _layer_direction(self, layer: int, x: Tensor, reverse: bool) -> Tensor:
+        return self._direction(x, self._layer_params(self._suffixes(layer)[int(reverse)]), reverse)
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None, final_only: bool = False):
+        """`lengths`: left-padded x, the state started at the real steps (models/packing.py); with
+        `final_only` the outputs may come back None."""
+        if lengths is not None and self.bidirectional:
+            return realigned(self._layer_direction, len(self.hidden_sizes), x, lengths, final_only)
+        if lengths is not None:
+            return realigned_forward(lambda rolled: self.forward(rolled)[0], x, lengths, final_only)
         layer_input = x.transpose(0, 1)  # time-major inside
         for layer in range(len(self.hidden_sizes)):
             hs = [

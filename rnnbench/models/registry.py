@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from rnnbench.catalog import CELL_GATES, MODEL_SPECS
 from rnnbench.models.cells import build_core, init_forget_bias
+from rnnbench.models.packing import lengths_from_padding
 from rnnbench.models.params import layer_sizes
 
 
@@ -18,6 +19,11 @@ class Recurrent(nn.Module):
     `last` tasks read one prediction per sequence from the final state (a bidirectional
     core gives its forward state at the end and its backward state at the start);
     `sequence` tasks apply the head at every step (Keras' TimeDistributed(Dense)).
+
+    `packed`: the inputs are left-padded with all-zero steps (the variable-length tasks) and the
+    recurrence starts at each sequence's real first step (`packing.py`); the lengths come from
+    `forward`'s argument or, when it is None, from the leading all-zero steps of x, so every
+    caller (training, timing, inference) runs the packed model without knowing of it.
     """
 
     def __init__(
@@ -32,12 +38,14 @@ class Recurrent(nn.Module):
         num_layers: int = 1,
         impl: str = "fused",
         forget_bias: float | None = None,
+        packed: bool = False,
     ) -> None:
         super().__init__()
         self.cell = cell
         self.bidirectional = bidirectional
         self.output_kind = output_kind
         self.impl = impl
+        self.packed = packed
         self.hidden_sizes = layer_sizes(hidden_size, num_layers)
         self.core = build_core(cell, impl, input_size, hidden_size, num_layers, bidirectional)
         if forget_bias is not None:
@@ -45,8 +53,12 @@ class Recurrent(nn.Module):
         directions = 2 if bidirectional else 1
         self.head = nn.Linear(directions * self.hidden_sizes[-1], output_size)
 
-    def forward(self, x: Tensor) -> Tensor:
-        outputs, final = self.core(x)
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        if self.packed:
+            lengths = lengths_from_padding(x) if lengths is None else lengths
+            outputs, final = self.core(x, lengths, final_only=self.output_kind == "last")
+        else:
+            outputs, final = self.core(x)
         return self.head(final if self.output_kind == "last" else outputs)
 
     @property

@@ -19,6 +19,7 @@ from rnnbench.run.executors.base import EventFn, Plan, Unit, lost_record
 from rnnbench.run.executors.registry import EXECUTORS
 from rnnbench.run.runner import RunOptions
 from rnnbench.suite.expand import timing_groups
+from rnnbench.suite.limits import case_limit_seconds
 from rnnbench.suite.schema import Case, Suite
 
 
@@ -104,6 +105,7 @@ def _drive(doc: dict[str, Any], cases: list[Case], out_path: Path, device, execu
             "path": str(out_path),
             "workers": executor.plan.workers,
             "executor": executor.plan.executor,
+            "limits_s": {case.id: case_limit_seconds(case) for case in todo},  # the time-left estimate's prior
         }
     )
     try:

@@ -79,6 +79,7 @@ def build_case_model(case: Case, task, device: torch.device) -> Recurrent | Plug
         num_layers=s.num_layers,
         impl=s.impl,
         forget_bias=s.forget_bias,
+        packed=s.packed and task.left_padded,
     )
     return model.to(device)
 

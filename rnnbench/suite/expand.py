@@ -57,6 +57,8 @@ def _model_label(entry: ModelEntry, settings: CaseSettings) -> str:
         label += f"-{settings.impl}"
     if settings.forget_bias is not None:
         label += f"-fb{settings.forget_bias:g}"
+    if settings.packed != CaseSettings.model_fields["packed"].default:
+        label += "-packed" if settings.packed else "-padded"
     return label
 
 

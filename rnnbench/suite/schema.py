@@ -9,6 +9,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PositiveFloat,
+    StrictBool,
     StrictInt,
     ValidationError,
     field_validator,
@@ -80,6 +81,9 @@ class CaseSettings(Strict):
     forget_bias: float | None = None  # LSTM family only; None keeps PyTorch's initialisation
     train_size: PositiveInt | None = None  # None: fresh sequences every step
     match_params: str | PositiveInt | None = None  # pick hidden_size to match this model's (or this) count
+    # variable-length (left-padded) tasks: start the recurrence at each sequence's real first step.
+    # On by default: it cost 2-8 % in train-step time (benchmarks/packing.py, docs/tasks.md)
+    packed: StrictBool = True
     train: TrainConfig = TrainConfig()
     timing: TimingConfig = TimingConfig()
     inference: InferenceConfig = InferenceConfig()
@@ -106,6 +110,7 @@ class ModelEntry(Strict):
     forget_bias: float | None = None
     train_size: PositiveInt | None = None
     match_params: str | PositiveInt | None = None
+    packed: StrictBool | None = None
     train: TrainConfig | None = None
     timing: TimingConfig | None = None
     inference: InferenceConfig | None = None
@@ -237,8 +242,9 @@ class Suite(Strict):
 
 def _plugin_entry_fits(i: int, entry: ModelEntry, suite: Suite) -> None:
     """Settings that only rnnbench's own cores understand are refused on a plugin entry."""
-    for key in ("impl", "forget_bias", "match_params"):
-        if getattr(entry, key) is not None or (key != "impl" and getattr(suite.defaults, key) is not None):
+    for key in ("impl", "forget_bias", "match_params", "packed"):
+        own_only = key in ("impl", "packed")  # defaults with a value for every entry: only the entry's own counts
+        if getattr(entry, key) is not None or (not own_only and getattr(suite.defaults, key) is not None):
             raise ValueError(
                 f"models[{i}].{key}: not available for plugin {entry.arch!r} (rnnbench cannot reach inside it)"
             )

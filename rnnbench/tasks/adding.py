@@ -14,8 +14,9 @@ SOLVED_MSE = 0.01
 
 
 class Adding(Task):
-    """Inputs (B, T, 2): channel 0 values ~ U[0, 1]; channel 1 a marker with exactly two 1s,
-    one uniform in the first half [0, T//2) and one uniform in the second half [T//2, T).
+    """Inputs (B, T, 2): channel 0 values ~ U[0, 1]; channel 1 a marker with exactly two 1s, one
+    uniform in [0, T//2) and one uniform in [T//2, 2·(T//2)): two halves of T//2 steps each, as in
+    amarshah/complex_RNN's generator, so at odd T the last step is never marked.
     Target (B,): the sum of the two marked values. Loss and metric: MSE.
 
     Chance: always predicting 1 (the mean of the sum) gives MSE = Var(X1 + X2) = 2/12 = 1/6.
@@ -45,7 +46,8 @@ class Adding(Task):
         on, steps, half = generator.device, self.seq_len, self.seq_len // 2
         values = torch.rand(batch_size, steps, generator=generator, device=on)
         first = torch.randint(0, half, (batch_size, 1), generator=generator, device=on)
-        second = torch.randint(half, steps, (batch_size, 1), generator=generator, device=on)
+        # [half, 2·half), not [half, T): at odd T the reference never marks the last step
+        second = torch.randint(half, 2 * half, (batch_size, 1), generator=generator, device=on)
         marker = torch.zeros(batch_size, steps, device=on)
         marker.scatter_(1, first, 1.0).scatter_(1, second, 1.0)
         targets = (values * marker).sum(dim=1)

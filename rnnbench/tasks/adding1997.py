@@ -62,6 +62,10 @@ class Adding1997(Task):
         return p_first + (1 - p_first) / self._second_choices
 
     @property
+    def left_padded(self) -> bool:
+        return True
+
+    @property
     def chance(self) -> float:
         # |0.5 - target| < tol  <=>  |X1 + X2| < 4·tol = a. For two U[-1,1] values the sum has a
         # triangular density (2 - |s|)/4, so P = a - a²/4; with one value zeroed, P = a.

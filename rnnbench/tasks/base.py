@@ -63,6 +63,15 @@ class Task:
         self.seq_len = seq_len
 
     @property
+    def left_padded(self) -> bool:
+        """Whether lengths vary and the padding is on the left: the tasks `packed: true` applies to.
+
+        Such a task must start every real sequence with a step that is not all zero, since a
+        packed model reads the lengths off the padding (`models/packing.py`).
+        """
+        return False
+
+    @property
     def spec(self) -> TaskSpec:
         return TASK_SPECS[self.name]
 

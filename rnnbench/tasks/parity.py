@@ -44,6 +44,10 @@ class Parity(Task):
         self.variable_length = variable_length
 
     @property
+    def left_padded(self) -> bool:
+        return self.variable_length
+
+    @property
     def chance(self) -> float:
         return 0.5
 

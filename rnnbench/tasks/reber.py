@@ -2,7 +2,10 @@
 
 A string is B, T|P, a Reber string (B ... E), the same T|P, E. Every choice point is a fair
 coin. Strings longer than `seq_len` are rejected and redrawn (the distribution is the
-grammar's, conditioned on length <= seq_len; the shortest string has 9 symbols).
+grammar's, conditioned on length <= seq_len; the shortest string has 9 symbols). The rejected
+strings are the long ones, whose two T|P lie farthest apart, so a suite should pick a seq_len
+that rejects few: `exact_length_tail` gives the fraction (2.8 % at 20, under 0.5 % from 26;
+`benchmarks/reber_lengths.py` prints the table).
 
 Padding and masking: strings are RIGHT-padded with zero vectors to `seq_len`. The output is
 one prediction per step and the task is causal (no bidirectional model), so with right padding a
@@ -155,6 +158,34 @@ class Reber(Task):
         loss = self.loss(outputs, batch).item()
         fraction = self.correct_strings(outputs, batch).float().mean().item()
         return Evaluation(loss=loss, metric=fraction, solved=fraction >= SOLVED_FRACTION)
+
+
+def exact_length_tail(seq_len: int) -> float:
+    """The fraction of embedded Reber strings longer than `seq_len` (the ones `Reber.sample` rejects), exactly.
+
+    A string has 6 symbols besides the inner edges (B, T|P, inner B, inner E, T|P, E), so it is
+    longer than `seq_len` when the inner walk takes more than seq_len - 6 edges to reach END.
+    """
+    mass = {state: 0.0 for state in range(1, DONE)}
+    mass[1] = 1.0
+    for _ in range(max(seq_len - 6, 0)):
+        step = {state: 0.0 for state in range(1, DONE)}
+        step[END] = mass[END]  # absorbed: the walk is over
+        for state, edges in EDGES.items():
+            for _sym, nxt in edges:
+                step[nxt] += mass[state] / 2
+        mass = step
+    return 1.0 - mass[END]
+
+
+def sampled_lengths(count: int, generator: torch.Generator, chunk: int = 5000) -> Tensor:
+    """(count,) lengths of embedded Reber strings from `Reber`'s own generator, without the length cap."""
+    task = Reber(seq_len=200)  # rejects under 1e-15 of strings (exact_length_tail(200)): none in practice
+    lengths = []
+    for start in range(0, count, chunk):
+        strings, _, accepted = task._draw(min(chunk, count - start), generator)
+        lengths.append((strings[accepted] >= 0).sum(dim=1))
+    return torch.cat(lengths)
 
 
 def to_text(batch: Batch) -> list[str]:

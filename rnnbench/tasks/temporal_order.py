@@ -65,6 +65,10 @@ class TemporalOrder(Task):
         return self.seq_len + self.seq_len // 10
 
     @property
+    def left_padded(self) -> bool:
+        return True
+
+    @property
     def chance(self) -> float:
         return 1 / self.output_size
 
