@@ -178,7 +178,7 @@ def main() -> None:
                 for _ in range(args.trials)
             )
             rows.append((k, aa[k] / args.trials, words, right, hits / args.trials))
-    print(f"| claim | A/A false verdicts (goal ≤ 5 %) | true effect | right verdict | detected (goal ≥ 80 %) |")
+    print("| claim | A/A false verdicts (goal ≤ 5 %) | true effect | right verdict | detected (goal ≥ 80 %) |")
     print("|---|---:|---|---|---:|")
     for k, false_rate, words, right, rate in rows:
         print(f"| {k} | {100 * false_rate:.1f} % | {words} | {right} | {100 * rate:.1f} % |")

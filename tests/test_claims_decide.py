@@ -19,7 +19,9 @@ def brute_signed_rank_p(units: list[float]) -> float:
     d = np.array([u for u in units if u != 0])
     ranks = scipy_stats.rankdata(np.abs(d))
     observed = float(ranks[d > 0].sum())
-    sums = [float(sum(r for r, keep in zip(ranks, signs) if keep)) for signs in itertools.product((0, 1), repeat=d.size)]
+    sums = [
+        float(sum(r for r, keep in zip(ranks, signs) if keep)) for signs in itertools.product((0, 1), repeat=d.size)
+    ]
     low = np.mean([x <= observed + 1e-9 for x in sums])
     high = np.mean([x >= observed - 1e-9 for x in sums])
     return min(1.0, 2 * min(low, high))
