@@ -64,34 +64,34 @@ def sweep(label, solved_by_len, task="adding", **kw):
 
 def test_horizon_is_longest_contiguous_majority():
     results = horizons(doc(*sweep("lstm", {10: [True, True, True], 20: [True, True, False], 40: [False, True, False]})))
-    r = results[("adding", "lstm")]
+    r = results[("adding h8", "lstm")]
     assert r.by_seq_len == {10: (3, 3), 20: (2, 3), 40: (1, 3)}
     assert (r.horizon, r.gaps, r.censored) == (20, (), False)
 
 
 def test_exactly_half_counts_as_solved():
     r = horizons(doc(*sweep("gru", {5: [True, False], 50: [True, True, False, False], 500: [False, False]})))[
-        ("adding", "gru")
+        ("adding h8", "gru")
     ]
     assert r.horizon == 50 and r.is_solved(5) and r.is_solved(50) and not r.is_solved(500)
 
 
 def test_gap_is_reported_not_counted():
-    r = horizons(doc(*sweep("rnn", {10: [True, True], 20: [False, False], 40: [True, True]})))[("adding", "rnn")]
+    r = horizons(doc(*sweep("rnn", {10: [True, True], 20: [False, False], 40: [True, True]})))[("adding h8", "rnn")]
     assert (r.horizon, r.gaps, r.censored) == (10, (40,), False)
 
 
 def test_unsolved_shortest_gives_none_and_solved_longest_is_censored():
     results = horizons(doc(*sweep("rnn", {10: [False], 20: [True]}), *sweep("lstm", {10: [True], 20: [True]})))
-    assert (results[("adding", "rnn")].horizon, results[("adding", "rnn")].gaps) == (None, (20,))
-    assert (results[("adding", "lstm")].horizon, results[("adding", "lstm")].censored) == (20, True)
+    assert (results[("adding h8", "rnn")].horizon, results[("adding h8", "rnn")].gaps) == (None, (20,))
+    assert (results[("adding h8", "lstm")].horizon, results[("adding h8", "lstm")].censored) == (20, True)
 
 
 def test_failed_and_diverged_runs_count_as_unsolved_interrupted_ones_not_at_all():
     cases = sweep("lstm", {10: [True, "failed", "diverged"], 20: [True, True, "interrupted"]})
-    r = horizons(doc(*cases))[("adding", "lstm")]
+    r = horizons(doc(*cases))[("adding h8", "lstm")]
     assert r.by_seq_len == {10: (1, 3), 20: (2, 2)}
-    assert r.failed == {10: 2}
+    assert r.failed == {10: 2} and r.interrupted == {20: 1}
     assert (r.horizon, r.gaps) == (None, (20,))
 
 
@@ -100,7 +100,7 @@ def test_runs_cut_by_the_time_cap_are_flagged():
     for record, steps in ((cut, 300), (full, 1000), (solved_early, 200)):
         record["settings"] = {"train": {"max_steps": 1000}}
         record["train"]["steps"] = steps
-    r = horizons(doc(cut, full, solved_early))[("adding", "lstm")]
+    r = horizons(doc(cut, full, solved_early))[("adding h8", "lstm")]
     assert r.by_seq_len == {10: (1, 3)} and r.time_capped == {10: 1}
     assert "1/3†" in render(horizon_table(doc(cut, full, solved_early, case(seq_len=20))))
 
@@ -108,17 +108,46 @@ def test_runs_cut_by_the_time_cap_are_flagged():
 def test_solved_flag_of_a_non_ok_case_is_ignored():
     bad = case(seq_len=10, status="diverged")
     bad["train"]["final"]["solved"] = True  # inconsistent record: status wins
-    assert horizons(doc(bad))[("adding", "lstm")].by_seq_len == {10: (0, 1)}
+    assert horizons(doc(bad))[("adding h8", "lstm")].by_seq_len == {10: (0, 1)}
 
 
 def test_groups_split_by_task_options_and_label():
     cases = [case("temporal_order", "lstm", 10, solved=True), case("temporal_order", "lstm", 10, options="-symbols=3")]
     cases += [case("adding", "lstm-cell", 10, solved=True)]
     assert set(horizons(doc(*cases))) == {
-        ("temporal_order", "lstm"),
-        ("temporal_order-symbols=3", "lstm"),
-        ("adding", "lstm-cell"),
+        ("temporal_order h8", "lstm"),
+        ("temporal_order-symbols=3 h8", "lstm"),
+        ("adding h8", "lstm-cell"),
     }
+
+
+def test_item6_horizon_is_per_configuration_never_pooled_over_hidden_sizes():
+    # audit counterexample: hidden 8 solves 0/3 at T25, hidden 16 3/3; pooled that read "3/6" and horizon 25
+    cases = []
+    for hidden, solved in ((8, False), (16, True)):
+        for record in sweep("lstm", {10: [True] * 3, 25: [solved] * 3}):
+            record["id"] = record["id"].replace("/h8/", f"/h{hidden}/")
+            cases.append(record)
+    results = horizons(doc(*cases))
+    assert set(results) == {("adding h8", "lstm"), ("adding h16", "lstm")}
+    assert results[("adding h8", "lstm")].by_seq_len == {10: (3, 3), 25: (0, 3)}
+    assert results[("adding h8", "lstm")].horizon == 10
+    assert results[("adding h16", "lstm")].by_seq_len == {10: (3, 3), 25: (3, 3)}
+    assert all(counts != (3, 6) for r in results.values() for counts in r.by_seq_len.values())
+    text = render(horizon_table(doc(*cases)))
+    assert "3/6" not in text and "adding h8" in text and "adding h16" in text
+
+
+def test_item6_interrupted_runs_leave_the_denominator_and_are_said_so():
+    # audit counterexample: 1 solved + 2 interrupted read "1/1"; the table must say the 2 were not counted
+    cases = sweep("lstm", {10: [True, True, True], 25: [True, "interrupted", "interrupted"]})
+    r = horizons(doc(*cases))[("adding h8", "lstm")]
+    assert r.by_seq_len[25] == (1, 1) and r.interrupted == {25: 2}
+    assert "1/1 (2 interrupted, not counted)" in render(horizon_table(doc(*cases)))
+    # a seq_len with only interrupted runs is unknown: it breaks the horizon instead of being skipped
+    gap = sweep("lstm", {10: [True] * 3, 25: ["interrupted"] * 3, 50: [True] * 3})
+    g = horizons(doc(*gap))[("adding h8", "lstm")]
+    assert g.by_seq_len[25] == (0, 0) and g.horizon == 10 and not g.censored
 
 
 def test_horizon_of_empty_and_all_unsolved():
@@ -164,9 +193,9 @@ def test_data_efficiency_median_and_range_of_ok_runs():
         case(label="gru", seed=3, metric=0.01, train_size=1000),
         case(label="gru", seed=0, metric=0.9, train_size=None),  # fresh data: not part of the sweep
     ]
-    result = data_efficiency(doc(*cases))[("adding", "gru")]
+    result = data_efficiency(doc(*cases))[("adding T10 h8", "gru")]
     assert sorted(result) == [100, 1000]
-    assert result[100] == MetricSpread(0.2, 0.1, 0.3, 3, (0.3, 0.1, 0.2), 3, "mse", False)
+    assert result[100] == MetricSpread(0.2, 0.1, 0.3, 3, (0.3, 0.1, 0.2), (0, 1, 2), 3, "mse", False)
     assert (result[1000].median, result[1000].low, result[1000].high) == pytest.approx((0.03, 0.01, 0.05))
     assert (result[1000].n, result[1000].n_runs, result[1000].values) == (2, 4, (0.05, 0.01))
 
@@ -175,7 +204,9 @@ def test_data_efficiency_ties_and_sizes_without_ok_runs():
     cases = [case(seed=s, metric=0.5, train_size=64) for s in range(3)]
     cases += [case(seed=0, status="diverged", train_size=128)]
     result = data_efficiency(doc(*cases))
-    assert result[("adding", "lstm")] == {64: MetricSpread(0.5, 0.5, 0.5, 3, (0.5, 0.5, 0.5), 3, "mse", False)}
+    assert result[("adding T10 h8", "lstm")] == {
+        64: MetricSpread(0.5, 0.5, 0.5, 3, (0.5, 0.5, 0.5), (0, 1, 2), 3, "mse", False)
+    }
     assert data_efficiency(doc(case(train_size=None))) == {}
 
 

@@ -30,6 +30,21 @@ def sweep_key(case: dict[str, Any]) -> tuple[str, str]:
     return task_key(case), case.get("label") or case["arch"]
 
 
+def sweep_config(case: dict[str, Any], axis: str) -> str:
+    """The configuration a sweep over `axis` ("seq_len" or "train_size") lines up: the case id without
+    its label, seed and that axis, in words (`adding h32`, `temporal_order T30 h32`).
+
+    Every other setting the id carries (task options, hidden size or matched parameters, layers,
+    the other axis) stays in it, and the label carries the implementation: a sweep never pools
+    two hidden sizes, say, into one count.
+    """
+    parts = case["id"].split("/") if case.get("id") else [case["task"], f"T{case['seq_len']}", "", "s0"]
+    rest = parts[3:-1]
+    if axis == "seq_len":
+        return " ".join([parts[0], *rest])
+    return " ".join([parts[0], parts[1], *(r for r in rest if not (r[:1] == "n" and r[1:].isdigit()))])
+
+
 @dataclass
 class Group:
     """All seeds of one architecture (label) in one section."""

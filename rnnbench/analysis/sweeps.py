@@ -1,13 +1,17 @@
 """Sweep analyses over a results document: the memory horizon (seq_len sweep) and data efficiency (train_size sweep).
 
-Pure and torch-free. Cases are grouped by (task, label): the task is the first part of the
-case id, i.e. the task name with any non-default options (`adding`, `temporal_order-symbols=3`),
-the label is the model column. Within a group every other setting is pooled, so a suite
-should sweep one axis at a time (or give entries distinct labels).
+Pure and torch-free. Cases are grouped by **configuration** and label: the configuration is
+everything the case id says except the swept axis, the label and the seed
+(`grouping.sweep_config`: task with its non-default options, hidden size or matched parameters,
+layers, and the other axis), the label is the model column (it carries the implementation).
+A horizon is never pooled over two hidden sizes, layer counts or train sizes: hidden 8 solving
+0/3 and hidden 16 solving 3/3 at T25 are two rows, not "3/6".
 
 Rules, chosen once here:
 - A **run** is a case that was attempted: status ok, diverged or failed. Interrupted cases
-  never ran (`--resume` runs them) and are left out.
+  never finished (`--resume` runs them): they are left out of the denominator and counted
+  apart (`interrupted`), so the table says "2 interrupted, not counted" rather than 1/1.
+- Counts are of **seeds**: one run per seed, per seq_len, per configuration.
 - A run **solved** its case when its status is ok and its final held-out evaluation met the
   task's solved rule. Diverged and failed runs count as unsolved: a horizon claim must not
   rest on fewer seeds than the suite asked for. Unsolved runs that stopped at max_seconds
@@ -30,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnnbench import stats
-from rnnbench.analysis.grouping import sweep_key
+from rnnbench.analysis.grouping import sweep_config, sweep_key, task_key
 
 ATTEMPTED = ("ok", "diverged", "failed")
 
@@ -61,11 +65,16 @@ def stopped_by_time(case: dict[str, Any]) -> bool:
     return case.get("status") == "ok" and not is_solved(case) and steps < max_steps
 
 
-def _groups(doc: dict[str, Any]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+def _label(case: dict[str, Any]) -> str:
+    return case.get("label") or case["arch"]
+
+
+def _groups(doc: dict[str, Any], axis: str, statuses=ATTEMPTED) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """(configuration, label) -> its cases with one of `statuses`, in run order."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for case in doc.get("cases", []):
-        if case.get("status") in ATTEMPTED:
-            groups.setdefault(sweep_key(case), []).append(case)
+        if case.get("status") in statuses:
+            groups.setdefault((sweep_config(case, axis), _label(case)), []).append(case)
     return groups
 
 
@@ -76,14 +85,17 @@ def solved_majority(solved: int, runs: int) -> bool:
 
 @dataclass(frozen=True)
 class HorizonResult:
-    """One architecture on one task across a seq_len sweep."""
+    """One architecture in one configuration across a seq_len sweep."""
 
-    by_seq_len: dict[int, tuple[int, int]]  # seq_len -> (solved runs, runs), ascending seq_len
+    by_seq_len: dict[int, tuple[int, int]]  # seq_len -> (solved seeds, seeds run), ascending seq_len
     horizon: int | None  # longest seq_len solved with every shorter one solved too; None if the shortest is not
     gaps: tuple[int, ...] = ()  # seq_lens above the horizon solved all the same (after an unsolved one)
     censored: bool = False  # the longest swept seq_len is solved: the true horizon may be longer
     failed: dict[int, int] = field(default_factory=dict)  # seq_len -> runs that failed or diverged (counted unsolved)
     time_capped: dict[int, int] = field(default_factory=dict)  # seq_len -> unsolved runs cut short by max_seconds
+    interrupted: dict[int, int] = field(default_factory=dict)  # seq_len -> interrupted runs, not counted
+    solved_by_seed: dict[int, dict[int, bool]] = field(default_factory=dict)  # seq_len -> seed -> solved
+    task: str = ""  # the task with its options (the configuration's first word)
 
     @property
     def seq_lens(self) -> list[int]:
@@ -111,25 +123,41 @@ def horizon_of(by_seq_len: dict[int, tuple[int, int]]) -> tuple[int | None, tupl
 
 
 def horizons(doc: dict[str, Any]) -> dict[tuple[str, str], HorizonResult]:
-    """The memory horizon of every (task, label) in the results, whatever the number of seq_lens."""
+    """The memory horizon of every (configuration, label) in the results, whatever the number of seq_lens."""
     out: dict[tuple[str, str], HorizonResult] = {}
-    for key, cases in _groups(doc).items():
-        counts: dict[int, list[int]] = {}
+    interrupted_groups = _groups(doc, "seq_len", ("interrupted",))
+    for key, cases in _groups(doc, "seq_len").items():
+        by_seed: dict[int, dict[int, bool]] = {}
         failed: dict[int, int] = {}
         time_capped: dict[int, int] = {}
         for case in cases:
             seq_len = int(case["seq_len"])
-            tally = counts.setdefault(seq_len, [0, 0])
-            tally[0] += is_solved(case)
-            tally[1] += 1
+            # one count per seed: a seed recorded twice (a merged file) is one run, solved if either says so
+            seeds = by_seed.setdefault(seq_len, {})
+            seed = int(case.get("seed", len(seeds)))
+            seeds[seed] = seeds.get(seed, False) or is_solved(case)
             if case.get("status") != "ok":
                 failed[seq_len] = failed.get(seq_len, 0) + 1
             if stopped_by_time(case):
                 time_capped[seq_len] = time_capped.get(seq_len, 0) + 1
-        by_seq_len = {s: (counts[s][0], counts[s][1]) for s in sorted(counts)}
+        interrupted: dict[int, int] = {}
+        for case in interrupted_groups.get(key, []):
+            interrupted[int(case["seq_len"])] = interrupted.get(int(case["seq_len"]), 0) + 1
+        # a seq_len whose runs were all interrupted is unknown, not skipped: (0, 0) breaks the horizon there
+        by_seq_len = {
+            t: (sum(by_seed.get(t, {}).values()), len(by_seed.get(t, {}))) for t in sorted({*by_seed, *interrupted})
+        }
         horizon, gaps, censored = horizon_of(by_seq_len)
         out[key] = HorizonResult(
-            by_seq_len, horizon, gaps, censored, dict(sorted(failed.items())), dict(sorted(time_capped.items()))
+            by_seq_len,
+            horizon,
+            gaps,
+            censored,
+            dict(sorted(failed.items())),
+            dict(sorted(time_capped.items())),
+            dict(sorted(interrupted.items())),
+            {t: dict(sorted(by_seed.get(t, {}).items())) for t in by_seq_len},
+            task_key(cases[0]),
         )
     return out
 
@@ -143,13 +171,15 @@ class MetricSpread:
     high: float  # largest value across seeds
     n: int  # ok runs with a metric
     values: tuple[float, ...]  # one per ok run, in run order
+    seeds: tuple[int, ...] = ()  # the seed of each value (pairs two architectures seed by seed)
     n_runs: int = 0  # attempted runs, including diverged and failed ones
     metric_name: str | None = None
     higher_is_better: bool | None = None
 
 
-def spread(values: list[float], n_runs: int | None = None, **info: Any) -> MetricSpread:
+def spread(values: list[float], n_runs: int | None = None, seeds: tuple[int, ...] = (), **info: Any) -> MetricSpread:
     return MetricSpread(
+        seeds=seeds,
         median=stats.median(values),
         low=min(values),
         high=max(values),
@@ -161,13 +191,15 @@ def spread(values: list[float], n_runs: int | None = None, **info: Any) -> Metri
 
 
 def data_efficiency(doc: dict[str, Any]) -> dict[tuple[str, str], dict[int, MetricSpread]]:
-    """(task, label) -> train_size -> final-metric spread, for cases trained on a finite pool.
+    """(configuration, label) -> train_size -> final-metric spread, for cases trained on a finite pool.
+
+    The configuration is everything but train_size, label and seed (`grouping.sweep_config`).
 
     Cases with fresh data every step (train_size null) are left out; a train_size where no
     run finished ok is left out too (its runs show in the recap's status counts).
     """
     out: dict[tuple[str, str], dict[int, MetricSpread]] = {}
-    for key, cases in _groups(doc).items():
+    for key, cases in _groups(doc, "train_size").items():
         by_size: dict[int, list[dict[str, Any]]] = {}
         for case in cases:
             if case.get("train_size") is not None:
@@ -182,6 +214,7 @@ def data_efficiency(doc: dict[str, Any]) -> dict[tuple[str, str], dict[int, Metr
             sizes[size] = spread(
                 values,
                 len(runs),
+                tuple(int(c.get("seed", i)) for i, c in enumerate(runs) if final_metric(c) is not None),
                 metric_name=finals[0].get("metric_name"),
                 higher_is_better=finals[0].get("higher_is_better"),
             )

@@ -33,17 +33,18 @@ def _ratio_finding(
         measure = Measure(name, ratio, unit="×", n=(len(num), len(den)), detail=f"{len(num)} vs {len(den)} {n_unit}")
         return Finding(where, INCONCLUSIVE, (measure, *extra), f"fewer than {need} {n_unit} per side")
     ratio, low, high = stats.ratio_ci(den, num, s.confidence)
+    p = stats.ratio_test_p(den, num)  # the test the interval inverts: Holm over the claim's findings reads it
     measure = Measure(name, ratio, low, high, "×", (len(num), len(den)), f"{len(num)} vs {len(den)} {n_unit}")
     if (high < 1 <= ratio) or (ratio <= 1 < low):
         # the interval is built around the Hodges-Lehmann shift; when the ratio of medians says the opposite,
         # the samples are not one distribution shifted (bursts of contention in some seeds): no verdict
         return Finding(
-            where, INCONCLUSIVE, (measure, *extra), "ratio of medians and its CI disagree: multi-modal timings"
+            where, INCONCLUSIVE, (measure, *extra), "ratio of medians and its CI disagree: multi-modal timings", p=p
         )
     if high < 1 or low > 1:
         below = high < 1
-        return Finding(where, SUPPORTED if below == expect_below else CONTRADICTED, (measure, *extra))
-    return Finding(where, INCONCLUSIVE, (measure, *extra), "CI includes 1")
+        return Finding(where, SUPPORTED if below == expect_below else CONTRADICTED, (measure, *extra), p=p)
+    return Finding(where, INCONCLUSIVE, (measure, *extra), "CI includes 1", p=p)
 
 
 def _n_seeds(group: Group) -> int:
@@ -81,7 +82,16 @@ def _solve_time_finding(where: str, fast: Group, slow: Group, names: tuple[str, 
             and max(times[winner]) < min(trained)
         ):
             measure = Measure(name, None, n=(n_fast, n_slow), detail=solved)
-            return Finding(where, verdict, (measure,), f"{names[loser]} never solved within {_num(min(trained))} ms")
+            # the test: every unsolved seed ranks above every solved one (it trained longer, unsolved)
+            beyond = 2.0 * max(max(trained), max(times[winner]))
+            ranked = [
+                times[winner] + [beyond] * ((n_fast, n_slow)[winner] - len(times[winner])),
+                [beyond] * len(trained),
+            ]
+            p = stats.mann_whitney_p(ranked[0], ranked[1])
+            return Finding(
+                where, verdict, (measure,), f"{names[loser]} never solved within {_num(min(trained))} ms", p=p
+            )
     return Finding(
         where, INCONCLUSIVE, (Measure(name, None, n=(n_fast, n_slow), detail=solved),), "too few solved seeds"
     )
@@ -90,8 +100,9 @@ def _solve_time_finding(where: str, fast: Group, slow: Group, names: tuple[str, 
 def _speed_finding(
     where: str, name: str, num: Group, den: Group, expect_below: bool, s: ClaimSettings, extra: tuple[Measure, ...] = ()
 ) -> Finding:
-    """Train step num/den from the paired rounds of interleaved timing (drift cancels within a round);
-    a file timed case by case (no `paired` blocks) falls back to the pooled-sample ratio_ci."""
+    """Train step num/den from the paired rounds of interleaved timing (drift cancels within a round):
+    sign-test interval, Wilcoxon signed-rank p (the claim's Holm reads p; the verdict here is the
+    interval's). A file timed case by case (no `paired` blocks) falls back to the pooled-sample ratio_ci."""
     d = paired_log_ratios(num.cases, den.cases, ("train", "step_ms"))
     if not d:
         return _ratio_finding(
@@ -103,13 +114,13 @@ def _speed_finding(
             s,
             extra=extra,
         )
-    ratio, low, high, _, n = ratio_of_log_ratios(d, s.confidence)
-    measure = Measure(name, ratio, low, high, "×", (n, n), f"{n} paired rounds")
+    ratio, low, high, p, n = ratio_of_log_ratios(d, s.confidence)
+    measure = Measure(name, ratio, low, high, "×", (n, n), f"{n} paired rounds, p = {p:.2g}")
     if n < s.min_samples:
         return Finding(where, INCONCLUSIVE, (measure, *extra), f"fewer than {s.min_samples} paired rounds")
     if high < 1 or low > 1:
-        return Finding(where, SUPPORTED if (high < 1) == expect_below else CONTRADICTED, (measure, *extra))
-    return Finding(where, INCONCLUSIVE, (measure, *extra), "CI includes 1")
+        return Finding(where, SUPPORTED if (high < 1) == expect_below else CONTRADICTED, (measure, *extra), p=p)
+    return Finding(where, INCONCLUSIVE, (measure, *extra), "CI includes 1", p=p)
 
 
 def gru_faster_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
@@ -135,6 +146,7 @@ def bilstm_cost_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSetti
             params = (Measure(f"core params {bilstm}/{lstm}", pa / pb, unit="×", detail=f"{pa} / {pb}"),)
         finding = _speed_finding(where_of(section), f"train step {bilstm}/{lstm}", a, b, False, s, extra=params)
         if pa and pb and pa <= pb and a.first("hidden_sizes") == b.first("hidden_sizes"):
-            finding = Finding(finding.where, CONTRADICTED, finding.measures, "no more parameters at equal size")
+            # a count, not a sample: certain (p = 0), so Holm always rejects it
+            finding = Finding(finding.where, CONTRADICTED, finding.measures, "no more parameters at equal size", p=0.0)
         findings.append(finding)
     return findings

@@ -1,25 +1,24 @@
 """The lecture's recap claims as data: each a rule over a results document giving a verdict with its numbers.
 
 A rule turns the results into findings, one per configuration (or task) it can judge,
-each with a verdict and the measures behind it; the claim's verdict combines them:
+each with a descriptive verdict and the measures behind it; the claim's verdict is one
+decision over all of them that controls false verdicts family-wise at `confidence`
+(claims/types.py `combine`, claims/decide.py):
 
 - **not measured**: no finding (the suite lacks the cases, e.g. no GRU, no seq_len sweep);
-- **supported** / **contradicted**: every decided finding agrees (inconclusive ones may sit beside);
-- **inconclusive**: nothing decided (CIs overlap, fewer than `min_seeds` seeds), or the decided
-  findings disagree (supported on one configuration, contradicted on another).
+- training outcomes (horizons, final metrics): one exact signed-rank test over every
+  configuration's per-seed paired units (the seed is the unit);
+- timings (train step from paired rounds, time to solve): Holm over the findings' p-values;
+- "similar, especially with less data": its own decider (claims/data_rule.py: TOST and a
+  test of the gap's change with train_size);
+- structure (gates, parameter counts): exact, every decided finding agrees.
 
 Nothing is ever "supported" without a finding that measured it, and every finding cites
 its numbers. Which seeds are needed depends on what varies with the seed: structural
-counts need one case; a train-step time needs `min_samples` timing samples per side (the
-timer's repeats; a seed only changes the weights' values, not the work); everything that
-depends on training (horizons, final metrics, time to solve, data gaps) needs `min_seeds`
-seeds per architecture.
-
-Timing ratios (GRU/LSTM, Bi-LSTM/LSTM) compare the two architectures in the same section
-(task, seq_len, hidden size, layers, train_size): the ratio of medians of the raw samples
-of all seeds pooled, with the distribution-free interval of `stats.ratio_ci` (Mann–Whitney
-inverted in log time). Pooling folds machine drift between seeds into the interval rather
-than hiding it. A ratio is decided when its interval excludes 1.
+counts need one case; a train-step time needs `min_samples` paired rounds (a seed only
+changes the weights' values, not the work); everything that depends on training needs
+`min_seeds` seeds per architecture per configuration, and enough configurations × seeds
+for the combined test to reach 95 % (docs/statistics.md).
 """
 
 from __future__ import annotations
@@ -27,9 +26,9 @@ from __future__ import annotations
 from typing import Any
 
 from rnnbench.claims.recap_rules import complex_sequences_rule, understanding_rule
+from rnnbench.claims.data_rule import decide_similar, gru_data_rule
 from rnnbench.claims.rules import (
     bilstm_better_rule,
-    gru_data_rule,
     gru_short_term_rule,
     label_of,
     lstm_long_term_rule,
@@ -62,8 +61,8 @@ CLAIMS: dict[str, Claim] = {
         "LSTM",
         "advantage",
         "LSTM captures long-term dependencies",
-        "memory horizon (longest seq_len solved in ≥ half the seeds), tanh RNN as the contrast",
-        "LSTM horizon > RNN horizon",
+        "memory horizon (longest seq_len solved in ≥ half the seeds) per configuration, tanh RNN as the contrast",
+        "LSTM better than the RNN across the sweep: signed-rank test over per-(seq_len, seed) metric gaps, p < 0.05",
         ("lstm", "rnn"),
         lstm_long_term_rule,
         SWEEP,
@@ -86,7 +85,7 @@ CLAIMS: dict[str, Claim] = {
         "advantage",
         "GRU is faster to train",
         "train step GRU/LSTM (paired rounds); time to solve GRU/LSTM (seeds)",
-        "ratio < 1, CI excludes 1",
+        "ratio < 1: Holm over the configurations' p-values, family-wise 95 %",
         ("gru", "lstm"),
         gru_faster_rule,
     ),
@@ -95,19 +94,20 @@ CLAIMS: dict[str, Claim] = {
         "GRU",
         "advantage",
         "GRU performs similarly to LSTM, especially with less training data",
-        "metric gap GRU − LSTM at the smallest and largest train_size",
-        "gap within tolerance at small data, and smaller than at large data",
+        "per-seed metric gap GRU − LSTM at the smallest and largest train_size, chance-to-perfect units",
+        "TOST: gap within ±tolerance at small data, and a t test that the gap shrinks with less data",
         ("gru", "lstm"),
         gru_data_rule,
         "train_size sweep (≥ 2 sizes) with both architectures",
+        decide_similar,
     ),
     "gru_short_term": Claim(
         "gru_short_term",
         "GRU",
         "disadvantage",
         "GRU cannot capture long-term dependencies",
-        "memory horizon GRU vs LSTM",
-        "GRU horizon < LSTM horizon",
+        "memory horizon GRU vs LSTM per configuration",
+        "LSTM better than GRU across the sweep: signed-rank test over per-(seq_len, seed) metric gaps, p < 0.05",
         ("gru", "lstm"),
         gru_short_term_rule,
         SWEEP,
@@ -129,8 +129,8 @@ CLAIMS: dict[str, Claim] = {
         "Bi-LSTM",
         "advantage",
         "Bi-LSTM gives better performance",
-        "final metric Bi-LSTM vs LSTM on non-causal tasks, across seeds",
-        "better, CIs of the medians apart",
+        "final metric Bi-LSTM − LSTM per seed on non-causal tasks, chance-to-perfect units",
+        "better: signed-rank test over every configuration's seeds, p < 0.05",
         ("bilstm", "lstm"),
         bilstm_better_rule,
         "non-causal task with both architectures",
@@ -141,7 +141,7 @@ CLAIMS: dict[str, Claim] = {
         "disadvantage",
         "Bi-LSTM costs computation and training time",
         "train step and core parameters Bi-LSTM/LSTM (≈2×)",
-        "ratio > 1, CI excludes 1",
+        "ratio > 1: Holm over the configurations' p-values, family-wise 95 %",
         ("bilstm", "lstm"),
         bilstm_cost_rule,
     ),
@@ -178,10 +178,10 @@ def evaluate_claim(doc: dict[str, Any], claim: Claim, settings: ClaimSettings = 
             context(doc, labels),
         )
     findings = claim.rule(doc, tuple(labels), settings)
-    verdict, reason = combine(findings)
+    verdict, reason = (claim.decide or combine)(findings, settings.confidence)
     if verdict == NOT_MEASURED:
         reason = f"no {claim.needs}"
-    return ClaimResult(claim, verdict, reason, tuple(findings), context(doc, labels))
+    return ClaimResult(claim, verdict, reason, tuple(findings), context(doc, labels), settings.confidence)
 
 
 def evaluate_claims(doc: dict[str, Any], settings: ClaimSettings = ClaimSettings()) -> list[ClaimResult]:

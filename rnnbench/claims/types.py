@@ -1,4 +1,4 @@
-"""The vocabulary of claims: verdicts, measures, findings, a claim, its result, and how findings combine."""
+"""The vocabulary of claims: verdicts, measures, findings, a claim, its result, and how findings combine (family-wise)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
 from rnnbench.catalog import TASK_SPECS
+from rnnbench.claims import decide
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_MEASURED = "supported", "contradicted", "inconclusive", "not measured"
 VERDICTS = (SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_MEASURED)
@@ -48,15 +51,17 @@ class Finding:
     verdict: str
     measures: tuple[Measure, ...]
     note: str = ""  # why this verdict, in words
-    # per-seed evidence, paired by seed, in chance-to-perfect units, positive favours the claim (shared_interface.md)
+    # per-seed evidence, paired by seed (same seed = same data for both models), in chance-to-perfect
+    # units, signed so that POSITIVE FAVOURS THE CLAIM; the claim's signed-rank test pools them
     units: tuple[float, ...] = ()
-    p: float | None = None  # this finding's own two-sided p-value, where it has one (timing rules)
+    p: float | None = None  # this finding's own two-sided p-value, where it has one (timing rules; Holm)
 
     def text(self) -> str:
         return f"{self.where}: " + "; ".join(m.text() for m in self.measures) + (f" — {self.note}" if self.note else "")
 
 
 Rule = Callable[[dict[str, Any], tuple[str, ...], ClaimSettings], list[Finding]]
+Decider = Callable[[list[Finding], float], tuple[str, str]]  # (findings, confidence) -> (verdict, reason)
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class Claim:
     archs: tuple[str, ...]  # the registry names the rule compares, first against the others
     rule: Rule
     needs: str = "configuration with both architectures"  # what a suite lacks when this is not measured
+    decide: Decider | None = None  # the claim's own family-wise decision; None: `combine`
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,7 @@ class ClaimResult:
     reason: str
     findings: tuple[Finding, ...] = ()
     context: dict[str, Any] = field(default_factory=dict)
+    confidence: float = 0.95  # the family-wise level the verdict was decided at
 
     def evidence_lines(self, limit: int = 4) -> list[str]:
         """The findings in words; past `limit`, one aggregate line per measure plus the verdict counts."""
@@ -105,10 +112,11 @@ class ClaimResult:
             kind = "real" if task in TASK_SPECS and TASK_SPECS[task].real else "synthetic"
             kinds.setdefault(kind, []).append(finding)
             tasks.setdefault(kind, {})[task or finding.where] = None
-        return {kind: (combine(found)[0], tuple(tasks[kind])) for kind, found in sorted(kinds.items())}
+        decide = self.claim.decide or combine
+        return {kind: (decide(found, self.confidence)[0], tuple(tasks[kind])) for kind, found in sorted(kinds.items())}
 
     def to_dict(self) -> dict[str, Any]:
-        claim = {k: v for k, v in asdict(self.claim).items() if k != "rule"}
+        claim = {k: v for k, v in asdict(self.claim).items() if k not in ("rule", "decide")}
         return {
             **claim,
             "verdict": self.verdict,
@@ -133,10 +141,49 @@ def _num(x: float | None) -> str:
     return f"{x:.3g}" if 1e-3 <= abs(x) < 1e4 else f"{x:.2e}"
 
 
-def combine(findings: list[Finding]) -> tuple[str, str]:
-    """The claim's verdict from its findings, and the reason in words."""
+def combine(findings: list[Finding], confidence: float = 0.95) -> tuple[str, str]:
+    """The claim's verdict from its findings, family-wise at `confidence`, and the reason in words.
+
+    - findings with `units` (training outcomes): one exact signed-rank test over every finding's
+      per-seed units pooled, the seed (per configuration) as the unit; supported or contradicted
+      when p < 1 − confidence, by the sign of the signed-rank sum;
+    - else findings with `p` (timings): Holm over those p-values; a rejected finding counts in the
+      direction of its own verdict (one whose verdict is inconclusive, e.g. multi-modal, counts for
+      neither); rejections both ways are "mixed";
+    - else (structure: exact counts, no sampling) every decided finding counts, as before.
+    The per-finding verdicts stay as descriptions. A rule over sampled data marks a finding it
+    cannot test (too few seeds or samples) inconclusive and leaves its units and p empty, so it
+    never decides a claim.
+    """
     if not findings:
         return NOT_MEASURED, "the results hold no cases that measure it"
+    alpha = 1.0 - confidence
+    notes = sorted({f.note for f in findings if f.note})
+    why = f": {'; '.join(notes)}" if notes else ""
+    if any(f.units for f in findings):
+        units = [u for f in findings for u in f.units]
+        p, signed, n = decide.signed_rank(units)
+        configs = sum(1 for f in findings if f.units)
+        test = (
+            f"signed-rank over {len(units)} seed units of {configs} configuration{'s' if configs != 1 else ''}: "
+            f"p = {p:.2g}, median {_num(float(np.median(units)))}"
+        )
+        if p < alpha and signed != 0:
+            return (SUPPORTED if signed > 0 else CONTRADICTED), test
+        need = decide.units_needed(alpha)
+        short = f" ({need} non-zero units needed, {n} here)" if n < need else ""
+        return INCONCLUSIVE, f"{test} ≥ {alpha:g}{short}" + why
+    tested = [f for f in findings if f.p is not None]
+    if tested:
+        rejected = [f for f, r in zip(tested, decide.holm([f.p or 0.0 for f in tested], alpha)) if r]
+        ways = {v: sum(f.verdict == v for f in rejected) for v in (SUPPORTED, CONTRADICTED)}
+        test = f"Holm over {len(tested)} p-values: {ways[SUPPORTED]} supported, {ways[CONTRADICTED]} contradicted"
+        if ways[SUPPORTED] and ways[CONTRADICTED]:
+            return INCONCLUSIVE, f"mixed: {test}"
+        for verdict in (SUPPORTED, CONTRADICTED):
+            if ways[verdict]:
+                return verdict, test
+        return INCONCLUSIVE, test + why
     counts = {v: sum(f.verdict == v for f in findings) for v in VERDICTS}
     tally = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
     of = f"{len(findings)} finding{'s' if len(findings) != 1 else ''}"
@@ -145,5 +192,4 @@ def combine(findings: list[Finding]) -> tuple[str, str]:
     for verdict in (SUPPORTED, CONTRADICTED):
         if counts[verdict]:
             return verdict, f"{tally} of {of}"
-    notes = sorted({f.note for f in findings if f.note})
-    return INCONCLUSIVE, f"{tally} of {of}" + (f": {'; '.join(notes)}" if notes else "")
+    return INCONCLUSIVE, f"{tally} of {of}" + why

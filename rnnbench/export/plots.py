@@ -178,9 +178,11 @@ def memory_horizon(doc: dict[str, Any], directory: Path) -> list[PlotOutcome]:
                     values += metrics
             if not lens:
                 continue
-            result = horizons.get((task, label))
+            # horizons are per configuration; a task swept at several (e.g. two hidden sizes) names none here
+            found = [r for (_, lab), r in horizons.items() if lab == label and r.task == task]
+            result = found[0] if len(found) == 1 else None
             horizon = (
-                "none"
+                ("per configuration" if len(found) > 1 else "none")
                 if result is None or result.horizon is None
                 else f"T{result.horizon}" + ("+" if result.censored else "")
             )

@@ -26,6 +26,8 @@ def _solved_cell(result: HorizonResult, seq_len: int) -> Text:
         + ("*" if result.failed.get(seq_len) else "")
         + ("†" if result.time_capped.get(seq_len) else "")
     )
+    if result.interrupted.get(seq_len):
+        text += f" ({result.interrupted[seq_len]} interrupted, not counted)"
     return Text(text, style="green" if result.is_solved(seq_len) else "red")
 
 
@@ -44,7 +46,11 @@ def _exact(count: Any) -> str:
 
 
 def horizon_table(doc: dict[str, Any]) -> Table | None:
-    """Task × architecture rows, one column per seq_len (solved runs / runs) and the horizon; None without a sweep."""
+    """Configuration × architecture rows, one column per seq_len (solved seeds / seeds run) and the horizon.
+
+    A configuration is everything but seq_len and seed (task, hidden size, layers, train_size, ...),
+    so two hidden sizes are two rows, never one pooled count. None without a sweep.
+    """
     swept = {key: result for key, result in horizons(doc).items() if len(result.by_seq_len) > 1}
     if not swept:
         return None
@@ -53,12 +59,13 @@ def horizon_table(doc: dict[str, Any]) -> Table | None:
         title=f"Memory horizon — {doc.get('suite', {}).get('name', '?')}",
         caption=_caption(
             doc,
-            "solved/runs per seq_len, green: at least half · horizon: longest T with every shorter T solved "
+            "solved/seeds run per seq_len and configuration, green: at least half · interrupted runs are not "
+            "counted (a seq_len with none left breaks the horizon) · horizon: longest T with every shorter T solved "
             "(≥: the longest tried; also: solved past a gap) · *: diverged or failed runs, counted unsolved · "
             "†: unsolved runs stopped by max_seconds before max_steps",
         ),
     )
-    table.add_column("task", style="bold cyan", no_wrap=True)
+    table.add_column("configuration", style="bold cyan", no_wrap=True)
     table.add_column("model", style="bold", no_wrap=True)
     for seq_len in seq_lens:
         table.add_column(f"T={seq_len}", justify="right")
@@ -87,7 +94,7 @@ def data_table(doc: dict[str, Any]) -> Table | None:
         title=f"Data efficiency — {doc.get('suite', {}).get('name', '?')}",
         caption=_caption(doc, "final held-out metric: median [min–max] across seeds · k/n: only k of n runs ended ok"),
     )
-    table.add_column("task", style="bold cyan", no_wrap=True)
+    table.add_column("configuration", style="bold cyan", no_wrap=True)
     table.add_column("model", style="bold", no_wrap=True)
     table.add_column("metric", no_wrap=True)
     for n in train_sizes:
