@@ -201,6 +201,12 @@ def test_fresh_samples_end_at_max_seconds_but_not_below_min_repeats():
     )
     assert result.pilot == 9 and len(result.samples_ms) == 3
     assert result.stop_reason == "max_seconds" and not result.converged
+    clock = FakeClock()
+    # max_repeats counts the pilot too: 9 + 6 = 15, so 6 fresh samples
+    result = time_fn_detailed(
+        clock.workload([0.1, 0.3] + [0.2] * 100), warmup=0, min_repeats=3, max_repeats=15, max_seconds=1e9, clock=clock
+    )
+    assert result.pilot == 9 and len(result.samples_ms) == 6 and result.stop_reason == "max_repeats"
 
 
 def test_make_sync_on_cpu_is_a_no_op():

@@ -100,7 +100,7 @@ class _StopRule:
     RESTART, the caller throws the pilot away, and exactly n fresh samples are taken. Their size
     was fixed before they were drawn, so their interval covers at its stated level
     (`stats.ci_median_coverage`) and is about as tight as the target. A bound (max_seconds,
-    max_repeats) still ends the fresh stage, never below min_repeats samples.
+    max_repeats, both counting the pilot) still ends the fresh stage, never below min_repeats samples.
     """
 
     def __init__(self, min_repeats: int, max_repeats: int, max_seconds: float, target_rel_ci: float | None) -> None:
@@ -125,6 +125,8 @@ class _StopRule:
         if self.pilot:
             if n >= self.pilot:
                 return "converged"
+            if n >= self.min_repeats and self.pilot + n >= self.max_repeats:
+                return "max_repeats"  # the bounds count the pilot too
             if n >= self.min_repeats and elapsed_s >= self.max_seconds:
                 return "max_seconds"
             return None
