@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     spent: dict[str, float] = {}
     sections: list[tuple[str, Callable[[], object]]] = [
         ("ci_median", lambda: ci_median_rows(out, rng, k(4000))),
-        ("ratio_ci", lambda: ratio_rows(out, rng, k(1000), checked=k(20))),
+        ("ratio_ci", lambda: ratio_rows(out, rng, k(1000), checked=k(10))),
         ("paired", lambda: paired_rows(out, rng, k(2000))),
         ("hierarchical", lambda: hierarchical_rows(out, rng, k(2000))),
         ("timer", lambda: timer_rows(out, rng, {0.05: k(2000), 0.2: k(200)})),
