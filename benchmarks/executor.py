@@ -1,5 +1,5 @@
 """Executor goals, measured side by side: --workers 2 vs serial wall time, Ray's per-unit overhead, Ray vs workers 2,
-and identical final metrics per case id.   Run: PYTHONPATH=. python benchmarks/executor.py [--steps N]
+and identical final metrics per case id.   Run: PYTHONPATH=. python benchmarks/executor.py [--steps N] [--units K]
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from rnnbench.run.driver import run_suite
 from rnnbench.run.executors.base import Plan
 from rnnbench.suite.expand import load_suite
 
-# Training-bound: four timing groups (seq_len), fixed step counts so each executor does the same work.
+# Training-bound: `--units` timing groups (seq_len), fixed step counts so each executor does the same work.
 SUITE = """
 name: executor-bench
 seeds: [0]
@@ -28,7 +28,7 @@ defaults:
   inference: {{batch_sizes: [1]}}
 models: [lstm, gru]
 tasks: [{{task: adding, seq_len: 20}}]
-matrix: {{seq_len: [20, 21, 22, 23]}}
+matrix: {{seq_len: {lengths}}}
 """
 
 
@@ -55,11 +55,12 @@ def ray_overhead(record: dict, n: int = 40) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--units", type=int, default=8, help="timing groups (seq_len 20, 21, ...)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="rnnbench-executor-"))
     suite_file = folder / "suite.yaml"
-    suite_file.write_text(textwrap.dedent(SUITE.format(steps=args.steps)))
+    suite_file.write_text(textwrap.dedent(SUITE.format(steps=args.steps, lengths=list(range(20, 20 + args.units)))))
     suite, cases, path = load_suite(suite_file)
     walls, docs = {}, {}
     for name, plan in (("serial", Plan("serial", 1, None)), ("workers2", Plan("local", 2, None))):

@@ -1,6 +1,6 @@
 """The paired-timing goals as rates and ratios (issue 12): A/A false alarms, slowdowns caught, wall time, ratio agreement.
 
-Usage: python benchmarks/gate.py [--runs N] [--only aa,slow5,slow2,within]
+Usage: python benchmarks/gate.py [--runs N] [--only aa,slow5,slow2,onemodel,within]
 Figures depend on the machine's load: print `uptime` beside them.
 """
 
@@ -64,6 +64,45 @@ def ab_rate(name: str, runs: int, *extra: str) -> None:
     print(f"{name}: flagged {hits}/{runs}; wall {min(walls):.0f}–{max(walls):.0f} s")
 
 
+# Imported at start-up by the new side's interpreter only (it is on that side's PYTHONPATH): every
+# nn.LSTM forward (the built-in lstm and bilstm) is padded by 20 % of its own duration; GRU and the
+# tanh RNN are untouched. A "change that slows only one model", made outside rnnbench.
+SLOW_LSTM = """
+import time
+import torch
+
+_forward = torch.nn.LSTM.forward
+
+
+def _slow_forward(self, *args, **kwargs):
+    start = time.perf_counter()
+    out = _forward(self, *args, **kwargs)
+    end = start + (time.perf_counter() - start) * 1.20
+    while time.perf_counter() < end:
+        pass
+    return out
+
+
+torch.nn.LSTM.forward = _slow_forward
+"""
+
+
+def one_model(runs: int) -> None:
+    """A change that slows only nn.LSTM: which rows does the gate flag?"""
+    flagged_archs: dict[str, int] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "sitecustomize.py").write_text(SLOW_LSTM)
+        for i in range(runs):
+            rc, wall, doc = _ab("--new-path", folder)
+            archs = sorted({name.split(":")[0] for name in _flagged(doc)})
+            for arch in archs:
+                flagged_archs[arch] = flagged_archs.get(arch, 0) + 1
+            print(
+                f"  nn.LSTM +20 % run {i + 1}: exit {rc}, {wall:.0f} s, load {_load()}, flagged {sorted(_flagged(doc))}"
+            )
+    print(f"nn.LSTM forward +20 %: runs flagging each architecture: {flagged_archs} of {runs}")
+
+
 def within(runs: int) -> None:
     """GRU/LSTM and Bi-LSTM/LSTM paired train-step ratios from repeated `rnnbench run ci`."""
     sys.path.insert(0, str(ROOT))
@@ -101,7 +140,8 @@ def within(runs: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--only", default="aa,slow5,slow2,within")
+    parser.add_argument("--only", default="aa,slow5,slow2,onemodel,within")
+    parser.add_argument("--within-runs", type=int, default=5, help="identical `rnnbench run ci` runs (goal: 3)")
     args = parser.parse_args()
     print(f"load average at start: {_load()}")
     todo = args.only.split(",")
@@ -113,8 +153,10 @@ def main() -> None:
         ab_rate(
             "2% slowdown, threshold 1%", args.runs, "--new-env", "RNNBENCH_TEST_SLOWDOWN=1.02", "--threshold", "0.01"
         )
+    if "onemodel" in todo:
+        one_model(min(args.runs, 3))
     if "within" in todo:
-        within(min(args.runs, 3))
+        within(args.within_runs)
 
 
 if __name__ == "__main__":

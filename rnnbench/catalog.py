@@ -45,6 +45,12 @@ class DigitsOptions(BaseModel):
 DIGITS_SEQ_LEN = {"pixel": 64, "row": 8}
 
 
+class LookaheadOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    symbols: int = Field(4, ge=2, le=64)  # alphabet size m
+    window: int = Field(2, ge=1, le=64)  # k: is x_t among the next k symbols
+
+
 @dataclass(frozen=True)
 class Extra:
     """A package a task needs beyond the core dependencies, and the rnnbench extra that installs it."""
@@ -64,6 +70,9 @@ class TaskSpec:
     real: bool = False  # real data (a shipped data set or text) rather than generated sequences
     requires: Extra | None = None
     seq_len_of: Callable[[BaseModel], int] | None = None  # a data set whose options fix the sequence length
+    min_seq_len_of: Callable[[BaseModel], int] | None = None  # a minimum that depends on the options
+    # each step's target depends on inputs after it: a unidirectional model cannot beat chance
+    future: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,15 @@ TASK_SPECS: dict[str, TaskSpec] = {
         True,
         "sequence",
         min_seq_len=9,  # the shortest embedded Reber string, BTBTXSETE
+    ),
+    "lookahead": TaskSpec(
+        "at every step, does the current symbol recur within the next k steps (non-causal: the answer lies ahead)",
+        False,
+        "sequence",
+        LookaheadOptions,
+        min_seq_len=3,  # the default window of 2 plus one scored step
+        min_seq_len_of=lambda options: options.window + 1,  # type: ignore[attr-defined]
+        future=True,
     ),
     "parity": TaskSpec("parity (XOR) of a bit string of length T (or 1 to T)", False, "last", ParityOptions),
     "sine": TaskSpec(

@@ -291,8 +291,10 @@ def hierarchical_ratio_ci(
 
     A process carries a bias of its own, so the pair, not the sample, is the unit: the estimate is
     the mean of pair medians, the interval Student's t over pairs (k >= 2; it holds within-pair
-    noise and process-to-process spread both, since each pair median carries both). With k = 1
-    the pair's own sign-test interval is returned (it cannot see process bias).
+    noise and process-to-process spread both, since each pair median carries both). One odd
+    process widens the interval rather than moving a verdict: a trimmed (Yuen) t would stay
+    narrow, but it covers only 93.9-94.7 % at 5-10 pairs. With k = 1 the pair's own sign-test
+    interval is returned (it cannot see process bias).
     """
     medians = np.array([float(np.median(_as_array(d, name="log_ratios"))) for d in per_pair_log_ratios])
     if medians.size == 0:

@@ -307,9 +307,11 @@ def test_every_claim_of_the_recap_is_registered():
     assert [(c.model, c.row) for c in CLAIMS.values()] == [
         ("LSTM / GRU", "architecture"),
         ("LSTM", "advantage"),
+        ("LSTM", "advantage"),
         ("GRU", "advantage"),
         ("GRU", "advantage"),
         ("GRU", "disadvantage"),
+        ("Bi-LSTM", "advantage"),
         ("Bi-LSTM", "advantage"),
         ("Bi-LSTM", "disadvantage"),
     ]

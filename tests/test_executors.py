@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from suite_texts import wall_clock_suite
 from typer.testing import CliRunner
 
 from rnnbench.cli.main import app
@@ -41,22 +42,7 @@ tasks: [{task: adding, seq_len: 5}]
 matrix: {seq_len: [5, 6]}
 """
 
-# Three one-case units whose training runs for a fixed wall time, so a unit is surely in flight when one is saved.
-TIMED_SUITE = """
-name: timed
-seeds: [0]
-device: cpu
-threads: 1
-defaults:
-  hidden_size: 8
-  batch_size: 4
-  train: {max_steps: 1000000, max_seconds: 2.0, eval_every: 20, eval_size: 16}
-  timing: {warmup: 0, min_repeats: 2, max_repeats: 2, max_seconds: 0.05}
-  inference: {batch_sizes: [1]}
-models: [lstm]
-tasks: [{task: adding, seq_len: 5}]
-matrix: {seq_len: [5, 6, 7]}
-"""
+TIMED_SUITE = wall_clock_suite("timed", 2.0, [5, 6, 7])
 
 
 def _learning(record: dict) -> tuple:

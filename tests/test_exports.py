@@ -138,14 +138,14 @@ def results_file(tmp_path, doc):
 
 
 def test_report_prints_the_recap_then_the_claims(results_file):
-    result = runner.invoke(app, ["report", str(results_file)], env={"COLUMNS": "200"})
+    result = runner.invoke(app, ["report", str(results_file), "--details"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert result.output.index("Measured recap") < result.output.index("The recap claims, measured")
     assert "GRU is faster to train" in result.output
 
 
 def test_report_says_not_measured_for_claims_whose_cases_are_missing(results_file):
-    result = runner.invoke(app, ["report", str(results_file)], env={"COLUMNS": "200"})
+    result = runner.invoke(app, ["report", str(results_file), "--details"], env={"COLUMNS": "200"})
     line = next(line for line in result.output.splitlines() if "LSTM captures long-term dependencies" in line)
     assert "not measured" in line  # the suite has no tanh RNN and no seq_len sweep
     assert "no rnn cases" in result.output

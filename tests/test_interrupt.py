@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from suite_texts import wall_clock_suite
 from typer.testing import CliRunner
 
 from rnnbench.cli.main import app
@@ -28,24 +29,7 @@ from rnnbench.suite.expand import load_suite
 SRC = Path(__file__).resolve().parents[1] / "src"
 cli = CliRunner()
 
-# Two cases, in two timing groups (the unit of work), whose training runs for a fixed wall time,
-# so the second is surely in flight when the test sees the first one saved.
-SLOW_SUITE = """
-name: slow
-seeds: [0]
-device: cpu
-threads: 1
-defaults:
-  hidden_size: 8
-  batch_size: 4
-  train: {max_steps: 1000000, max_seconds: 1.0, eval_every: 20, eval_size: 16}
-  timing: {warmup: 0, min_repeats: 2, max_repeats: 2, max_seconds: 0.05}
-  inference: {batch_sizes: [1]}
-models: [lstm]
-tasks:
-  - {task: adding, seq_len: 5}
-  - {task: adding, seq_len: 6}
-"""
+SLOW_SUITE = wall_clock_suite("slow", 1.0, [5, 6])  # two units: the second in flight when the first is saved
 
 
 def _rnnbench(*args: str, **kwargs) -> subprocess.Popen:

@@ -113,7 +113,7 @@ def test_cli_version_list_validate():
     listed = runner.invoke(app, ["list"])
     assert listed.exit_code == 0 and "bilstm" in listed.stdout and "adding" in listed.stdout
     validated = runner.invoke(app, ["validate", "quick"])
-    assert validated.exit_code == 0 and "adding/T50/lstm/h64/s0" in validated.stdout
+    assert validated.exit_code == 0 and "lookahead/T10/bilstm/h16/s2" in validated.stdout
 
 
 def test_cli_run_writes_results_and_prints_recap(tiny_suite, tmp_path):

@@ -202,3 +202,36 @@ def test_mingru_forms_agree():
     loop.load_state_dict(scan.state_dict())
     x = torch.randn(4, 30, 3)
     torch.testing.assert_close(scan(x), loop(x), atol=1e-5, rtol=1e-4)
+
+
+def test_plugin_ratio_row_is_paired_round_by_round(write_suite, tmp_path):
+    """A drift across the rounds fools pooled medians; the plugin row reads the per-round ratio (1.10 here)."""
+    from rnnbench.analysis.grouping import group_results
+    from rnnbench.render.recap import step_time_ratio
+
+    path = _suite(write_suite, '[lstm, {arch: "torch.nn:LSTM", label: mylstm}]')
+    out = tmp_path / "out.json"
+    assert runner.invoke(app, ["run", str(path), "--out", str(out), "--quiet"]).exit_code == 0
+    doc = load_results(out)
+    drift = [1.0 * 1.5**i for i in range(8)]  # the machine slows down 1.5x per round
+    for case in doc["cases"]:
+        case["train"]["step_ms"]["samples"] = [d * (1.10 if case["label"] == "mylstm" else 1.0) for d in drift]
+    _, _, groups = group_results(doc)
+    (section,) = {s for s, _ in groups}
+    text = step_time_ratio(groups[(section, "mylstm")], groups[(section, "lstm")])
+    assert text.startswith("×1.10 [1.10, 1.10]") and "unpaired" not in text, text
+    for case in doc["cases"]:  # merged from two runs: no shared rounds, so the pooled ratio, said to be unpaired
+        case["paired"] = None
+    _, _, groups = group_results(doc)
+    assert step_time_ratio(groups[(section, "mylstm")], groups[(section, "lstm")]).endswith("unpaired")
+
+
+def test_plugin_that_solves_where_lstm_does_not_shows_its_time():
+    from types import SimpleNamespace
+
+    from rnnbench.render.recap import _solve_ratio
+
+    solved, unsolved = SimpleNamespace(ms_to_solve_median=8620.0), SimpleNamespace(ms_to_solve_median=None)
+    assert _solve_ratio(solved, unsolved) == "8.62 s / not solved"
+    assert _solve_ratio(unsolved, unsolved) == "not solved / not solved"
+    assert _solve_ratio(solved, SimpleNamespace(ms_to_solve_median=4310.0)) == "×2.00"

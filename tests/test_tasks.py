@@ -40,6 +40,9 @@ def oracle_outputs(task: Task, batch: Batch) -> torch.Tensor:
         return batch.targets.reshape(len(batch), -1) if task.output_kind == "last" else batch.targets.unsqueeze(-1)
     if task.name == "parity":
         return (batch.targets * 20 - 10).unsqueeze(-1)
+    if task.name == "lookahead":  # the last `window` steps are unscored: any output there
+        pad = torch.zeros(len(batch), batch.inputs.shape[1] - batch.targets.shape[1])
+        return torch.cat([batch.targets * 20 - 10, pad], dim=1).unsqueeze(-1)
     if task.name == "reber":
         return batch.targets * 20 - 10
     return torch.nn.functional.one_hot(batch.targets, task.output_size).float() * 20

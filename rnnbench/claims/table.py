@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rnnbench.claims.recap_rules import complex_sequences_rule, understanding_rule
 from rnnbench.claims.rules import (
     bilstm_better_rule,
     gru_data_rule,
@@ -67,6 +68,18 @@ CLAIMS: dict[str, Claim] = {
         lstm_long_term_rule,
         SWEEP,
     ),
+    "lstm_complex_sequences": Claim(
+        "lstm_complex_sequences",
+        "LSTM",
+        "advantage",
+        "LSTM handles complex sequences",
+        "solved seeds and final metric LSTM vs tanh RNN, paired by seed, on the embedded Reber grammar and "
+        "temporal order with three keys (6b)",
+        "LSTM solves it in most seeds, the tanh RNN in few, LSTM worse in no seed",
+        ("lstm", "rnn"),
+        complex_sequences_rule,
+        "reber or temporal_order (symbols: 3) with both architectures",
+    ),
     "gru_faster": Claim(
         "gru_faster",
         "GRU",
@@ -98,6 +111,18 @@ CLAIMS: dict[str, Claim] = {
         ("gru", "lstm"),
         gru_short_term_rule,
         SWEEP,
+    ),
+    "bilstm_understanding": Claim(
+        "bilstm_understanding",
+        "Bi-LSTM",
+        "advantage",
+        "Bi-LSTM offers comprehensive understanding (context from both sides)",
+        "solved seeds and final metric Bi-LSTM vs LSTM, paired by seed, on a task whose answers lie in later "
+        "inputs (lookahead)",
+        "Bi-LSTM solves it in most seeds, LSTM within 0.02 of chance, Bi-LSTM worse in no seed",
+        ("bilstm", "lstm"),
+        understanding_rule,
+        "lookahead task with both architectures",
     ),
     "bilstm_better": Claim(
         "bilstm_better",

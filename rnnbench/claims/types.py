@@ -48,6 +48,9 @@ class Finding:
     verdict: str
     measures: tuple[Measure, ...]
     note: str = ""  # why this verdict, in words
+    # per-seed evidence, paired by seed, in chance-to-perfect units, positive favours the claim (shared_interface.md)
+    units: tuple[float, ...] = ()
+    p: float | None = None  # this finding's own two-sided p-value, where it has one (timing rules)
 
     def text(self) -> str:
         return f"{self.where}: " + "; ".join(m.text() for m in self.measures) + (f" — {self.note}" if self.note else "")

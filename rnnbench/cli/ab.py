@@ -33,8 +33,8 @@ def ab(
     new_path: Annotated[Path | None, typer.Option(help="Prepended to the new side's PYTHONPATH.")] = None,
     base_env: EnvList = None,
     new_env: EnvList = None,
-    pairs: Annotated[int, typer.Option(min=1, help="Fresh worker pairs (the unit of the interval).")] = 4,
-    seconds: Annotated[float, typer.Option(min=0.1, help="Timing budget over all pairs, seconds.")] = 24.0,
+    pairs: Annotated[int, typer.Option(min=1, help="Fresh worker pairs (the unit of the interval).")] = 6,
+    seconds: Annotated[float, typer.Option(min=0.1, help="Timing budget over all pairs, seconds.")] = 36.0,
     threshold: Annotated[str, typer.Option(help="Minimum effect that counts, e.g. 5% or 0.05.")] = "5%",
     alpha: Annotated[
         float, typer.Option(min=1e-9, max=0.5, help="Significance level (CIs at 1 - alpha), over worker pairs.")
@@ -54,13 +54,16 @@ def ab(
     if fmt not in choices:
         raise fail(f"--format: {fmt!r} is not one of {', '.join(choices)}")
     try:
-        options = AbOptions(pairs=pairs, seconds=seconds, threshold=parse_threshold(threshold), alpha=alpha)
+        threshold_value = parse_threshold(threshold)
     except ValueError as err:
         raise fail(f"--threshold: {err}") from None
     try:
-        _, _, suite_path = load_suite(suite)
+        suite_model, _, suite_path = load_suite(suite)
     except SuiteError as err:
         raise fail(str(err)) from None
+    options = AbOptions(
+        pairs=pairs, seconds=seconds, threshold=threshold_value, alpha=alpha, threads=suite_model.threads
+    )
     for flag, path in (("--base-path", base_path), ("--new-path", new_path)):
         if path is not None and not path.is_dir():
             raise fail(f"{flag}: {path} is not a folder")

@@ -17,6 +17,9 @@ EXIT_OK, EXIT_CASES_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_REGRESSION = 1  # compare --fail-on-regression
 
 SuiteArg = Annotated[str, typer.Argument(help="A suite file, or the name of a built-in suite (quick, recap, …).")]
+# printed after a report shown without the claims' evidence table; the command that shows it
+DETAILS_HINT = "every claim's findings and numbers: {command}"
+
 MaxCases = Annotated[int, typer.Option("--max-cases", min=1, help="Refuse suites that expand to more cases than this.")]
 
 

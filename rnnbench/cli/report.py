@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -9,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from rnnbench.cli.options import fail, stdout, write_out
+from rnnbench.cli.options import DETAILS_HINT, fail, stdout, write_out
 from rnnbench.export.registry import RESULTS_FORMATS, export_results
 from rnnbench.results.schema import ResultsError
 from rnnbench.results.store import load_results
@@ -30,6 +31,9 @@ def report(
         typer.Option("--out", "-o", help="Write the --format export to this file instead of standard output."),
     ] = None,
     plots: Annotated[Path | None, typer.Option("--plots", help="Write PNG figures into this folder.")] = None,
+    details: Annotated[
+        bool, typer.Option("--details", help="Also print the claims' evidence table: every finding with its numbers.")
+    ] = False,
 ) -> None:
     """Show a results file: the measured recap, the analyses and the recap claims' verdicts; export or plot it."""
     from rnnbench.render.report import run_report
@@ -44,8 +48,11 @@ def report(
         raise fail(str(err)) from None
     console = stdout()
     if fmt is None:
-        for part in run_report(doc):
+        for part in run_report(doc, details=details):
             console.print(part)
+        if not details:
+            hint = DETAILS_HINT.format(command=f"rnnbench report {shlex.quote(str(results))} --details")
+            console.print(hint, highlight=False, markup=False, soft_wrap=True)
     else:
         text = export_results(doc, fmt)
         if out is None:

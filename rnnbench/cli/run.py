@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from rnnbench.catalog import MODEL_SPECS, TASK_SPECS
 from rnnbench.cli.options import (
+    DETAILS_HINT,
     EXIT_CASES_FAILED,
     EXIT_OK,
     MaxCases,
@@ -124,6 +125,9 @@ def run(
     ] = None,
     max_cases: MaxCases = DEFAULT_MAX_CASES,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress display.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also print the claims' evidence table: every finding.")
+    ] = False,
     executor: Annotated[
         str | None, typer.Option("--executor", help="serial (default), local (worker processes) or ray.")
     ] = None,
@@ -207,8 +211,11 @@ def run(
                 raise fail(f"{path}: {err}") from None
             except ResultsError as err:  # resuming on another device, dtype or torch
                 raise fail(str(err)) from None
-            for part in run_report(doc):
+            for part in run_report(doc, details=verbose):
                 console.print(part)
+            if not verbose:
+                hint = DETAILS_HINT.format(command=f"rnnbench report {shlex.quote(str(out_path))} --details")
+                console.print(hint, highlight=False, markup=False, soft_wrap=True)
         except KeyboardInterrupt as interrupt:
             raise _interrupted_exit(interrupt, out_path, command) from None
     failed = [c for c in doc["cases"] if c["status"] == "failed"]

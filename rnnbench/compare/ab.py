@@ -25,7 +25,8 @@ from typing import Any
 
 from rnnbench import stats
 from rnnbench.compare.comparison import CompareOptions, Comparison
-from rnnbench.compare.rows import Row
+from rnnbench.compare.placement import core_slots, pin
+from rnnbench.compare.rows import Row, decided_timing_row
 
 WORKER_MODULE = "rnnbench.run.ab_worker"
 PHASES = ("forward", "backward", "optimizer")
@@ -45,12 +46,13 @@ class Side:
 
 @dataclass(frozen=True)
 class AbOptions:
-    pairs: int = 4  # fresh worker pairs per side
-    seconds: float = 24.0  # timing budget over all pairs (start-up and warm-up not counted)
+    pairs: int = 6  # fresh worker pairs per side
+    seconds: float = 36.0  # timing budget over all pairs (start-up and warm-up not counted)
     block_ms: float = 15.0  # a block is as many iterations as last about this long
     threshold: float = 0.05
     alpha: float = 0.05  # over 4 pairs (t with 3 df): 0.01 would need ~10 pairs to resolve 5 %
     reply_timeout_s: float = 120.0  # a worker silent this long has hung
+    threads: int | None = None  # the suite's threads: the cores one pair is timed on (None: all of them)
 
 
 class Worker:
@@ -98,20 +100,24 @@ class Worker:
             raise AbError(f"{self.side.name} side: {answer['error']}")
         return answer
 
-    def ask(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+    def send(self, request: dict[str, Any]) -> None:
         assert self.proc.stdin is not None
         try:
             self.proc.stdin.write(json.dumps(request) + "\n")
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
-            pass  # the read below names the exit
+            pass  # the next read names the exit
+
+    def ask(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+        self.send(request)
         return self.read(timeout)
 
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
-        self._stderr.close()
+        if not self._stderr.closed:
+            self._stderr.close()
 
 
 def git_sha(path: str | None) -> str | None:
@@ -149,12 +155,26 @@ def run_ab(
 ) -> dict[str, Any]:
     """Every pair's paired samples and log-ratios, and both sides' fingerprints (the --out document)."""
     doc: dict[str, Any] = {"kind": "rnnbench-ab", "suite": suite_path, "options": options.__dict__, "pairs": []}
+    slots = core_slots(options.threads)
+    doc["placement"] = {"slots": slots}
     workers: list[Worker] = []
+    timeout = options.reply_timeout_s
+
+    def start(cores: list[int] | None) -> list[Worker]:
+        """A fresh pair, asked to prepare at once: it imports and warms up while the previous pair is timed."""
+        pair = [Worker(base), Worker(new)]
+        workers.extend(pair)
+        for w in pair:
+            if cores is not None:
+                pin(w.proc.pid, cores)
+            w.send({"cmd": "prepare", "suite": suite_path})
+        return pair
+
     try:
+        upcoming: list[Worker] | None = start(None)  # the first pair starts on every core: nothing is timed yet
         for index in range(options.pairs):
-            pair = [Worker(base), Worker(new)]  # both start together: start-up is not timed
-            workers += pair
-            hello = [w.read(options.reply_timeout_s)["hello"] for w in pair]
+            pair = upcoming or start(None)
+            hello = [w.read(timeout)["hello"] for w in pair]
             if index == 0:
                 doc["sides"] = {
                     side.name: {
@@ -165,12 +185,19 @@ def run_ab(
                     for side, h in zip((base, new), hello)
                 }
             on_progress(f"pair {index + 1}/{options.pairs}: preparing")
-            listed = [w.ask({"cmd": "prepare", "suite": suite_path}, options.reply_timeout_s)["entries"] for w in pair]
+            listed = [w.read(timeout)["entries"] for w in pair]
             new_names = {name for name, _ in listed[1]}
             entries = [(name, label) for name, label in listed[0] if name in new_names]
             if not entries:
                 raise AbError("base and new sides share no timed entry: incomparable")
-            doc["pairs"].append(_time_pair(pair, entries, options, random.Random(index)))
+            slot = slots[index % len(slots)]
+            upcoming = None
+            if len(slots) > 1:
+                for w in pair:
+                    pin(w.proc.pid, slot)
+                if index + 1 < options.pairs:  # the next pair starts on the other cores, off the timed one
+                    upcoming = start([c for s in slots if s is not slot for c in s])
+            doc["pairs"].append({**_time_pair(pair, entries, options, random.Random(index)), "cores": slot})
             for w in pair:
                 w.close()
             on_progress(f"pair {index + 1}/{options.pairs}: done")
@@ -268,28 +295,16 @@ def _row(doc, name: str, label: str, metric: str, unit: str, batch: int | None, 
         verdict = "~"
         reason = "CI includes 1" if low <= 1.0 <= high else f"within {thr:.0%}"
 
-    def shown(ms: float) -> float:
-        return batch / (ms * 1e-3) if batch else ms
-
-    config = name.rsplit("|", 1)[0]
-    return Row(
-        config=config,
-        label=label,
-        metric=metric,
-        kind="timing",
-        unit=unit,
-        base=shown(stats.median(base_all)),
-        new=shown(stats.median(new_all)),
-        ratio=ratio,
-        ci=(low, high),
-        p=p,
-        # what this row can resolve: the threshold, or its interval's half-width where wider (honest resolution line)
-        min_effect=max(thr, math.expm1((math.log(high) - math.log(low)) / 2)) if low > 0 else thr,
-        verdict=verdict,
-        regression=verdict == "slower",
-        reason=reason,
-        n_base=len(base_all),
-        n_new=len(new_all),
+    # what this row can resolve: the threshold, or its interval's half-width where wider (honest resolution line)
+    min_effect = max(thr, math.expm1((math.log(high) - math.log(low)) / 2)) if low > 0 else thr
+    return decided_timing_row(
+        name.rsplit("|", 1)[0],
+        label,
+        metric,
+        (unit, batch),
+        (base_all, new_all),
+        (ratio, low, high, p),
+        (min_effect, verdict, reason),
     )
 
 

@@ -88,6 +88,49 @@ def _log_iqr(xs: list[float]) -> float:
     return float(q3 - q1)
 
 
+def decided_timing_row(
+    config: str,
+    label: str,
+    metric: str,
+    shape: tuple[str, int | None],
+    samples: tuple[list[float], list[float]],
+    estimate: tuple[float, float, float, float],
+    decision: tuple[float, str, str],
+    seeds: tuple[tuple[str, float], ...] = (),
+) -> Row:
+    """A timing row from its samples (ms; shown as seq/s where `batch` is set), (ratio, low, high, p) and
+    (min_effect, verdict, reason): the one place that turns a timing decision into a Row (compare and ab)."""
+    (unit, batch), (base_all, new_all), (ratio, low, high, p), (min_effect, verdict, reason) = (
+        shape,
+        samples,
+        estimate,
+        decision,
+    )
+
+    def shown(ms: float) -> float:
+        return batch / ms * 1e3 if batch else ms
+
+    return Row(
+        config=config,
+        label=label,
+        metric=metric,
+        kind="timing",
+        unit=unit,
+        base=shown(stats.median(base_all)),
+        new=shown(stats.median(new_all)),
+        ratio=ratio,
+        ci=(low, high),
+        p=p,
+        min_effect=min_effect,
+        verdict=verdict,
+        regression=verdict == "slower",
+        reason=reason,
+        n_base=len(base_all),
+        n_new=len(new_all),
+        seeds=seeds,
+    )
+
+
 def _direction(ratio: float, limit: float) -> str:
     """slower / faster when the ratio is past 1 + limit (log-symmetric), else ~."""
     return "slower" if ratio > 1.0 + limit else ("faster" if ratio < 1.0 / (1.0 + limit) else "~")
@@ -136,25 +179,15 @@ def timing_row(
         direction, reason = "~", machine
     elif len(per_seed) > 1 and any(_direction(r, min_effect) != direction for _, r in per_seed):
         direction, reason = "~", "seeds disagree"
-    shown = (lambda ms: batch / ms * 1e3) if batch else (lambda ms: ms)
-    return Row(
-        config=config,
-        label=label,
-        metric=metric,
-        kind="timing",
-        unit=unit,
-        base=shown(stats.median(base_all)),
-        new=shown(stats.median(new_all)),
-        ratio=ratio,
-        ci=(low, high),
-        p=p,
-        min_effect=min_effect,
-        verdict=direction,
-        regression=direction == "slower",
-        reason=reason,
-        n_base=len(base_all),
-        n_new=len(new_all),
-        seeds=per_seed,
+    return decided_timing_row(
+        config,
+        label,
+        metric,
+        (unit, batch),
+        (base_all, new_all),
+        (ratio, low, high, p),
+        (min_effect, direction, reason),
+        per_seed,
     )
 
 

@@ -23,7 +23,7 @@ def markdown_report(doc: dict[str, Any]) -> str:
         f"{len(doc.get('cases', []))} cases · run {doc.get('started_at', '?')} · rnnbench {doc.get('rnnbench_version', '?')}"
         f" · {env.get('device_name', '?')} ({env.get('device', '?')}, {env.get('threads', '?')} threads)"
     )
-    tables = [table_markdown(part) for part in run_report(doc) if isinstance(part, Table)]
+    tables = [table_markdown(part) for part in run_report(doc, details=True) if isinstance(part, Table)]
     return "\n\n".join([head, *tables]) + "\n"
 
 

@@ -35,6 +35,35 @@ def _timer_options(cfg: TimingSettings) -> dict[str, Any]:
     }
 
 
+def train_step_calls(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batch: Any,
+    loss_fn: Callable[[torch.Tensor, Any], torch.Tensor],
+    grad_clip: float | None,
+) -> tuple[dict[str, Callable[[], None]], Callable[[], None]]:
+    """A training step as its timed phases (forward + loss, backward, clipping + optimizer.step) and its
+    untimed zero_grad: the one definition of a step, for the lone timer and the interleaved one."""
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    pending: dict[str, torch.Tensor] = {}
+
+    def zero_grad() -> None:
+        optimizer.zero_grad(set_to_none=True)
+
+    def forward() -> None:
+        pending["loss"] = loss_fn(model(batch.inputs), batch)
+
+    def backward() -> None:
+        pending.pop("loss").backward()
+
+    def optimizer_step() -> None:
+        if grad_clip is not None:
+            nn.utils.clip_grad_norm_(parameters, grad_clip)
+        optimizer.step()
+
+    return {"forward": forward, "backward": backward, "optimizer": optimizer_step}, zero_grad
+
+
 def time_train_step(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -56,25 +85,9 @@ def time_train_step(
     """
     device = torch.device(device)
     sync = make_sync(device)
-    parameters = [p for p in model.parameters() if p.requires_grad]
-    pending: dict[str, torch.Tensor] = {}
-
-    def zero_grad() -> None:
-        optimizer.zero_grad(set_to_none=True)
-
-    def forward() -> None:
-        pending["loss"] = loss_fn(model(batch.inputs), batch)
-
-    def backward() -> None:
-        pending.pop("loss").backward()
-
-    def optimizer_step() -> None:
-        if grad_clip is not None:
-            nn.utils.clip_grad_norm_(parameters, grad_clip)
-        optimizer.step()
-
+    calls, zero_grad = train_step_calls(model, optimizer, batch, loss_fn, grad_clip)
     phases = time_phases(
-        {"forward": forward, "backward": backward, "optimizer": optimizer_step},
+        calls,
         before_each=zero_grad,
         device=device,
         sync=sync,
@@ -83,9 +96,8 @@ def time_train_step(
     if device.type == "cuda":
 
         def whole_step() -> None:
-            forward()
-            backward()
-            optimizer_step()
+            for call in calls.values():
+                call()
 
         step_samples = time_fn(whole_step, before_each=zero_grad, sync=sync, **_timer_options(cfg))
     else:

@@ -7,6 +7,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from rnnbench.analysis import paired
 from rnnbench.analysis.grouping import Group, group_results
 from rnnbench.render.format import (
     MISSING,
@@ -173,26 +174,27 @@ def _lstm_label(doc: dict[str, Any]) -> str | None:
 
 
 def step_time_ratio(plugin: Group, lstm: Group) -> str:
-    """Plugin ÷ LSTM train-step time.
+    """Plugin ÷ LSTM train-step time: paired, from the rounds in which the two were timed interleaved.
 
-    PAIRED-TIMING PLUG-IN POINT (issue 12): until paired (interleaved) step timings land in the
-    results, this is the Hodges-Lehmann ratio of the two groups' pooled samples with its 95 % CI
-    (stats.ratio_ci), measured one case after the other; swap in the paired ratio here.
+    Where they were not timed in one group (different runs merged into one file), the
+    Hodges-Lehmann ratio of the pooled samples (stats.ratio_ci), marked "unpaired".
     """
-    a, b = lstm.pooled("train", "step_ms"), plugin.pooled("train", "step_ms")
-    if not a or not b:
-        return MISSING
+    rounds = paired.paired_log_ratios(plugin.measured, lstm.measured)
+    if rounds:
+        ratio, lo, hi, _, _ = paired.ratio_of_log_ratios(rounds)
+        return format_ratio_ci(ratio, lo, hi)
     base = [x for c in lstm.measured for x in c["train"]["step_ms"]["samples"]]
     new = [x for c in plugin.measured for x in c["train"]["step_ms"]["samples"]]
-    return format_ratio_ci(*ratio_ci(base, new))
+    if not base or not new:
+        return MISSING
+    return format_ratio_ci(*ratio_ci(base, new)) + " unpaired"
 
 
 def _solve_ratio(plugin: Group, lstm: Group) -> str:
+    """Plugin ÷ LSTM time to solve; where one of them did not solve, each side's time or "not solved"."""
     p, q = plugin.ms_to_solve_median, lstm.ms_to_solve_median
     if p is None or q is None:
-        return f"{'—' if p is not None else 'not solved'} / {'—' if q is not None else 'not solved'}".replace(
-            "— / —", MISSING
-        )
+        return " / ".join("not solved" if t is None else format_ms(t) for t in (p, q))
     return f"×{p / q:.2f}"
 
 

@@ -13,12 +13,13 @@ from rnnbench.render.recap import plugin_ratio_table, recap_table
 from rnnbench.render.recap_shape import recap_shape_table
 
 
-def run_report(doc: dict[str, Any]) -> list[RenderableType]:
+def run_report(doc: dict[str, Any], details: bool = False) -> list[RenderableType]:
     """Renderables in display order: the recap in the lecture's shape first; each analysis adds itself only
-    when the results hold its cases."""
+    when the results hold its cases; the claims' evidence table, every finding, only with `details`."""
     results = evaluate_claims(doc)
     parts: list[RenderableType] = [recap_shape_table(results), recap_table(doc)]
     parts += [t for t in (plugin_ratio_table(doc),) if t is not None]
     parts += [t for t in (matched_table(doc), horizon_table(doc), data_table(doc)) if t is not None]
-    parts.append(claims_table(results))
+    if details:
+        parts.append(claims_table(results))
     return parts

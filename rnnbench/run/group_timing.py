@@ -7,13 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch import nn
 
 from rnnbench.measure.backend import detect_backend
 from rnnbench.measure.env import resolve_device
 from rnnbench.measure.memory import PeakMemory
 from rnnbench.measure.paired import Entry, Interleaved, time_interleaved
-from rnnbench.measure.phases import PHASES
+from rnnbench.measure.phases import PHASES, train_step_calls
 from rnnbench.measure.timer import make_sync
 from rnnbench.run.train import make_optimizer
 from rnnbench.stats import summarize
@@ -145,25 +144,8 @@ def _once(entry: Entry) -> None:
 
 
 def train_entry(p: dict[str, Any], grad_clip: float | None) -> Entry:
-    model, optimizer, batch, loss_fn = p["model"], p["optimizer"], p["batch"], p["task"].loss
-    parameters = [q for q in model.parameters() if q.requires_grad]
-    pending: dict[str, torch.Tensor] = {}
-
-    def zero_grad() -> None:
-        optimizer.zero_grad(set_to_none=True)
-
-    def forward() -> None:
-        pending["loss"] = loss_fn(model(batch.inputs), batch)
-
-    def backward() -> None:
-        pending.pop("loss").backward()
-
-    def optimizer_step() -> None:
-        if grad_clip is not None:
-            nn.utils.clip_grad_norm_(parameters, grad_clip)
-        optimizer.step()
-
-    return Entry({"forward": forward, "backward": backward, "optimizer": optimizer_step}, zero_grad)
+    calls, zero_grad = train_step_calls(p["model"], p["optimizer"], p["batch"], p["task"].loss, grad_clip)
+    return Entry(calls, zero_grad)
 
 
 def inference_entry(p: dict[str, Any], size: int) -> Entry:

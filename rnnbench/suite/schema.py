@@ -139,6 +139,10 @@ class TaskEntry(BaseModel):
             options = spec.options.model_validate(self.model_extra or {})
         except ValidationError as err:
             raise ValueError(f"{self.task} option {first_error(err)}") from None
+        if spec.min_seq_len_of is not None and self.seq_len < spec.min_seq_len_of(options):
+            raise ValueError(
+                f"seq_len {self.seq_len} is below {self.task}'s minimum of {spec.min_seq_len_of(options)} with these options"
+            )
         if spec.seq_len_of is not None and self.seq_len != spec.seq_len_of(options):
             raise ValueError(
                 f"seq_len {self.seq_len}: {self.task} with these options has seq_len {spec.seq_len_of(options)}"

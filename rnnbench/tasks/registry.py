@@ -8,6 +8,7 @@ from rnnbench.tasks.base import Task
 from rnnbench.tasks.charlm import CharLM
 from rnnbench.tasks.copy import Copy
 from rnnbench.tasks.digits import Digits
+from rnnbench.tasks.lookahead import Lookahead
 from rnnbench.tasks.parity import Parity
 from rnnbench.tasks.reber import Reber
 from rnnbench.tasks.sine import Sine
@@ -19,6 +20,7 @@ TASKS: dict[str, type[Task]] = {
     "adding1997": Adding1997,
     "temporal_order": TemporalOrder,
     "reber": Reber,
+    "lookahead": Lookahead,
     "parity": Parity,
     "sine": Sine,
     "digits": Digits,

@@ -1,0 +1,23 @@
+"""Suite texts shared by the executor and interrupt tests: training that runs for a fixed wall time."""
+
+from __future__ import annotations
+
+
+def wall_clock_suite(name: str, seconds: float, seq_lens: list[int]) -> str:
+    """One lstm case per seq_len (each its own timing group, the unit of work) training for `seconds`
+    of wall time, so a unit is surely still in flight when a test sees an earlier one saved."""
+    return f"""
+name: {name}
+seeds: [0]
+device: cpu
+threads: 1
+defaults:
+  hidden_size: 8
+  batch_size: 4
+  train: {{max_steps: 1000000, max_seconds: {seconds}, eval_every: 20, eval_size: 16}}
+  timing: {{warmup: 0, min_repeats: 2, max_repeats: 2, max_seconds: 0.05}}
+  inference: {{batch_sizes: [1]}}
+models: [lstm]
+tasks: [{{task: adding, seq_len: {seq_lens[0]}}}]
+matrix: {{seq_len: {seq_lens}}}
+"""
