@@ -57,12 +57,14 @@ def test_constant_workload_converges_at_min_repeats():
     )
     assert len(result.samples_ms) == 7
     assert result.converged and result.stop_reason == "converged"
-    assert result.elapsed_s == pytest.approx(7 * 0.002)
+    assert result.pilot == 7  # the pilot's 7 samples chose the size, then 7 fresh ones were kept
+    assert result.elapsed_s == pytest.approx(14 * 0.002)
 
 
 def test_stops_when_the_median_ci_gets_tight():
     # Below n = 9 the 95 % interval is (min, max), which holds the 1 ms and 3 ms outliers;
-    # at n = 9 it is [x_(2), x_(8)] = [2, 2]: half-width 0, so the timer stops exactly there.
+    # at n = 9 it is [x_(2), x_(8)] = [2, 2]: half-width 0, so the pilot stops exactly there,
+    # and 9 fresh samples (without the pilot's outliers) are kept.
     clock = FakeClock()
     result = time_fn_detailed(
         clock.workload([0.001, 0.003] + [0.002] * 100),
@@ -72,7 +74,8 @@ def test_stops_when_the_median_ci_gets_tight():
         clock=clock,
         sync=clock.sync,
     )
-    assert len(result.samples_ms) == 9
+    assert result.pilot == 9
+    assert result.samples_ms == pytest.approx([2.0] * 9)
     assert result.stop_reason == "converged"
 
 
@@ -170,7 +173,8 @@ def test_phases_timed_separately_and_total_spans_them():
     assert result.phases_ms["backward"] == pytest.approx([2.0] * 5)
     assert result.phases_ms["optimizer"] == pytest.approx([4.0] * 5)
     assert result.total_ms == pytest.approx([7.0] * 5)
-    assert result.converged and len(zero_grads) == 7
+    assert result.converged and result.pilot == 5
+    assert len(zero_grads) == 2 + 5 + 5  # warm-up, the pilot, the kept fresh samples
 
 
 def test_phases_stop_on_the_total():
@@ -182,6 +186,27 @@ def test_phases_stop_on_the_total():
 
     result = time_phases({"only": noisy}, warmup=0, min_repeats=3, max_repeats=40, max_seconds=1e9, clock=clock)
     assert len(result.total_ms) == 40 and result.stop_reason == "max_repeats"
+
+
+def test_fresh_samples_end_at_max_seconds_but_not_below_min_repeats():
+    clock = FakeClock()
+    # the pilot converges after 4 samples (0.4 s of a 0.5 s budget); the fresh stage stops at min_repeats
+    result = time_fn_detailed(clock.workload([0.1]), warmup=0, min_repeats=4, max_seconds=0.5, clock=clock)
+    assert result.pilot == 4 and len(result.samples_ms) == 4
+    assert result.stop_reason == "converged"
+    clock = FakeClock()
+    # the pilot needs 9 samples (1.8 s, as above); the budget of 2 s ends the fresh stage at 3
+    result = time_fn_detailed(
+        clock.workload([0.1, 0.3] + [0.2] * 100), warmup=0, min_repeats=3, max_seconds=2.0, clock=clock
+    )
+    assert result.pilot == 9 and len(result.samples_ms) == 3
+    assert result.stop_reason == "max_seconds" and not result.converged
+    clock = FakeClock()
+    # max_repeats counts the pilot too: 9 + 6 = 15, so 6 fresh samples
+    result = time_fn_detailed(
+        clock.workload([0.1, 0.3] + [0.2] * 100), warmup=0, min_repeats=3, max_repeats=15, max_seconds=1e9, clock=clock
+    )
+    assert result.pilot == 9 and len(result.samples_ms) == 6 and result.stop_reason == "max_repeats"
 
 
 def test_make_sync_on_cpu_is_a_no_op():

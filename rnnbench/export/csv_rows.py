@@ -7,6 +7,8 @@ import io
 import math
 from typing import Any
 
+from rnnbench import stats
+
 
 def _get(node: Any, *path: str) -> Any:
     for key in path:
@@ -41,6 +43,10 @@ def case_row(case: dict[str, Any], batch_keys: list[str]) -> dict[str, Any]:
     step = _get(case, "train", "step_ms") or {}
     ci = step.get("ci95") or [None, None]
     row.update(step_ms_median=step.get("median"), step_ms_ci_low=ci[0], step_ms_ci_high=ci[1], step_ms_n=step.get("n"))
+    # the interval's real coverage: below 6 samples it is less than 95 % (0.75 at 3), so say so
+    row["step_ms_ci_coverage"] = (
+        (step.get("ci_coverage") or stats.ci_median_coverage(int(step["n"]))) if step.get("n") else None
+    )
     for phase in ("forward", "backward", "optimizer"):
         row[f"{phase}_ms_median"] = _get(case, "train", "phases_ms", phase, "median")
     for key in batch_keys:

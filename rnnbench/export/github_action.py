@@ -8,7 +8,14 @@ from typing import Any
 from rnnbench import stats
 from rnnbench.compare.pairing import config_of, timing_samples
 from rnnbench.compare.rows import SOLVE_METRIC
+from rnnbench.render.format import LEVEL, coverage_label, summary_coverage
 from rnnbench.results.store import finite_or_none
+
+
+def _coverage_note(summary: dict[str, Any]) -> str:
+    """`range` is a 95 % interval only from 6 samples on; below, its real coverage is named."""
+    coverage = summary_coverage(summary)
+    return "" if coverage >= LEVEL else f", range is a {coverage_label(coverage)}"
 
 
 def github_action_benchmark(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -41,7 +48,7 @@ def github_action_benchmark(doc: dict[str, Any]) -> list[dict[str, Any]]:
                 "unit": "ms",
                 "value": summary["median"],
                 "range": f"± {(high - low) / 2:.4g}",
-                "extra": f"median of {summary['n']} samples; {where}",
+                "extra": f"median of {summary['n']} samples{_coverage_note(summary)}; {where}",
             }
         )
     for config, values in solve.items():

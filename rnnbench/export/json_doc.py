@@ -8,6 +8,8 @@ from typing import Any
 
 from rnnbench.claims.table import claims_document, evaluate_claims
 from rnnbench.compare.comparison import Comparison
+from rnnbench.compare.rows import Row
+from rnnbench.render.format import format_ci, is_bounded
 from rnnbench.results.store import finite_or_none
 
 
@@ -29,7 +31,7 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
             "n_regressions": len(c.regressions),
             "resolution": c.resolution,
             "too_noisy": c.too_noisy,
-            "rows": [asdict(row) for row in c.rows],
+            "rows": [_row_json(row) for row in c.rows],
             "geomeans": c.geomeans,
             "machine_ratio": c.machine_ratio,
             "env_diffs": [{"key": k, "base": a, "new": b, "blocking": hard} for k, a, b, hard in c.env_diffs],
@@ -39,6 +41,15 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
             "not_compared": [{"id": cid, "reason": why} for cid, why in c.not_compared],
         }
     )
+
+
+def _row_json(row: Row) -> dict[str, Any]:
+    """A row with its interval as shown (`ci_text`); an unbounded side is null, never 0 or infinity."""
+    out = asdict(row)
+    if row.ci is not None:
+        out["ci"] = [value if is_bounded(value) else None for value in row.ci]
+    out["ci_text"] = format_ci(row)
+    return out
 
 
 def comparison_json_text(comparison: Comparison) -> str:

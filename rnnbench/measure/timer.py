@@ -19,6 +19,9 @@ Sync = Callable[[], None]
 # every n/32 new samples, so the check's sort stays cheap (at most ~3 % extra samples).
 _CHECK_EVERY_SAMPLE_UNTIL = 64
 
+# What the stop rule answers when the pilot has found its sample size: throw the pilot away, start again.
+RESTART = "restart"
+
 
 def _no_sync() -> None:
     return None
@@ -67,10 +70,11 @@ class Measurement:
     """Every raw sample of one adaptive timing and why it stopped."""
 
     samples_ms: list[float]
-    converged: bool  # the median's 95 % CI half-width reached target_rel_ci
+    converged: bool  # the pilot's 95 % CI reached target_rel_ci and as many fresh samples were taken
     stop_reason: str  # "converged" | "max_seconds" | "max_repeats"
-    elapsed_s: float  # the measured block (warm-up excluded), by the timer's clock
+    elapsed_s: float  # the measured block (warm-up excluded, pilot included), by the timer's clock
     warmup: int  # calls thrown away before measuring
+    pilot: int = 0  # samples of the pilot that chose the sample size, thrown away (0: no pilot stop)
 
 
 @dataclass(frozen=True)
@@ -83,10 +87,21 @@ class PhaseMeasurement:
     stop_reason: str
     elapsed_s: float
     warmup: int
+    pilot: int = 0
 
 
 class _StopRule:
-    """Decides after each sample whether the adaptive timer has enough."""
+    """Decides after each sample whether the adaptive timer has enough: a pilot, then fresh samples.
+
+    Stopping as soon as the median's CI is tight selects samples whose interval is narrow by
+    chance: kept, that interval covers the median less often than its level (optional stopping,
+    about 93 % for a stated 95 %; benchmarks/stats_audit.py). So the samples that made the
+    decision are a pilot: once its CI is within the target after n samples, the rule answers
+    RESTART, the caller throws the pilot away, and exactly n fresh samples are taken. Their size
+    was fixed before they were drawn, so their interval covers at its stated level
+    (`stats.ci_median_coverage`) and is about as tight as the target. A bound (max_seconds,
+    max_repeats, both counting the pilot) still ends the fresh stage, never below min_repeats samples.
+    """
 
     def __init__(self, min_repeats: int, max_repeats: int, max_seconds: float, target_rel_ci: float | None) -> None:
         if min_repeats < 1:
@@ -100,12 +115,21 @@ class _StopRule:
         self.max_seconds = max_seconds
         self.target_rel_ci = target_rel_ci or 0.0  # 0 / None: no early stop, run to a bound
         self._next_check = min_repeats
+        self.pilot = 0  # > 0: the pilot stopped after this many samples; now taking as many fresh ones
 
     def is_converged(self, samples: Sequence[float]) -> bool:
         return self.target_rel_ci > 0 and relative_ci_half_width(samples) <= self.target_rel_ci
 
     def stop_reason(self, samples: Sequence[float], elapsed_s: float) -> str | None:
         n = len(samples)
+        if self.pilot:
+            if n >= self.pilot:
+                return "converged"
+            if n >= self.min_repeats and self.pilot + n >= self.max_repeats:
+                return "max_repeats"  # the bounds count the pilot too
+            if n >= self.min_repeats and elapsed_s >= self.max_seconds:
+                return "max_seconds"
+            return None
         if n >= self.max_repeats:
             return "max_repeats"
         if n < self.min_repeats:
@@ -113,7 +137,8 @@ class _StopRule:
         if n >= self._next_check:
             self._next_check = n + max(1, n // 32) if n >= _CHECK_EVERY_SAMPLE_UNTIL else n + 1
             if self.is_converged(samples):
-                return "converged"
+                self.pilot = n
+                return RESTART
         if elapsed_s >= self.max_seconds:
             return "max_seconds"
         return None
@@ -134,9 +159,11 @@ def time_fn_detailed(
 ) -> Measurement:
     """Time `fn` adaptively; each sample is sync(); t0 = clock(); fn(); sync(); clock() - t0, in ms.
 
-    Stops once at least `min_repeats` samples are in and the 95 % CI of the median is
-    within +-target_rel_ci of the median, or when the measured block has run
-    `max_seconds` (by `clock`) or `max_repeats` samples. Warm-up calls are thrown
+    A pilot runs until at least `min_repeats` samples are in and the 95 % CI of the median
+    is within +-target_rel_ci of the median; then its n samples are thrown away and n fresh
+    ones are kept (see `_StopRule`: the stopped interval would cover less than 95 %). The
+    block also ends when it has run `max_seconds` (by `clock`, pilot included) or
+    `max_repeats` samples. Warm-up calls are thrown
     away; garbage is collected once before the measured block, never inside it.
     `before_each`, if given, runs untimed before every call (warm-up included).
     `slowdown`: the test-only padding factor (None reads RNNBENCH_TEST_SLOWDOWN).
@@ -161,14 +188,17 @@ def time_fn_detailed(
         end = _padded_end(start, clock(), factor, clock)
         samples.append((end - start) * 1e3)
         reason = rule.stop_reason(samples, end - block_start)
-        if reason is not None:
+        if reason == RESTART:
+            samples = []  # the pilot chose the sample size; its samples would bias the interval
+        elif reason is not None:
             break
     return Measurement(
         samples_ms=samples,
-        converged=reason == "converged" or rule.is_converged(samples),
+        converged=reason == "converged",
         stop_reason=reason,
         elapsed_s=end - block_start,
         warmup=warmup,
+        pilot=rule.pilot,
     )
 
 
@@ -263,13 +293,17 @@ def time_phases(
         totals.append(sum(durations))
         elapsed = clock() - block_start
         reason = rule.stop_reason(totals, elapsed)
-        if reason is not None:
+        if reason == RESTART:  # the pilot chose the sample size; its samples would bias the interval
+            per_phase = {name: [] for name in names}
+            totals = []
+        elif reason is not None:
             break
     return PhaseMeasurement(
         phases_ms=per_phase,
         total_ms=totals,
-        converged=reason == "converged" or rule.is_converged(totals),
+        converged=reason == "converged",
         stop_reason=reason,
         elapsed_s=elapsed,
         warmup=warmup,
+        pilot=rule.pilot,
     )

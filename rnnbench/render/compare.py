@@ -11,7 +11,7 @@ from rich.text import Text
 
 from rnnbench.compare.comparison import Comparison
 from rnnbench.compare.rows import Row
-from rnnbench.render.format import format_change, format_p, format_value
+from rnnbench.render.format import format_change, format_ci, format_p, format_value
 
 VERDICT_STYLES = {"slower": "red", "faster": "green", "worse": "red", "better": "green"}
 MAX_LISTED = 5  # regressions named in the one-line decision; the table has them all
@@ -105,7 +105,7 @@ def comparison_tables(comparison: Comparison) -> list[Table]:
         previous_label[section] = row.label
         style = VERDICT_STYLES.get(row.verdict.rstrip("?"), "dim")
         verdict = Text(verdict_text(row), style=("bold " + style) if row.regression else style)
-        change = format_change(row) + (f" {row.ci[0]:.2f}–{row.ci[1]:.2f}" if row.ci else "")
+        change = format_change(row) + (f" {format_ci(row, 2)}" if row.ci else "")
         table.add_row(
             Text(row.label, style="bold") if new_label else "",
             row.metric,

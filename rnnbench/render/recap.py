@@ -9,7 +9,15 @@ from rich.text import Text
 
 from rnnbench.analysis import paired
 from rnnbench.analysis.grouping import Group, group_results
-from rnnbench.render.format import MISSING, format_bytes, format_count, format_metric, format_ms, format_timing
+from rnnbench.render.format import (
+    MISSING,
+    format_bytes,
+    format_count,
+    format_metric,
+    format_ms,
+    format_ratio_ci,
+    format_timing,
+)
 from rnnbench.stats import median, ratio_ci
 
 
@@ -106,7 +114,8 @@ def recap_table(doc: dict[str, Any], title: str | None = None) -> Table:
     table = Table(
         title=title or f"Measured recap — {doc['suite'].get('name', '?')}",
         caption=f"{env.get('device_name', '?')} · {env.get('device', '?')} · {env.get('dtype', '?')} · torch {env.get('torch', '?')}"
-        " · median ±95% CI half-width, ! = unstable (IQR > 10% of median)",
+        " · median ±95% CI half-width (a lower coverage is named, e.g. 75 % CI at 3 samples),"
+        " ! = unstable (IQR > 10% of median)",
         show_lines=False,
     )
     table.add_column("", style="bold", no_wrap=True)
@@ -173,13 +182,12 @@ def step_time_ratio(plugin: Group, lstm: Group) -> str:
     rounds = paired.paired_log_ratios(plugin.measured, lstm.measured)
     if rounds:
         ratio, lo, hi, _, _ = paired.ratio_of_log_ratios(rounds)
-        return f"×{ratio:.2f} [{lo:.2f}, {hi:.2f}]"
+        return format_ratio_ci(ratio, lo, hi)
     base = [x for c in lstm.measured for x in c["train"]["step_ms"]["samples"]]
     new = [x for c in plugin.measured for x in c["train"]["step_ms"]["samples"]]
     if not base or not new:
         return MISSING
-    ratio, lo, hi = ratio_ci(base, new)
-    return f"×{ratio:.2f} [{lo:.2f}, {hi:.2f}] unpaired"
+    return format_ratio_ci(*ratio_ci(base, new)) + " unpaired"
 
 
 def _solve_ratio(plugin: Group, lstm: Group) -> str:
@@ -204,7 +212,10 @@ def plugin_ratio_table(doc: dict[str, Any]) -> Table | None:
     if not plugins:
         return None
     sections, _, groups = group_results(doc)
-    table = Table(title="Plugins against LSTM", caption="plugin ÷ lstm; step time: ratio [95% CI]")
+    table = Table(
+        title="Plugins against LSTM",
+        caption="plugin ÷ lstm; step time: ratio [95% CI], open where the samples cannot bound it",
+    )
     for column in ("section", "plugin", "step time", "time to solve", "final metric"):
         table.add_column(column, justify="left" if column in ("section", "plugin") else "right")
     for section in sections:
