@@ -293,18 +293,14 @@ def hierarchical_ratio_ci(
     the mean of pair medians, the interval Student's t over pairs (k >= 2; it holds within-pair
     noise and process-to-process spread both, since each pair median carries both). One odd
     process widens the interval rather than moving a verdict: a trimmed (Yuen) t would stay
-    narrow, but it covers only 93.9-94.7 % at 5-10 pairs. With k = 1 the pair's own sign-test
-    interval is returned (it cannot see process bias).
+    narrow, but it covers only 93.9-94.7 % at 5-10 pairs. With k = 1 the interval is unbounded:
+    a pair's own rounds cannot see its process bias (its sign-test interval covered 78.8 %).
     """
     medians = np.array([float(np.median(_as_array(d, name="log_ratios"))) for d in per_pair_log_ratios])
     if medians.size == 0:
         raise ValueError("hierarchical_ratio_ci needs at least one process pair")
-    if medians.size == 1:
-        only = _as_array(per_pair_log_ratios[0], name="log_ratios")
-        low, high = ci_median(only.tolist(), confidence)
-        nonzero = only[only != 0]
-        p = float(scipy_stats.wilcoxon(nonzero).pvalue) if nonzero.size > 0 else 1.0
-        return float(np.exp(medians[0])), float(np.exp(low)), float(np.exp(high)), p
+    if medians.size == 1:  # its rounds cannot see its own process bias (78.8 % coverage at 3 % bias): unbounded
+        return float(np.exp(medians[0])), 0.0, math.inf, 1.0
     center = float(np.mean(medians))
     sem = float(np.std(medians, ddof=1) / np.sqrt(medians.size))
     if sem == 0.0:

@@ -55,7 +55,7 @@ def test_hierarchical_counts_process_bias():
     ratio, low, high, _ = stats.hierarchical_ratio_ci(pairs)
     assert low <= 1.0 <= high
     one = stats.hierarchical_ratio_ci(pairs[:1])
-    assert one[1] > 1.0 or one[2] < 1.0  # a single pair cannot see its own bias
+    assert one[1] == 0.0 and one[2] == math.inf  # a single pair cannot see its own bias: unbounded
     shifted = [d + math.log(1.05) for d in pairs]
     assert stats.hierarchical_ratio_ci(shifted)[1] > 1.0 - 0.05  # still centred near the shift
 
@@ -176,3 +176,18 @@ def test_across_pairs_interval_covers_under_process_bias():
         _, low, high, _ = stats.hierarchical_ratio_ci(pairs)
         covered += low <= 1.0 <= high
     assert covered / trials >= 0.94  # 95 % nominal; 0.94 leaves room for Monte-Carlo error (s.e. 0.5 %)
+
+
+def test_one_worker_pair_cannot_bound_a_change_and_says_so():
+    from rnnbench.compare.ab import AbOptions, comparison_of
+    from rnnbench.render.compare import decision_line
+
+    def answer(ms: float) -> dict:
+        return {"total_ms": [ms], "phases_ms": {"forward": [ms / 3], "backward": [ms / 3], "optimizer": [ms / 3]}}
+
+    entry = {"label": "lstm", "block": 1, "base": [answer(10.0)] * 6, "new": [answer(10.5)] * 6}
+    doc = {"suite": "ci.yaml", "pairs": [{"rounds": 6, "entries": {"adding/T5/lstm/h8|train": entry}}]}
+    comparison = comparison_of(doc, AbOptions(pairs=1))
+    step = next(r for r in comparison.rows if r.metric == "step")
+    assert step.ratio == pytest.approx(1.05) and step.ci == (0.0, math.inf) and not step.regression
+    assert "cannot bound a change" in decision_line(comparison)

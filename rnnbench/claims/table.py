@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnbench.claims.recap_rules import complex_sequences_rule, understanding_rule
 from rnnbench.claims.data_rule import decide_similar, gru_data_rule
+from rnnbench.claims.recap_rules import complex_sequences_rule, understanding_rule
 from rnnbench.claims.rules import (
     bilstm_better_rule,
     gru_short_term_rule,

@@ -296,7 +296,8 @@ def _row(doc, name: str, label: str, metric: str, unit: str, batch: int | None, 
         reason = "CI includes 1" if low <= 1.0 <= high else f"within {thr:.0%}"
 
     # what this row can resolve: the threshold, or its interval's half-width where wider (honest resolution line)
-    min_effect = max(thr, math.expm1((math.log(high) - math.log(low)) / 2)) if low > 0 else thr
+    bounded = low > 0 and math.isfinite(high)
+    min_effect = max(thr, math.expm1((math.log(high) - math.log(low)) / 2)) if bounded else math.inf
     return decided_timing_row(
         name.rsplit("|", 1)[0],
         label,

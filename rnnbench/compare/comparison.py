@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import fnmatch
 import math
+import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rnnbench import stats
 from rnnbench.compare.rows import DEFAULT_THRESHOLD, Row
 
 DEFAULT_ALPHA = 0.01
@@ -52,7 +52,8 @@ class Comparison:
         """The smallest change this comparison can call, median over the timings: minimum effect and machine change."""
         machine = abs(math.log(self.machine_ratio)) if self.machine_ratio else 0.0
         effects = [math.expm1(math.log1p(row.min_effect) + machine) for row in self.rows if row.kind == "timing"]
-        return stats.median(effects) if effects else None
+        # statistics.median, not stats.median: a row that cannot bound a change has an infinite minimum effect
+        return statistics.median(effects) if effects else None
 
     @property
     def too_noisy(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from rich import box
@@ -54,6 +55,8 @@ def decision_line(comparison: Comparison) -> str:
     if not regressions:
         if comparison.resolution is None:
             return "no regression"
+        if math.isinf(comparison.resolution):
+            return "no regression; but the timings cannot bound a change (too few samples or worker pairs)"
         text = f"no regression; the timings resolve changes of ±{comparison.resolution:.0%} (median)"
         if comparison.too_noisy:
             text += f": too noisy to vouch for a {comparison.options.threshold:.0%} change"
