@@ -512,3 +512,12 @@ def test_cli_on_real_tiny_runs_with_the_knob(tiny_suite, tmp_path, monkeypatch):
         "throughput_b4",
         "final_metric",
     }
+
+
+def test_a_file_that_predates_a_setting_is_compared_at_its_default():
+    from rnnbench.compare.checks import settings_diff
+
+    old = {"settings": {"hidden_size": 8}}  # written before `packed` existed
+    assert settings_diff(old, {"settings": {"hidden_size": 8, "packed": True}}) == []  # today's default
+    assert settings_diff(old, {"settings": {"hidden_size": 8, "packed": False}}) == ["packed"]
+    assert settings_diff(old, {"settings": {"hidden_size": 16, "packed": True}}) == ["hidden_size"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rnnbench.compare.comparison import CompareError
+from rnnbench.suite.schema import CaseSettings
 
 BLOCKING_ENV_KEYS = ("device", "torch", "dtype")  # timings across these are incomparable
 
@@ -59,9 +60,23 @@ def _data_name(record: dict[str, Any]) -> str:
     return f"{str(record.get('sha256'))[:12]}{python}"
 
 
+def _schema_default(key: str) -> Any:
+    """The default a settings field has today, or a marker no value equals (required or unknown fields)."""
+    field = CaseSettings.model_fields.get(key)
+    if field is None or field.is_required():
+        return _NO_DEFAULT
+    value = field.get_default(call_default_factory=True)
+    return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+
+
+_NO_DEFAULT = object()
+
+
 def settings_diff(base_case: dict[str, Any], new_case: dict[str, Any]) -> list[str]:
+    """Settings keys whose values differ. A key one file lacks (it predates the field, e.g. `packed`) is
+    read at today's default: a file written before a setting existed is not incomparable for it."""
     old, now = base_case.get("settings") or {}, new_case.get("settings") or {}
-    return sorted(k for k in set(old) | set(now) if old.get(k) != now.get(k))
+    return sorted(k for k in set(old) | set(now) if old.get(k, _schema_default(k)) != now.get(k, _schema_default(k)))
 
 
 def placement_diff(base_case: dict[str, Any], new_case: dict[str, Any]) -> str | None:
