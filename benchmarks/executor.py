@@ -5,6 +5,8 @@ and identical final metrics per case id.   Run: PYTHONPATH=. python benchmarks/e
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import tempfile
 import textwrap
 import time
@@ -72,8 +74,6 @@ print(time.perf_counter() - start)
 
 def parallel_efficiency() -> float:
     """Solo time / time when two copies run at once on two cores: 1.0 would be perfect scaling."""
-    import subprocess
-    import sys
 
     def run(n: int) -> float:
         procs = [subprocess.Popen([sys.executable, "-c", PROBE], stdout=subprocess.PIPE, text=True) for _ in range(n)]

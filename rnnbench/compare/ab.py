@@ -302,10 +302,13 @@ def _row(doc, name: str, label: str, metric: str, unit: str, batch: int | None, 
         name.rsplit("|", 1)[0],
         label,
         metric,
-        (unit, batch),
-        (base_all, new_all),
-        (ratio, low, high, p),
-        (min_effect, verdict, reason),
+        unit=unit,
+        batch=batch,
+        samples=(base_all, new_all),
+        estimate=(ratio, low, high, p),
+        min_effect=min_effect,
+        verdict=verdict,
+        reason=reason,
     )
 
 

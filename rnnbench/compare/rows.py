@@ -92,20 +92,20 @@ def decided_timing_row(
     config: str,
     label: str,
     metric: str,
-    shape: tuple[str, int | None],
+    *,
+    unit: str,
+    batch: int | None,
     samples: tuple[list[float], list[float]],
     estimate: tuple[float, float, float, float],
-    decision: tuple[float, str, str],
+    min_effect: float,
+    verdict: str,
+    reason: str,
     seeds: tuple[tuple[str, float], ...] = (),
 ) -> Row:
-    """A timing row from its samples (ms; shown as seq/s where `batch` is set), (ratio, low, high, p) and
-    (min_effect, verdict, reason): the one place that turns a timing decision into a Row (compare and ab)."""
-    (unit, batch), (base_all, new_all), (ratio, low, high, p), (min_effect, verdict, reason) = (
-        shape,
-        samples,
-        estimate,
-        decision,
-    )
+    """A timing row from both sides' samples (ms; shown as seq/s where `batch` is set), (ratio, low, high, p)
+    and the decision: the one place that turns a timing decision into a Row (compare and ab)."""
+    base_all, new_all = samples
+    ratio, low, high, p = estimate
 
     def shown(ms: float) -> float:
         return batch / ms * 1e3 if batch else ms
@@ -183,11 +183,14 @@ def timing_row(
         config,
         label,
         metric,
-        (unit, batch),
-        (base_all, new_all),
-        (ratio, low, high, p),
-        (min_effect, direction, reason),
-        per_seed,
+        unit=unit,
+        batch=batch,
+        samples=(base_all, new_all),
+        estimate=(ratio, low, high, p),
+        min_effect=min_effect,
+        verdict=direction,
+        reason=reason,
+        seeds=per_seed,
     )
 
 
