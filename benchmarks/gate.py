@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import astuple
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,7 +107,7 @@ def one_model(runs: int) -> None:
 def within(runs: int) -> None:
     """GRU/LSTM and Bi-LSTM/LSTM paired train-step ratios from repeated `rnnbench run ci`."""
     sys.path.insert(0, str(ROOT))
-    from rnnbench.analysis.paired import paired_log_ratios, ratio_of_log_ratios
+    from rnnbench.analysis.paired import paired_ratio_of
 
     found = []
     for i in range(runs):
@@ -120,8 +121,8 @@ def within(runs: int) -> None:
             )
             doc = json.loads(out.read_text())
         by = {arch: [c for c in doc["cases"] if c["arch"] == arch] for arch in ("lstm", "gru", "bilstm")}
-        gru = ratio_of_log_ratios(paired_log_ratios(by["gru"], by["lstm"]))
-        bi = ratio_of_log_ratios(paired_log_ratios(by["bilstm"], by["lstm"]))
+        # the interval the claims and the recap print (analysis.paired.paired_ratio_of)
+        gru, bi = (astuple(paired_ratio_of(by[arch], by["lstm"])) for arch in ("gru", "bilstm"))
         found.append((gru, bi))
         print(
             f"  run {i + 1} (load {_load()}): gru/lstm {gru[0]:.3f} [{gru[1]:.3f}, {gru[2]:.3f}], "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,19 +28,88 @@ def _timed(cases: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _blocks_key(metric: tuple[str, ...]) -> str | None:
+    """The `paired.rounds` / `paired.blocks` key of a metric path: train step (and phases) or b<size>."""
+    if metric[:1] == ("train",):
+        return "train_step"
+    return metric[1] if metric[:1] == ("inference",) and len(metric) > 1 else None
+
+
+def paired_log_ratio_blocks(
+    num_cases: Iterable[dict[str, Any]],
+    den_cases: Iterable[dict[str, Any]],
+    metric: tuple[str, ...] = ("train", "step_ms"),
+) -> list[list[list[float]]]:
+    """Per timing group that holds both sides, per process it was timed in, the per-round log(num/den).
+
+    A group timed in one process (`timing.processes: 1`, or a file written before processes) is
+    one block; `paired.blocks` gives the rounds of each process where there were several.
+    """
+    num, den = _timed(num_cases), _timed(den_cases)
+    out: list[list[list[float]]] = []
+    for group in sorted(set(num) & set(den)):
+        a, b = _samples(num[group], metric), _samples(den[group], metric)
+        if not (a and b and len(a) == len(b)):
+            continue
+        d = [float(x) for x in stats.paired_log_ratios(b, a)]
+        key = _blocks_key(metric)
+        sizes = ((num[group].get("paired") or {}).get("blocks") or {}).get(key) if key else None
+        if not sizes or sum(sizes) != len(d):
+            sizes = [len(d)]
+        starts = np.cumsum([0, *sizes])
+        out.append([d[lo:hi] for lo, hi in zip(starts[:-1], starts[1:])])
+    return out
+
+
 def paired_log_ratios(
     num_cases: Iterable[dict[str, Any]],
     den_cases: Iterable[dict[str, Any]],
     metric: tuple[str, ...] = ("train", "step_ms"),
 ) -> list[float]:
-    """Per-round log(num/den), pooled over every timing group that holds both sides."""
-    num, den = _timed(num_cases), _timed(den_cases)
-    out: list[float] = []
-    for group in sorted(set(num) & set(den)):
-        a, b = _samples(num[group], metric), _samples(den[group], metric)
-        if a and b and len(a) == len(b):
-            out.extend(float(x) for x in stats.paired_log_ratios(b, a))
-    return out
+    """Per-round log(num/den), pooled over every timing group (and process) that holds both sides."""
+    return [x for group in paired_log_ratio_blocks(num_cases, den_cases, metric) for block in group for x in block]
+
+
+@dataclass(frozen=True)
+class PairedRatio:
+    """A within-run ratio num/den with its interval; `processes` > 0 when the process was its unit."""
+
+    ratio: float
+    low: float
+    high: float
+    p: float
+    rounds: int
+    processes: int = 0  # 0: rounds of one process per group (the interval sees no process bias)
+
+    def describe(self) -> str:
+        if self.processes:
+            return f"{self.processes} processes, {self.rounds} paired rounds"
+        return f"{self.rounds} paired rounds in one process per group"
+
+
+def paired_ratio_of(
+    num_cases: Iterable[dict[str, Any]],
+    den_cases: Iterable[dict[str, Any]],
+    metric: tuple[str, ...] = ("train", "step_ms"),
+    confidence: float = 0.95,
+) -> PairedRatio | None:
+    """The paired ratio of two sets of cases, or None when no group timed them together.
+
+    When every group was timed in two or more processes, each process's median log-ratio is one
+    unit (`stats.process_ratio_ci`: median and sign test over processes), so the interval holds
+    the process-to-process spread a repeat run shows; otherwise the rounds are pooled
+    (`stats.paired_ratio_ci`), an interval for this process's ratio only.
+    """
+    groups = paired_log_ratio_blocks(num_cases, den_cases, metric)
+    if not groups:
+        return None
+    rounds = sum(len(block) for group in groups for block in group)
+    if all(len(group) >= 2 for group in groups):
+        blocks = [block for group in groups for block in group]
+        ratio, low, high, p = stats.process_ratio_ci(blocks, confidence)
+        return PairedRatio(ratio, low, high, p, rounds, len(blocks))
+    ratio, low, high, p, n = ratio_of_log_ratios([x for g in groups for b in g for x in b], confidence)
+    return PairedRatio(ratio, low, high, p, n)
 
 
 def paired_ratio(
@@ -62,8 +132,8 @@ def paired_ratio(
         if (den.get("paired") or {}).get("timed_as") in ids
         else den
     )
-    d = paired_log_ratios([num], [den], metric)
-    return None if not d else ratio_of_log_ratios(d, confidence)
+    found = paired_ratio_of([num], [den], metric, confidence)
+    return None if found is None else (found.ratio, found.low, found.high, found.p, found.rounds)
 
 
 def ratio_of_log_ratios(d: list[float], confidence: float = 0.95) -> tuple[float, float, float, float, int]:

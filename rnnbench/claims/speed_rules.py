@@ -6,7 +6,7 @@ from typing import Any
 
 from rnnbench import stats
 from rnnbench.analysis.grouping import Group
-from rnnbench.analysis.paired import paired_log_ratios, ratio_of_log_ratios
+from rnnbench.analysis.paired import paired_ratio_of
 from rnnbench.claims.rules import section_pairs, where_of
 from rnnbench.claims.types import CONTRADICTED, INCONCLUSIVE, SUPPORTED, ClaimSettings, Finding, Measure, _num
 
@@ -101,10 +101,11 @@ def _speed_finding(
     where: str, name: str, num: Group, den: Group, expect_below: bool, s: ClaimSettings, extra: tuple[Measure, ...] = ()
 ) -> Finding:
     """Train step num/den from the paired rounds of interleaved timing (drift cancels within a round):
-    sign-test interval, Wilcoxon signed-rank p (the claim's Holm reads p; the verdict here is the
-    interval's). A file timed case by case (no `paired` blocks) falls back to the pooled-sample ratio_ci."""
-    d = paired_log_ratios(num.cases, den.cases, ("train", "step_ms"))
-    if not d:
+    `analysis.paired.paired_ratio_of` (t over processes where each group ran in several, else the
+    sign-test interval and Wilcoxon p of the rounds; the claim's Holm reads p, the verdict here the
+    interval). A file timed case by case (no `paired` blocks) falls back to the pooled-sample ratio_ci."""
+    found = paired_ratio_of(num.cases, den.cases, ("train", "step_ms"), s.confidence)
+    if found is None:
         return _ratio_finding(
             where,
             name,
@@ -114,8 +115,8 @@ def _speed_finding(
             s,
             extra=extra,
         )
-    ratio, low, high, p, n = ratio_of_log_ratios(d, s.confidence)
-    measure = Measure(name, ratio, low, high, "×", (n, n), f"{n} paired rounds, p = {p:.2g}")
+    ratio, low, high, p, n = found.ratio, found.low, found.high, found.p, found.rounds
+    measure = Measure(name, ratio, low, high, "×", (n, n), f"{found.describe()}, p = {p:.2g}")
     if n < s.min_samples:
         return Finding(where, INCONCLUSIVE, (measure, *extra), f"fewer than {s.min_samples} paired rounds")
     if high < 1 or low > 1:

@@ -179,10 +179,9 @@ def step_time_ratio(plugin: Group, lstm: Group) -> str:
     Where they were not timed in one group (different runs merged into one file), the
     Hodges-Lehmann ratio of the pooled samples (stats.ratio_ci), marked "unpaired".
     """
-    rounds = paired.paired_log_ratios(plugin.measured, lstm.measured)
-    if rounds:
-        ratio, lo, hi, _, _ = paired.ratio_of_log_ratios(rounds)
-        return format_ratio_ci(ratio, lo, hi)
+    found = paired.paired_ratio_of(plugin.measured, lstm.measured)
+    if found is not None:
+        return format_ratio_ci(found.ratio, found.low, found.high)
     base = [x for c in lstm.measured for x in c["train"]["step_ms"]["samples"]]
     new = [x for c in plugin.measured for x in c["train"]["step_ms"]["samples"]]
     if not base or not new:

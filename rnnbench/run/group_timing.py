@@ -28,15 +28,16 @@ def group_id(cases: list[Case]) -> str:
     return hashlib.sha1("|".join(sorted(c.id for c in cases)).encode()).hexdigest()[:12]
 
 
-def _budget(cases: list[Case]) -> dict[str, Any]:
+def _budget(cases: list[Case], share: float = 1.0) -> dict[str, Any]:
     # The group's budget is what its cases had when each was timed alone, seeds included: the time a
     # seed no longer spends re-timing the same work goes into more rounds (docs/paired-timing.md).
+    # Timed in k processes, each gets 1/k of the seconds and of the round cap (warm-up is per process).
     cfg = cases[0].settings.timing
     return {
         "warmup": cfg.warmup,
         "min_repeats": cfg.min_repeats,
-        "max_repeats": cfg.max_repeats,
-        "max_seconds": cfg.max_seconds * len(cases),
+        "max_repeats": max(cfg.min_repeats, round(cfg.max_repeats * share)),
+        "max_seconds": cfg.max_seconds * len(cases) * share,
     }
 
 
@@ -68,11 +69,14 @@ def prepare(reps: dict[str, Case], device: torch.device, build: Callable, wrap: 
     return prepared
 
 
-def time_group(cases: list[Case], on_event: EventFn, build: Callable, wrap: Callable) -> dict[str, dict[str, Any]]:
+def time_group(
+    cases: list[Case], on_event: EventFn, build: Callable, wrap: Callable, share: float = 1.0
+) -> dict[str, dict[str, Any]]:
     """Speed blocks keyed by case id (the shape `runner._measure_speed` returns, plus `paired`).
 
     One representative per model (the first seed): the seed changes the weights, not the work, so
     every seed of a model shares its representative's samples (recorded as `paired.timed_as`).
+    `share` is this call's part of the group's timing budget (`run.timing_processes`).
     """
     device = resolve_device(cases[0].device)
     sync = make_sync(device)
@@ -86,7 +90,7 @@ def time_group(cases: list[Case], on_event: EventFn, build: Callable, wrap: Call
             _once(train_entries[key])
         p["memory"]["train_step"] = peak.peak_bytes
     on_event({"kind": "phase", "phase": f"timing train step, {len(reps)} models interleaved"})
-    train = time_interleaved(train_entries, device=device, sync=sync, seed=0, **_budget(cases))
+    train = time_interleaved(train_entries, device=device, sync=sync, seed=0, **_budget(cases, share))
     inference: dict[int, Interleaved] = {}
     for size in s.inference.batch_sizes:
         on_event({"kind": "phase", "phase": f"timing inference b{size}, {len(reps)} models interleaved"})
@@ -99,7 +103,9 @@ def time_group(cases: list[Case], on_event: EventFn, build: Callable, wrap: Call
                     with PeakMemory(device) as peak:
                         _once(entries[key])
                     p["memory"][f"inference_b{size}"] = peak.peak_bytes
-                inference[size] = time_interleaved(entries, device=device, sync=sync, seed=size, **_budget(cases))
+                inference[size] = time_interleaved(
+                    entries, device=device, sync=sync, seed=size, **_budget(cases, share)
+                )
         finally:
             for p in prepared.values():
                 p["model"].train()
@@ -110,7 +116,7 @@ def time_group(cases: list[Case], on_event: EventFn, build: Callable, wrap: Call
                 "step_ms": summarize(train.total_ms[key]),
                 "phases_ms": {name: summarize(train.phases_ms[key][name]) for name in PHASES},
             },
-            "inference": {f"b{size}": _inference_block(m.total_ms[key], size) for size, m in inference.items()},
+            "inference": {f"b{size}": inference_block(m.total_ms[key], size) for size, m in inference.items()},
             "backend": detect_backend(p["model"], p["batch"].inputs),
             "memory": p["memory"],
         }
@@ -131,7 +137,7 @@ def time_group(cases: list[Case], on_event: EventFn, build: Callable, wrap: Call
     return out
 
 
-def _inference_block(samples: list[float], size: int) -> dict[str, Any]:
+def inference_block(samples: list[float], size: int) -> dict[str, Any]:
     latency = summarize(samples)
     return {"latency_ms": latency, "seq_per_s": size / (latency["median"] * 1e-3)}
 

@@ -24,6 +24,7 @@ from rnnbench.models.plugins import PluginModel
 from rnnbench.models.registry import MODELS, Recurrent
 from rnnbench.results.store import utc_now_iso
 from rnnbench.run.group_timing import time_group
+from rnnbench.run.timing_processes import time_group_in_processes
 from rnnbench.run.train import TrainLimits, make_optimizer, train
 from rnnbench.suite.arch import is_plugin
 from rnnbench.suite.schema import Case
@@ -260,7 +261,11 @@ def iter_group(
     speeds: dict[str, dict[str, Any]] = {}
     if len(cases) > 1:
         try:
-            speeds = time_group(cases, on_event, build_case_model, _with_dtype)
+            processes = cases[0].settings.timing.processes
+            if processes > 1:
+                speeds = time_group_in_processes(cases, processes, on_event)
+            else:
+                speeds = time_group(cases, on_event, build_case_model, _with_dtype)
         except Exception:  # e.g. one model that cannot build: each case then times alone and records why
             speeds = {}
     for case in cases:

@@ -47,6 +47,9 @@ class TimingConfig(Strict):
     max_repeats: PositiveInt = 1000
     max_seconds: PositiveFloat = 2.0  # budget per measured block
     target_rel_ci: float = Field(0.02, gt=0.0, lt=1.0)  # stop when the median's 95 % CI is this tight
+    # fresh processes a timing group is timed in, one after another, sharing its budget: each process
+    # carries a bias of its own, so only >= 2 give ratio intervals that cover a repeat run
+    processes: PositiveInt = Field(1, le=16)
 
     @model_validator(mode="after")
     def _repeats_ordered(self) -> TimingConfig:
