@@ -92,3 +92,40 @@ def test_resume_reads_a_file_without_task_seeds_as_the_suites_seeds(write_suite)
     changed["tasks"][1]["seeds"] = [7]
     with pytest.raises(ResultsError, match=r"tasks\[1\].seeds: absent in the file, \[7\] now"):
         check_resume_suite("r.json", doc, changed, [c.id for c in cases])
+
+
+def test_recap_gives_the_train_size_sweep_14_seeds_and_only_lstm_and_gru():
+    _, cases, _ = load_suite("recap")
+    sweep = [c for c in cases if c.settings.train_size is not None]
+    assert {c.settings.train_size for c in sweep} == {64, 1024}
+    for size in (64, 1024):
+        for arch in ("lstm", "gru"):
+            assert sorted(c.seed for c in sweep if c.settings.train_size == size and c.arch == arch) == list(range(14))
+    assert {c.arch for c in sweep} == {"lstm", "gru"}
+    assert {c.seed for c in cases if c.settings.train_size is None} == {0, 1, 2}
+
+
+def _claims_audit():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "benchmarks" / "stats_audit_claims.py"
+    spec = importlib.util.spec_from_file_location("stats_audit_claims", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_claims_audit_simulates_the_recaps_design():
+    import numpy as np
+
+    audit = _claims_audit()
+    _, cases, _ = load_suite("recap")
+    doc = audit.recap_like(np.random.default_rng(0), audit.design("recap"), rounds=5)
+    assert [c["id"] for c in doc["cases"]] == [c.id for c in cases], "the suite's cases, seeds and models"
+    header = audit.header(audit.design("recap"))
+    assert "temporal_order T30/n64,T30/n1024: 14 seeds (lstm gru)" in header
+    assert "adding T10,T25,T50,T100: 3 seeds (rnn lstm gru bilstm)" in header
+    # --seeds overrides every configuration
+    assert {len(c.seeds) for c in audit.design("recap", seeds=5)} == {5}
