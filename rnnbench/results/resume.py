@@ -28,8 +28,8 @@ def _first_difference(old: Any, new: Any, where: str = "") -> str | None:
             if found:
                 return found
         return None
-    if old == new:
-        return None
+    if old == new or (old is _ABSENT and new is None):
+        return None  # absent in the file and None now: a setting added since, left at its default (None)
     return f"{where}: {_show(old)} in the file, {_show(new)} now"
 
 

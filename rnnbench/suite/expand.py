@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from rnnbench.catalog import TASK_SPECS
 from rnnbench.suite.arch import is_plugin
 from rnnbench.suite.files import SuiteError, read_yaml, resolve_suite_path
-from rnnbench.suite.schema import Case, CaseSettings, ModelEntry, Suite, first_error
+from rnnbench.suite.schema import Case, CaseSettings, ModelEntry, Suite, TaskEntry, first_error
 
 DEFAULT_MAX_CASES = 5_000  # more than a day of CPU time at the smallest sizes; override with --max-cases
 
@@ -62,13 +62,27 @@ def _model_label(entry: ModelEntry, settings: CaseSettings) -> str:
     return label
 
 
+def seeds_of(suite: Suite, task: TaskEntry) -> list[int]:
+    """The seeds a task entry's cases run with: its own `seeds`, else the suite's."""
+    return task.seeds if task.seeds is not None else suite.seeds
+
+
+def _task_models(suite: Suite, task: TaskEntry) -> list[tuple[int, ModelEntry]]:
+    """(index, entry) of the suite's models that run on this task entry (its `models`, else all)."""
+    return [
+        (m, entry)
+        for m, entry in enumerate(suite.models)
+        if task.models is None or {entry.arch, entry.label} & set(task.models)
+    ]
+
+
 def expand(suite: Suite, max_cases: int = DEFAULT_MAX_CASES) -> list[Case]:
-    """Every (task, matrix point, model, seed) combination as a Case, in run order."""
+    """Every (task, matrix point, model, seed) combination as a Case, in run order (a task entry's own seeds win)."""
     axes = list(suite.matrix.items())
     n_points = 1
     for _, values in axes:
         n_points *= len(values)
-    total = len(suite.tasks) * n_points * len(suite.models) * len(suite.seeds)
+    total = n_points * sum(len(_task_models(suite, task)) * len(seeds_of(suite, task)) for task in suite.tasks)
     if total > max_cases:
         raise ValueError(
             f"the suite expands to {total} cases, more than the limit of {max_cases} (raise it with --max-cases)"
@@ -82,9 +96,7 @@ def expand(suite: Suite, max_cases: int = DEFAULT_MAX_CASES) -> list[Case]:
             if "lr" in sweep:
                 sweep["optimizer"] = {**suite.defaults.optimizer.model_dump(), "lr": sweep.pop("lr")}
             task_overrides = {"train_size": task.train_size, "batch_size": task.batch_size, "train": task.train}
-            for m, entry in enumerate(suite.models):
-                if task.models is not None and not ({entry.arch, entry.label} & set(task.models)):
-                    continue  # the task entry names the models that run on it
+            for m, entry in _task_models(suite, task):
                 where = f"models[{m}]"
                 settings = _merge(suite.defaults, entry.model_dump(exclude={"arch", "label", "bidirectional"}), where)
                 settings = _merge(settings, {k: v for k, v in task_overrides.items()}, f"tasks[{t}]")
@@ -99,7 +111,7 @@ def expand(suite: Suite, max_cases: int = DEFAULT_MAX_CASES) -> list[Case]:
                 if fixed is not None and seq_len != fixed(TASK_SPECS[task.task].options(**task.options)):
                     raise ValueError(f"matrix.seq_len: {task.task} has a fixed seq_len, not {seq_len}")
                 label = _model_label(entry, settings)
-                for seed in suite.seeds:
+                for seed in seeds_of(suite, task):
                     cid = case_id(task.task, task.options, seq_len, label, settings, seed)
                     if cid in seen:
                         raise ValueError(

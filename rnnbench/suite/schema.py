@@ -135,6 +135,15 @@ class TaskEntry(BaseModel):
     train: TrainConfig | None = None
     # the suite's models (arch or label) that run on this task; None: all of them
     models: list[str] | None = Field(None, min_length=1)
+    # this entry's seeds instead of the suite's: a claim that needs many seeds gets them only where it is measured
+    seeds: list[Seed] | None = Field(None, min_length=1)
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, seeds: list[int] | None) -> list[int] | None:
+        if seeds is not None and len(set(seeds)) != len(seeds):
+            raise ValueError("seeds must be distinct")
+        return seeds
 
     @model_validator(mode="after")
     def _known_task_and_options(self) -> TaskEntry:
