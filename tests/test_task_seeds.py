@@ -90,8 +90,20 @@ def test_resume_reads_a_file_without_task_seeds_as_the_suites_seeds(write_suite)
     check_resume_suite("r.json", doc, now, [c.id for c in cases])
     changed = json.loads(json.dumps(now))
     changed["tasks"][1]["seeds"] = [7]
-    with pytest.raises(ResultsError, match=r"tasks\[1\].seeds: absent in the file, \[7\] now"):
+    with pytest.raises(ResultsError, match=r"tasks\[1\].seeds: null in the file, \[7\] now"):
         check_resume_suite("r.json", doc, changed, [c.id for c in cases])
+
+
+def test_resume_reads_a_setting_added_since_at_its_default(write_suite):
+    # a file written before `timing.processes` existed: resumable while the suite keeps the default
+    suite, cases, _ = load_suite(write_suite(SUITE))
+    now = suite.model_dump(mode="json")
+    old = json.loads(json.dumps(now))
+    del old["defaults"]["timing"]["processes"]
+    check_resume_suite("r.json", {"suite": old, "cases": []}, now, [c.id for c in cases])
+    now["defaults"]["timing"]["processes"] = 6
+    with pytest.raises(ResultsError, match=r"defaults.timing.processes: 1 in the file, 6 now"):
+        check_resume_suite("r.json", {"suite": old, "cases": []}, now, [c.id for c in cases])
 
 
 def test_recap_gives_the_train_size_sweep_14_seeds_and_only_lstm_and_gru():

@@ -6,8 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from rnnbench.results.schema import SCHEMA_VERSION, ResultsError
 from rnnbench.results.store import finite_or_none, utc_now_iso
+from rnnbench.suite.schema import Suite
 
 # What must match for a file to be continued: the same suite (its description aside) and setup.
 RESUME_ENV_KEYS = ("device", "device_name", "dtype", "torch")
@@ -28,8 +31,8 @@ def _first_difference(old: Any, new: Any, where: str = "") -> str | None:
             if found:
                 return found
         return None
-    if old == new or (old is _ABSENT and new is None):
-        return None  # absent in the file and None now: a setting added since, left at its default (None)
+    if old == new:
+        return None
     return f"{where}: {_show(old)} in the file, {_show(new)} now"
 
 
@@ -40,9 +43,17 @@ def _show(value: Any) -> str:
     return "absent" if value is _ABSENT else json.dumps(value)[:60]
 
 
+def _at_todays_defaults(stored: dict[str, Any]) -> dict[str, Any]:
+    """The stored suite read by today's schema: a setting added since (e.g. `timing.processes`) takes its default."""
+    try:
+        return Suite.model_validate(stored).model_dump(mode="json")
+    except ValidationError:  # a field since removed or renamed: compare what the file holds
+        return stored
+
+
 def check_resume_suite(path: str | Path, doc: dict[str, Any], suite: dict[str, Any], case_ids: list[str]) -> None:
     """Refuse to continue `doc` with a suite other than the one it was started with (see docs/interruption-and-failures.md)."""
-    old = {k: v for k, v in doc["suite"].items() if k != "description"}
+    old = {k: v for k, v in _at_todays_defaults(doc["suite"]).items() if k != "description"}
     new = {k: v for k, v in json.loads(json.dumps(finite_or_none(suite))).items() if k != "description"}
     if old.get("name") != new.get("name"):
         raise ResultsError(f"{path}: holds suite {old.get('name')!r}, not {new.get('name')!r}")
