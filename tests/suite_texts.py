@@ -21,3 +21,21 @@ models: [lstm]
 tasks: [{{task: adding, seq_len: {seq_lens[0]}}}]
 matrix: {{seq_len: {seq_lens}}}
 """
+
+
+# Two models, two seeds, one timing group: the smallest suite that pairs timings.
+TINY_SUITE = """
+name: tiny
+device: cpu
+threads: 1
+seeds: [0, 1]
+defaults:
+  hidden_size: 8
+  batch_size: 4
+  train: {max_steps: 2, max_seconds: 5, eval_every: 2, eval_size: 16}
+  timing: {warmup: 1, min_repeats: 5, max_repeats: 12, max_seconds: 0.01, target_rel_ci: 0.05}
+  inference: {batch_sizes: [1]}
+models: [lstm, gru]
+tasks:
+  - {task: adding, seq_len: 5}
+"""

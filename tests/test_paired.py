@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from suite_texts import TINY_SUITE
 
 from rnnbench import stats
 from rnnbench.analysis.paired import paired_ratio
@@ -124,23 +125,6 @@ def test_run_group_pairs_cases(tmp_path):
     found = paired_ratio({"cases": records}, gru["id"], lstm["id"])
     assert found is not None and found[4] == records[0]["paired"]["rounds"]["train_step"]
     assert paired_ratio({"cases": records}, lstm["id"], lstm["id"])[0] == 1.0
-
-
-TINY_SUITE = """
-name: tiny
-device: cpu
-threads: 1
-seeds: [0, 1]
-defaults:
-  hidden_size: 8
-  batch_size: 4
-  train: {max_steps: 2, max_seconds: 5, eval_every: 2, eval_size: 16}
-  timing: {warmup: 1, min_repeats: 5, max_repeats: 12, max_seconds: 0.01, target_rel_ci: 0.05}
-  inference: {batch_sizes: [1]}
-models: [lstm, gru]
-tasks:
-  - {task: adding, seq_len: 5}
-"""
 
 
 def _paired_doc(lstm: list[float], gru: list[float]) -> dict:

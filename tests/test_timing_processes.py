@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 import pytest
+from suite_texts import TINY_SUITE
 
 from rnnbench.analysis.paired import paired_log_ratio_blocks, paired_ratio_of
 from rnnbench.run import timing_processes
 from rnnbench.suite.expand import load_suite
-from tests.test_paired import TINY_SUITE
 
 
 def _speed(case_id: str, step: list[float], b1: list[float]) -> dict:
