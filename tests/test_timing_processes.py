@@ -135,3 +135,17 @@ def test_a_child_that_dies_is_one_line_and_no_orphan(monkeypatch):
         child.start_timing()
     child.close()
     assert not child.process.is_alive()
+
+
+def test_a_daemon_worker_times_the_group_paired_in_its_own_process(tmp_path, monkeypatch):
+    import multiprocessing
+
+    from rnnbench.run import runner
+
+    monkeypatch.setattr(multiprocessing.current_process(), "daemon", True, raising=False)
+    (tmp_path / "tiny.yaml").write_text(
+        TINY_SUITE.replace("target_rel_ci: 0.05}", "target_rel_ci: 0.05, processes: 2}")
+    )
+    _, cases, _ = load_suite(tmp_path / "tiny.yaml")
+    records = runner.run_group(cases)
+    assert all("paired" in r and "blocks" not in r["paired"] for r in records)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import multiprocessing
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -262,7 +263,9 @@ def iter_group(
     if len(cases) > 1:
         try:
             processes = cases[0].settings.timing.processes
-            if processes > 1:
+            # a local worker is a daemon process, and daemons may not start children: it times the
+            # group in its own process, paired but with the process's rounds as the unit
+            if processes > 1 and not multiprocessing.current_process().daemon:
                 speeds = time_group_in_processes(cases, processes, on_event)
             else:
                 speeds = time_group(cases, on_event, build_case_model, _with_dtype)
