@@ -284,6 +284,11 @@ def paired_ratio_ci(
     return float(np.exp(np.median(d))), float(np.exp(low)), float(np.exp(high)), p
 
 
+def _unit_medians(per_unit_log_ratios: Sequence[Sequence[float]]) -> np.ndarray:
+    """Each unit's (process's, process pair's) median log-ratio: the observations of a ratio across units."""
+    return np.array([float(np.median(_as_array(d, name="log_ratios"))) for d in per_unit_log_ratios])
+
+
 def process_ratio_ci(
     per_process_log_ratios: Sequence[Sequence[float]], confidence: float = 0.95
 ) -> tuple[float, float, float, float]:
@@ -297,7 +302,7 @@ def process_ratio_ci(
     the processes are too few for the level (below 6 at 95 %: 5 give 93.75 %, and can never
     reach p < 0.05), the interval is unbounded: too few to bound.
     """
-    medians = np.array([float(np.median(_as_array(d, name="log_ratios"))) for d in per_process_log_ratios])
+    medians = _unit_medians(per_process_log_ratios)
     if medians.size == 0:
         raise ValueError("process_ratio_ci needs at least one process")
     center = float(np.exp(np.median(medians)))
@@ -322,7 +327,7 @@ def hierarchical_ratio_ci(
     narrow, but it covers only 93.9-94.7 % at 5-10 pairs. With k = 1 the interval is unbounded:
     a pair's own rounds cannot see its process bias (its sign-test interval covered 78.8 %).
     """
-    medians = np.array([float(np.median(_as_array(d, name="log_ratios"))) for d in per_pair_log_ratios])
+    medians = _unit_medians(per_pair_log_ratios)
     if medians.size == 0:
         raise ValueError("hierarchical_ratio_ci needs at least one process pair")
     if medians.size == 1:  # its rounds cannot see its own process bias (78.8 % coverage at 3 % bias): unbounded
