@@ -104,8 +104,8 @@ def one_model(runs: int) -> None:
     print(f"nn.LSTM forward +20 %: runs flagging each architecture: {flagged_archs} of {runs}")
 
 
-def within(runs: int) -> None:
-    """GRU/LSTM and Bi-LSTM/LSTM paired train-step ratios from repeated `rnnbench run ci`."""
+def within(runs: int, keep: str | None = None) -> None:
+    """GRU/LSTM and Bi-LSTM/LSTM paired train-step ratios from repeated `rnnbench run ci` (files kept in `keep`)."""
     sys.path.insert(0, str(ROOT))
     from rnnbench.analysis.paired import paired_ratio_of
 
@@ -120,6 +120,9 @@ def within(runs: int) -> None:
                 capture_output=True,
             )
             doc = json.loads(out.read_text())
+            if keep:
+                Path(keep).mkdir(parents=True, exist_ok=True)
+                (Path(keep) / f"run{i + 1}.json").write_text(out.read_text())
         by = {arch: [c for c in doc["cases"] if c["arch"] == arch] for arch in ("lstm", "gru", "bilstm")}
         # the interval the claims and the recap print (analysis.paired.paired_ratio_of)
         gru, bi = (astuple(paired_ratio_of(by[arch], by["lstm"])) for arch in ("gru", "bilstm"))
@@ -143,6 +146,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--only", default="aa,slow5,slow2,onemodel,within")
     parser.add_argument("--within-runs", type=int, default=5, help="identical `rnnbench run ci` runs (goal: 3)")
+    parser.add_argument("--keep", help="folder to keep the within runs' results files in, for a closer look")
     args = parser.parse_args()
     print(f"load average at start: {_load()}")
     todo = args.only.split(",")
@@ -157,7 +161,7 @@ def main() -> None:
     if "onemodel" in todo:
         one_model(min(args.runs, 3))
     if "within" in todo:
-        within(args.within_runs)
+        within(args.within_runs, args.keep)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from rnnbench import stats
 from rnnbench.compare.comparison import CompareOptions, Comparison
 from rnnbench.compare.placement import core_slots, pin
 from rnnbench.compare.rows import Row, decided_timing_row
+from rnnbench.measure.allocator import steady_env
 
 WORKER_MODULE = "rnnbench.run.ab_worker"
 PHASES = ("forward", "backward", "optimizer")
@@ -60,7 +61,7 @@ class Worker:
 
     def __init__(self, side: Side) -> None:
         self.side = side
-        env = {**os.environ, **side.env}
+        env = {**os.environ, **steady_env(), **side.env}  # both sides allocate alike (measure/allocator.py)
         if side.path:
             env["PYTHONPATH"] = os.pathsep.join([str(Path(side.path).resolve()), env.get("PYTHONPATH", "")]).rstrip(
                 os.pathsep

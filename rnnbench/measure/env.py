@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from rnnbench.measure.allocator import steady_malloc
 from rnnbench.measure.backend import dtype_supported, env_flags
 from rnnbench.measure.timer import slowdown_factor
 
@@ -82,6 +83,7 @@ def env_fingerprint(device: torch.device, dtype: str) -> dict:
         "git_sha": git_sha(),
         "flags": env_flags(),
         "test_slowdown": _test_slowdown(),
+        "malloc": steady_malloc(),
     }
 
 

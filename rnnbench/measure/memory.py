@@ -9,6 +9,8 @@ from types import TracebackType
 import psutil
 import torch
 
+from rnnbench.measure.allocator import release_free_memory
+
 _PROC_STATUS = Path("/proc/self/status")
 _PROC_CLEAR_REFS = Path("/proc/self/clear_refs")
 # Fallback sampler period: short enough to catch a step's activations, long enough
@@ -66,6 +68,8 @@ class PeakMemory:
     10 ms (a peak shorter than that can be missed). Nested blocks keep correct peaks:
     entering an inner block first credits the running peak to every outer one.
     `start_bytes` is the use on entry, so `peak_bytes - start_bytes` is what the block added.
+    On the CPU, entry first hands freed heap pages back to the kernel (malloc_trim), so a block's
+    peak does not depend on what the blocks before it freed.
     """
 
     _active: list[PeakMemory] = []  # open blocks, outermost first (same thread)
@@ -97,6 +101,9 @@ class PeakMemory:
             self.start_bytes = int(torch.cuda.memory_allocated(self.device))
             torch.cuda.reset_peak_memory_stats(self.device)
         else:
+            # freed memory that malloc kept resident (measure/allocator.py) would absorb this block's
+            # allocations unseen, and make one case's peak depend on the cases before it
+            release_free_memory()
             self.start_bytes = int(psutil.Process().memory_info().rss)
             if _read_rss_high_water_mark() is None or not _reset_rss_high_water_mark():
                 self._sampler = _RssSampler()

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from rnnbench.measure.allocator import steady_malloc
 from rnnbench.measure.backend import autocast_context, detect_backend
 from rnnbench.measure.env import resolve_device
 from rnnbench.measure.flops import achieved_gflops, forward_flops
@@ -164,6 +165,7 @@ def _final_summary(task, final: dict[str, Any]) -> dict[str, Any]:
 
 def run_case(case: Case, options: RunOptions = RunOptions(), on_event: EventFn = _ignore) -> dict[str, Any]:
     """Time and train one case; never raises for a failure inside the case (it is recorded instead)."""
+    steady_malloc()
     return _record(case, options, on_event, None)
 
 
@@ -259,6 +261,7 @@ def iter_group(
     cases: list[Case], options: RunOptions = RunOptions(), on_event: EventFn = _ignore
 ) -> Iterator[dict[str, Any]]:
     """`run_group` one record at a time, each as soon as its case has trained (so a caller can save it)."""
+    steady_malloc()  # whichever process this runs in (driver, worker, Ray task) allocates like the others
     speeds: dict[str, dict[str, Any]] = {}
     if len(cases) > 1:
         try:

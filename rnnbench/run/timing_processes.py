@@ -14,6 +14,7 @@ import multiprocessing
 import signal
 from typing import Any
 
+from rnnbench.measure.allocator import steady_malloc
 from rnnbench.run.executors.local import available_cores
 from rnnbench.run.group_timing import EventFn, inference_block
 from rnnbench.stats import summarize
@@ -29,6 +30,7 @@ class TimingProcessError(RuntimeError):
 def _child(conn: Any, cases: list[Case], share: float, threads: int) -> None:
     # Ctrl-C reaches the whole process group; the parent alone decides what an interrupt means.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    steady_malloc()  # before any model or buffer is allocated: every timing process allocates alike
     import torch
 
     from rnnbench.run.group_timing import time_group
