@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from suite_texts import wall_clock_suite
+from suite_texts import steps_suite, wall_clock_suite
 from typer.testing import CliRunner
 
 from rnnbench.cli.main import app
@@ -25,22 +25,8 @@ from rnnbench.suite.expand import load_suite, timing_groups
 ROOT = Path(__file__).resolve().parents[1]
 cli = CliRunner()
 
-# Four units (seq_len differs), two cases each; training stops on steps alone, so results are deterministic.
-STEPS_SUITE = """
-name: steps
-seeds: [0]
-device: cpu
-threads: 1
-defaults:
-  hidden_size: 8
-  batch_size: 4
-  train: {max_steps: 6, max_seconds: 120, eval_every: 2, eval_size: 16}
-  timing: {warmup: 0, min_repeats: 2, max_repeats: 2, max_seconds: 0.05}
-  inference: {batch_sizes: [1]}
-models: [lstm, gru]
-tasks: [{task: adding, seq_len: 5}]
-matrix: {seq_len: [5, 6]}
-"""
+# Two units (seq_len differs), two cases each; training stops on steps alone, so results are deterministic.
+STEPS_SUITE = steps_suite("steps", [5, 6])
 
 TIMED_SUITE = wall_clock_suite("timed", 2.0, [5, 6, 7])
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from rnnbench.run.executors.base import EventFn, ExecutorError, Finished, Plan, Unit, lost_record
 from rnnbench.run.executors.local_worker import worker_main
+from rnnbench.run.executors.order import longest_first
 
 STOP_GRACE_S = 5.0  # how long a worker asked to stop may take before it is killed
 
@@ -91,7 +92,7 @@ class LocalExecutor:
     def run(self, units: list[Unit], options: Any, on_event: EventFn) -> Iterator[Finished]:
         if not self._workers:
             self._workers = [self._start(i) for i in range(self.plan.workers)]
-        pending = deque(units)
+        pending = deque(longest_first(units))  # saved in run order by the driver, whoever finishes first
         while pending or self.in_flight():
             for worker in self._workers:
                 if worker.unit is None and pending:

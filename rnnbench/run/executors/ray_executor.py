@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from rnnbench.run.executors.base import EventFn, ExecutorError, Finished, Plan, Unit, lost_record
+from rnnbench.run.executors.order import longest_first
 
 
 def _ray_unit(cases: list[Any], options: Any, threads: int) -> list[dict[str, Any]]:
@@ -64,7 +65,7 @@ class RayExecutor:
         task = ray.remote(_ray_unit).options(
             num_cpus=threads, num_gpus=1 if self.plan.device_type == "cuda" else 0, max_retries=0
         )
-        for unit in units:
+        for unit in longest_first(units):  # submitted heaviest first: Ray starts tasks in about that order
             cases = unit.cases
             if self.plan.device_type == "cuda":  # Ray sets CUDA_VISIBLE_DEVICES to the GPU it gives the task
                 cases = [c.model_copy(update={"device": "cuda"}) for c in cases]
