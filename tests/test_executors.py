@@ -111,7 +111,6 @@ def test_the_lock_refuses_a_second_writer(tiny_suite, tmp_path):
     assert not out.exists(), "nothing was written while the lock was held"
 
 
-@pytest.mark.slow
 def test_a_worker_killed_mid_case_marks_its_cases_and_the_run_goes_on(write_suite, tmp_path):
     suite = write_suite(TIMED_SUITE)
     out = tmp_path / "r.json"
@@ -130,7 +129,6 @@ def test_a_worker_killed_mid_case_marks_its_cases_and_the_run_goes_on(write_suit
     assert "died with signal SIGKILL" in failed["error"]
 
 
-@pytest.mark.slow
 def test_interrupt_with_workers_then_resume_completes_the_file(write_suite, tmp_path):
     suite = write_suite(TIMED_SUITE)
     out = tmp_path / "r.json"
