@@ -6,8 +6,10 @@
 Table (a): the coverage of each interval kind, by simulation with the project's own functions,
 next to the level it is printed with. Table (b): how often the real `compare` (two synthetic results
 documents, one configuration, three seed blocks a side) calls a change, with identical code (A/A)
-and with a 10 % slower step, under block drift of 0-15 %. If benchmarks/stats_audit_claims.py
-exists (the claims' audit), its `main` runs after, so one command prints the whole audit.
+and with a 10 % slower step, under block drift of 0-15 %. Table (c): how often a run's interval over
+k process medians holds a repeat run's median (the process count of `timing.processes`). If
+benchmarks/stats_audit_claims.py exists (the claims' audit), its `main` runs after, so one command
+prints the whole audit.
 """
 
 from __future__ import annotations
@@ -181,6 +183,22 @@ def timer_rows(out: Coverage, rng: np.random.Generator, trials: dict[float, int]
 # --- (b) compare under block drift ------------------------------------------------------------
 
 
+def repeat_run_table(rng: np.random.Generator, trials: int) -> Table:
+    """How often one run's 95 % interval over k process medians holds a repeat run's median (why ci.yaml uses 8)."""
+    table = Table(title="(c) a repeat run's median inside this run's 95 % interval, k process medians a run")
+    for name in ("processes k", "repeat covered", "trials"):
+        table.add_column(name, justify="right")
+    for k in (6, 8, 9, 10, 12):
+        hits = []
+        for _ in range(trials):
+            this_run, repeat = rng.normal(0.0, 1.0, (2, k))
+            low, high = stats.ci_median(this_run.tolist())
+            hits.append(low <= float(np.median(repeat)) <= high)
+        cover = float(np.mean(hits))
+        table.add_row(str(k), f"{cover:.1%} ±{_se(cover, trials):.1%}", str(trials))
+    return table
+
+
 def _doc(rng: np.random.Generator, drift: float, factor: float, seeds: int, n: int) -> dict:
     """A results document: one configuration, `seeds` timing blocks, each shifted by its own drift."""
     cases = []
@@ -264,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     cpu = time.process_time()
     console.print(compare_table(rng, k(20)))
     spent["compare"] = time.process_time() - cpu
+    cpu = time.process_time()
+    console.print(repeat_run_table(rng, k(6000)))
+    spent["repeat run"] = time.process_time() - cpu
     console.print(
         f"wall {time.perf_counter() - started:.0f} s; CPU s per section: "
         + ", ".join(f"{name} {seconds:.0f}" for name, seconds in spent.items())
