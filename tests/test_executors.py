@@ -61,9 +61,9 @@ def _wait(process: subprocess.Popen, path: Path, ready, timeout_s: float = 180.0
 
 
 def _workers_of(process: subprocess.Popen) -> list[psutil.Process]:
-    """The driver's worker processes (spawned: their command line runs multiprocessing's spawn_main)."""
+    """The driver's worker processes (their command line runs the local worker module)."""
     children = psutil.Process(process.pid).children()
-    return [c for c in children if "spawn_main" in " ".join(c.cmdline())]
+    return [c for c in children if "rnnbench.run.executors.local_worker" in " ".join(c.cmdline())]
 
 
 def test_split_cores_gives_disjoint_contiguous_slices():
@@ -79,10 +79,11 @@ def test_local_workers_give_the_serial_results_with_where_each_case_ran(write_su
     assert all(c["status"] == "ok" for c in local["cases"])
     for a, b in zip(serial["cases"], local["cases"]):
         assert _learning(a) == _learning(b), f"{a['id']}: threads 1, same seed, same learning anywhere"
-    workers = {c["ran_on"]["worker"] for c in local["cases"]}
-    assert workers == {"w1", "w2"}, "two units, one on each worker"
+    workers = {c[where]["worker"] for c in local["cases"] for where in ("ran_on", "timed_on")}
+    assert workers == {"w1", "w2"}, "units on both workers"
     for group in timing_groups(cases):
-        assert len({r["ran_on"]["worker"] for r in local["cases"] if r["id"] in {c.id for c in group}}) == 1
+        timed_on = {r["timed_on"]["worker"] for r in local["cases"] if r["id"] in {c.id for c in group}}
+        assert len(timed_on) == 1, "a group is timed in one process: its samples are paired"
     ran_on = local["cases"][0]["ran_on"]
     assert ran_on["cores"] == 1 and ran_on["threads"] == 1 and ran_on["device"] == "cpu"
     assert ran_on["host"] and ran_on["cpu_model"] and ran_on["device_name"]
@@ -126,7 +127,7 @@ def test_a_worker_killed_mid_case_marks_its_cases_and_the_run_goes_on(write_suit
     statuses = [c["status"] for c in doc["cases"]]
     assert sorted(statuses) == ["failed", "ok", "ok"], statuses
     failed = next(c for c in doc["cases"] if c["status"] == "failed")
-    assert "died with signal SIGKILL" in failed["error"]
+    assert "killed by SIGKILL" in failed["error"]
 
 
 def test_interrupt_with_workers_then_resume_completes_the_file(write_suite, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Annotated
 
@@ -44,6 +45,9 @@ app.command("export")(report.export_command)
 
 def main() -> None:
     """Console-script entry point."""
+    # Ctrl-C must always reach rnnbench, which stops its workers itself: a parent that started this process
+    # with SIGINT ignored (as process-pool workers do) would otherwise leave it deaf to the interrupt.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     app(prog_name="rnnbench")
 
 

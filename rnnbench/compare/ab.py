@@ -13,10 +13,8 @@ import json
 import math
 import os
 import random
-import selectors
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ from rnnbench.compare.comparison import CompareOptions, Comparison
 from rnnbench.compare.placement import core_slots, pin
 from rnnbench.compare.rows import Row, decided_timing_row
 from rnnbench.measure.allocator import steady_env
+from rnnbench.run.worker_process import WorkerError, WorkerProcess, child_env, python_module, stop_all
 
 WORKER_MODULE = "rnnbench.run.ab_worker"
 PHASES = ("forward", "backward", "optimizer")
@@ -57,68 +56,43 @@ class AbOptions:
 
 
 class Worker:
-    """One worker process; `ask` writes a request and waits for its one-line answer."""
+    """One side's worker process (JSON lines: the other side may run an older rnnbench); `ask` awaits one answer."""
 
-    def __init__(self, side: Side) -> None:
+    def __init__(self, side: Side, reply_timeout_s: float) -> None:
         self.side = side
-        env = {**os.environ, **steady_env(), **side.env}  # both sides allocate alike (measure/allocator.py)
-        if side.path:
-            env["PYTHONPATH"] = os.pathsep.join([str(Path(side.path).resolve()), env.get("PYTHONPATH", "")]).rstrip(
-                os.pathsep
-            )
-        self._stderr = tempfile.TemporaryFile()
+        self.timeout = reply_timeout_s
+        # both sides allocate alike (measure/allocator.py); the side's path must win over this checkout's
+        env = child_env({**steady_env(), **side.env}, path=str(Path(side.path).resolve()) if side.path else None)
         try:
-            self.proc = subprocess.Popen(
-                [side.python, "-m", WORKER_MODULE],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=self._stderr,
+            self.process = WorkerProcess(
+                f"{side.name} side",
+                python_module(WORKER_MODULE, side.python),
                 env=env,
                 cwd=side.path or None,  # `python -m` puts the cwd first on sys.path: the side's path must win
-                text=True,
-                start_new_session=True,  # Ctrl-C reaches the orchestrator, which stops every worker itself
+                codec="json",
             )
-        except OSError as err:
-            raise AbError(f"{side.name} side: cannot start {side.python}: {err.strerror or err}") from None
+        except WorkerError as err:
+            raise AbError(str(err)) from None
 
-    def _last_stderr(self) -> str:
-        self._stderr.seek(0)
-        lines = [ln for ln in self._stderr.read().decode(errors="replace").splitlines() if ln.strip()]
-        return lines[-1].strip()[:300] if lines else "no output"
+    @property
+    def pid(self) -> int:
+        return self.process.pid
 
-    def read(self, timeout: float) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        with selectors.DefaultSelector() as sel:
-            sel.register(self.proc.stdout, selectors.EVENT_READ)
-            if not sel.select(timeout):
-                raise AbError(f"{self.side.name} side: worker did not answer within {timeout:g} s (hung)")
-        line = self.proc.stdout.readline()
-        if not line:
-            self.proc.wait(timeout=5)
-            raise AbError(f"{self.side.name} side: worker exited (code {self.proc.returncode}): {self._last_stderr()}")
-        answer = json.loads(line)
+    def read(self, waiting_for: str) -> dict[str, Any]:
+        try:
+            answer = self.process.receive(self.timeout, waiting_for)
+        except WorkerError as err:
+            raise AbError(str(err)) from None
         if "error" in answer:
             raise AbError(f"{self.side.name} side: {answer['error']}")
         return answer
 
     def send(self, request: dict[str, Any]) -> None:
-        assert self.proc.stdin is not None
-        try:
-            self.proc.stdin.write(json.dumps(request) + "\n")
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            pass  # the next read names the exit
+        self.process.send(request)
 
-    def ask(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+    def ask(self, request: dict[str, Any], waiting_for: str) -> dict[str, Any]:
         self.send(request)
-        return self.read(timeout)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        if not self._stderr.closed:
-            self._stderr.close()
+        return self.read(waiting_for)
 
 
 def git_sha(path: str | None) -> str | None:
@@ -163,11 +137,11 @@ def run_ab(
 
     def start(cores: list[int] | None) -> list[Worker]:
         """A fresh pair, asked to prepare at once: it imports and warms up while the previous pair is timed."""
-        pair = [Worker(base), Worker(new)]
+        pair = [Worker(base, timeout), Worker(new, timeout)]
         workers.extend(pair)
         for w in pair:
             if cores is not None:
-                pin(w.proc.pid, cores)
+                pin(w.pid, cores)
             w.send({"cmd": "prepare", "suite": suite_path})
         return pair
 
@@ -175,7 +149,7 @@ def run_ab(
         upcoming: list[Worker] | None = start(None)  # the first pair starts on every core: nothing is timed yet
         for index in range(options.pairs):
             pair = upcoming or start(None)
-            hello = [w.read(timeout)["hello"] for w in pair]
+            hello = [w.read("its hello (python and torch imported)")["hello"] for w in pair]
             if index == 0:
                 doc["sides"] = {
                     side.name: {
@@ -186,7 +160,7 @@ def run_ab(
                     for side, h in zip((base, new), hello)
                 }
             on_progress(f"pair {index + 1}/{options.pairs}: preparing")
-            listed = [w.read(timeout)["entries"] for w in pair]
+            listed = [w.read("its entries (models built and warmed up)")["entries"] for w in pair]
             new_names = {name for name, _ in listed[1]}
             entries = [(name, label) for name, label in listed[0] if name in new_names]
             if not entries:
@@ -195,24 +169,21 @@ def run_ab(
             upcoming = None
             if len(slots) > 1:
                 for w in pair:
-                    pin(w.proc.pid, slot)
+                    pin(w.pid, slot)
                 if index + 1 < options.pairs:  # the next pair starts on the other cores, off the timed one
                     upcoming = start([c for s in slots if s is not slot for c in s])
             doc["pairs"].append({**_time_pair(pair, entries, options, random.Random(index)), "cores": slot})
-            for w in pair:
-                w.close()
+            stop_all(w.process for w in pair)
             on_progress(f"pair {index + 1}/{options.pairs}: done")
     finally:
-        for w in workers:  # also on Ctrl-C: no worker outlives the orchestrator
-            w.close()
+        stop_all(w.process for w in workers)  # also on Ctrl-C: no worker outlives the orchestrator
     return doc
 
 
 def _time_pair(pair: list[Worker], entries: list[tuple[str, str]], options: AbOptions, rng: random.Random):
-    timeout = options.reply_timeout_s
     blocks = {}
     for name, _ in entries:  # calibrate the block size on the base side
-        probe = pair[0].ask({"cmd": "sample", "entry": name, "n": 3}, timeout)["total_ms"]
+        probe = pair[0].ask({"cmd": "sample", "entry": name, "n": 3}, f"a calibration block of {name}")["total_ms"]
         blocks[name] = max(1, round(options.block_ms / max(stats.median(probe), 1e-3)))
     out: dict[str, dict[str, Any]] = {
         name: {"label": label, "block": blocks[name], "base": [], "new": []} for name, label in entries
@@ -225,7 +196,7 @@ def _time_pair(pair: list[Worker], entries: list[tuple[str, str]], options: AbOp
         for position, (name, _) in enumerate(order):
             sides = (0, 1) if (n_round + position) % 2 == 0 else (1, 0)  # A B then B A: neither always first
             for side in sides:
-                answer = pair[side].ask({"cmd": "sample", "entry": name, "n": blocks[name]}, timeout)
+                answer = pair[side].ask({"cmd": "sample", "entry": name, "n": blocks[name]}, f"a block of {name}")
                 out[name]["base" if side == 0 else "new"].append(answer)
         n_round += 1
     return {"rounds": n_round, "entries": out}

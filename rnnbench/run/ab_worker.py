@@ -8,17 +8,15 @@ Protocol (one JSON object per line): the worker says {"hello": fingerprint} once
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
-
-def _reply(obj: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
+from rnnbench.run.worker_process import ChildChannel
 
 
 def main() -> int:
+    channel = ChildChannel("json")
+    _reply = channel.send
     try:
         import platform
 
@@ -48,8 +46,7 @@ def main() -> int:
     entries: dict[str, Any] = {}
     models: dict[str, Any] = {}
     factor, sync, use_events = 1.0, make_sync("cpu"), False
-    for line in sys.stdin:
-        request = json.loads(line)
+    for request in channel:
         cmd = request.get("cmd")
         try:
             if cmd == "prepare":

@@ -15,9 +15,9 @@ from rnnbench.measure.phases import reference_matmul_gflops
 from rnnbench.results.resume import check_resume_env, finished_ids, new_document
 from rnnbench.results.schema import ResultsError
 from rnnbench.results.store import load_results, save_atomic, utc_now_iso
-from rnnbench.run.executors.base import EventFn, Plan, Unit, lost_record
+from rnnbench.run.executors.base import EventFn, Finished, Plan, Unit, lost_record
 from rnnbench.run.executors.registry import EXECUTORS
-from rnnbench.run.runner import RunOptions
+from rnnbench.run.runner import RunOptions, assemble
 from rnnbench.suite.expand import timing_groups
 from rnnbench.suite.limits import case_limit_seconds
 from rnnbench.suite.schema import Case, Suite
@@ -92,10 +92,50 @@ def _open_document(
     return doc
 
 
+def plan_units(cases: list[Case]) -> list[Unit]:
+    """The run's units in run order: each timing group's timing unit, then one training unit per case of it."""
+    units: list[Unit] = []
+    for group in timing_groups(cases):
+        first = len(units)
+        units.append(Unit(first, group, "timing"))
+        units.extend(Unit(first + 1 + i, [case], "train") for i, case in enumerate(group))
+    return units
+
+
+class _Assembly:
+    """A case's two halves (its timing unit's speed block, its training unit's part) until both have arrived."""
+
+    def __init__(self, options: RunOptions) -> None:
+        self.options = options
+        self.speeds: dict[str, dict[str, Any]] = {}
+        self.trained: dict[str, dict[str, Any]] = {}
+        self.done: set[str] = set()
+
+    def add(self, finished: Finished) -> list[dict[str, Any]]:
+        """The records this finished unit completes (a lost unit fails its cases that have no record yet)."""
+        unit, records = finished.unit, []
+        cases = [case for case in unit.cases if case.id not in self.done]
+        if finished.error is not None:
+            records = [lost_record(case, "failed", finished.error, finished.worker) for case in cases]
+        else:
+            if unit.kind == "timing":
+                self.speeds.update(finished.payload)
+            else:
+                self.trained[unit.cases[0].id] = finished.payload
+            ready = [c for c in cases if c.id in self.speeds and c.id in self.trained]
+            records = [assemble(c, self.options, self.speeds[c.id], self.trained[c.id]) for c in ready]
+        self.done.update(record["id"] for record in records)
+        return records
+
+    def started(self) -> set[str]:
+        """Cases that have a half but no record: interrupted now, they would lose that half."""
+        return (set(self.speeds) | set(self.trained)) - self.done
+
+
 def _drive(doc: dict[str, Any], cases: list[Case], out_path: Path, device, executor, on_event: EventFn):
     done = finished_ids(doc)
     todo = [c for c in cases if c.id not in done]
-    units = [Unit(i, group) for i, group in enumerate(timing_groups(todo))]
+    units = plan_units(todo)
     index_of = {case.id: i for i, case in enumerate(cases)}
     on_event(
         {
@@ -108,17 +148,22 @@ def _drive(doc: dict[str, Any], cases: list[Case], out_path: Path, device, execu
             "limits_s": {case.id: case_limit_seconds(case) for case in todo},  # the time-left estimate's prior
         }
     )
+    assembly: _Assembly | None = None
     try:
         on_event({"kind": "phase", "phase": "reference matmul"})
         doc["reference"].setdefault("start", reference_matmul_gflops(device))
         save_atomic(out_path, doc)
         options = RunOptions(reference_gflops=doc["reference"]["start"]["matmul_gflops"])
+        assembly = _Assembly(options)
         for finished in executor.run(units, options, on_event):
-            doc["cases"].extend(finished.records)
+            records = assembly.add(finished)
+            if not records:
+                continue
+            doc["cases"].extend(records)
             doc["cases"].sort(key=lambda c: index_of.get(c["id"], len(index_of)))  # run order, whoever finished first
             _list_hosts(doc)
             save_atomic(out_path, doc)
-            for record in finished.records:
+            for record in records:
                 on_event({"kind": "case_end", "index": index_of.get(record["id"], 0), "record": record})
         executor.close()
         on_event({"kind": "phase", "phase": "reference matmul"})
@@ -129,10 +174,13 @@ def _drive(doc: dict[str, Any], cases: list[Case], out_path: Path, device, execu
         save_atomic(out_path, doc)
     except KeyboardInterrupt as interrupt:
         saved = {c["id"] for c in doc["cases"]}
-        lost = [case for unit in executor.in_flight() for case in unit.cases if case.id not in saved]
+        begun = {case.id for unit in executor.in_flight() for case in unit.cases}
+        begun |= assembly.started() if assembly is not None else set()
+        lost = [case for case in todo if case.id in begun and case.id not in saved]
         executor.close()  # cancels outstanding work before the save, so nothing writes after it
         name = str(interrupt) or "SIGINT"
         doc["cases"].extend(lost_record(case, "interrupted", f"interrupted by {name}") for case in lost)
+        doc["cases"].sort(key=lambda c: index_of.get(c["id"], len(index_of)))
         doc["status"] = "interrupted"
         doc["finished_at"] = None
         save_atomic(out_path, doc)  # atomic: a second interrupt here leaves the previous save whole

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import multiprocessing
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -135,16 +134,18 @@ def _train(case: Case, task, model: nn.Module, device: torch.device, on_event: E
     )
 
 
-def _flops(case: Case, task, model: Recurrent | PluginModel, step_ms: float, reference_gflops: float | None):
-    s = case.settings
-    if isinstance(model, PluginModel):  # its own `flops_per_step`, else no figure rather than a guess
-        forward = model.forward_flops(case.seq_len, s.batch_size)
-        if forward is None:
-            return None
-    else:
-        forward = forward_flops(
-            model.cell, task.input_size, model.hidden_sizes, model.bidirectional, case.seq_len, s.batch_size
-        )
+def _forward_flops(case: Case, task, model: Recurrent | PluginModel) -> int | None:
+    """Forward matmul FLOPs of one step at the case's batch; a plugin's own `flops_per_step`, else None, not a guess."""
+    if isinstance(model, PluginModel):
+        return model.forward_flops(case.seq_len, case.settings.batch_size)
+    return forward_flops(
+        model.cell, task.input_size, model.hidden_sizes, model.bidirectional, case.seq_len, case.settings.batch_size
+    )
+
+
+def _flops(forward: int | None, step_ms: float, reference_gflops: float | None) -> dict[str, Any] | None:
+    if forward is None:
+        return None
     train_step = 3 * forward  # backward costs about twice the forward
     achieved = achieved_gflops(train_step, step_ms)
     pct = 100.0 * achieved / reference_gflops if reference_gflops else None
@@ -165,14 +166,101 @@ def _final_summary(task, final: dict[str, Any]) -> dict[str, Any]:
 
 def run_case(case: Case, options: RunOptions = RunOptions(), on_event: EventFn = _ignore) -> dict[str, Any]:
     """Time and train one case; never raises for a failure inside the case (it is recorded instead)."""
+    return run_group([case], options, on_event)[0]
+
+
+def time_cases(cases: list[Case], on_event: EventFn = _ignore) -> dict[str, dict[str, Any]]:
+    """A timing unit: every case's speed block by id, the group's models interleaved where there are several.
+
+    If the group timing itself fails (e.g. one model cannot build), each case is timed alone, and a
+    case whose own timing fails gets `{"error", "traceback"}` instead: one broken model loses no other.
+    """
+    steady_malloc()  # whichever process this runs in (driver, worker, Ray task) allocates like the others
+    speeds: dict[str, dict[str, Any]] = {}
+    if len(cases) > 1:
+        try:
+            processes = cases[0].settings.timing.processes
+            if processes > 1:
+                speeds = time_group_in_processes(cases, processes, on_event)
+            else:
+                speeds = time_group(cases, on_event, build_case_model, _with_dtype)
+        except Exception:
+            speeds = {}
+    for case in cases:
+        if case.id not in speeds:
+            speeds[case.id] = _solo_speed(case, on_event)
+    return speeds
+
+
+def _failure(err: Exception) -> dict[str, Any]:
+    return {
+        "error": f"{type(err).__name__}: {err}".splitlines()[0][:500],
+        "traceback": traceback.format_exc(limit=8),
+    }
+
+
+def _solo_speed(case: Case, on_event: EventFn) -> dict[str, Any]:
+    try:
+        device = resolve_device(case.device)
+        task = TASKS[case.task](seq_len=case.seq_len, **case.task_options)
+        return _measure_speed(case, task, build_case_model(case, task, device), device, on_event)
+    except Exception as err:  # recorded on the case; its training still runs
+        return _failure(err)
+
+
+def train_case(case: Case, options: RunOptions = RunOptions(), on_event: EventFn = _ignore) -> dict[str, Any]:
+    """A training unit: everything in a case's record but its timings; never raises for a failure inside the case."""
     steady_malloc()
-    return _record(case, options, on_event, None)
-
-
-def _record(case: Case, options: RunOptions, on_event: EventFn, speed: dict[str, Any] | None) -> dict[str, Any]:
-    """run_case's record; `speed`, when given, is the case's share of its group's interleaved timing."""
     started = time.perf_counter()
-    record: dict[str, Any] = {
+    part: dict[str, Any] = {"started_at": utc_now_iso()}
+    try:
+        part.update(_train_part(case, on_event))
+    except Exception as err:  # one broken case must not end a long run
+        part.update(status="failed", **_failure(err))
+    part["wall_s"] = time.perf_counter() - started
+    return part
+
+
+def _train_part(case: Case, on_event: EventFn) -> dict[str, Any]:
+    device = resolve_device(case.device)
+    task = TASKS[case.task](seq_len=case.seq_len, **case.task_options)
+    model = build_case_model(case, task, device)
+    out: dict[str, Any] = {
+        "gates": model.gates,
+        "n_params": model.n_params,
+        "n_core_params": model.n_core_params,
+        "hidden_sizes": model.hidden_sizes,
+        "input_size": task.input_size,
+        "forward_flops": _forward_flops(case, task, model),
+    }
+    if (data := task.data_record()) is not None:
+        out["data"] = data  # the data set's hash (and the corpus's Python): compare refuses a mismatch
+    if isinstance(model, PluginModel):
+        out.update(plugin=model.plugin, impl="plugin")
+    if (matched := match_case(case, task.input_size)) is not None:
+        out.update(hidden_size=matched.hidden_size, matched=matched.as_record())
+    with PeakMemory(device) as training_memory:
+        outcome = _train(case, task, model, device, on_event)
+    out.update(
+        status=outcome.status,
+        error=f"loss became non-finite at step {outcome.diverged_at}" if outcome.status == "diverged" else None,
+        train={
+            "steps": outcome.steps,
+            "wall_ms": outcome.wall_ms,
+            "curve": outcome.curve,
+            "final": _final_summary(task, outcome.final),
+            "steps_to_solve": outcome.steps_to_solve,
+            "ms_to_solve": outcome.ms_to_solve,
+            "diverged_at": outcome.diverged_at,
+        },
+        training_memory=training_memory.peak_bytes,
+    )
+    return out
+
+
+def case_header(case: Case) -> dict[str, Any]:
+    """The fields every record of a case starts with, whatever became of it."""
+    return {
         "id": case.id,
         "label": case.label,
         "arch": case.arch,
@@ -186,74 +274,42 @@ def _record(case: Case, options: RunOptions, on_event: EventFn, speed: dict[str,
         "train_size": case.settings.train_size,
         "seed": case.seed,
         "settings": case.settings.model_dump(),
-        "started_at": utc_now_iso(),
         "status": "ok",
         "error": None,
     }
-    try:
-        record.update(_run_case(case, options, on_event, speed))
-    except Exception as err:  # one broken case must not end a long run
-        record["status"] = "failed"
-        record["error"] = f"{type(err).__name__}: {err}".splitlines()[0][:500]
-        record["traceback"] = traceback.format_exc(limit=8)
-    record["wall_s"] = time.perf_counter() - started
-    return record
 
 
-def _run_case(case: Case, options: RunOptions, on_event: EventFn, timed: dict[str, Any] | None) -> dict[str, Any]:
-    device = resolve_device(case.device)
-    task = TASKS[case.task](seq_len=case.seq_len, **case.task_options)
-    model = build_case_model(case, task, device)
-    out: dict[str, Any] = {
-        "gates": model.gates,
-        "n_params": model.n_params,
-        "n_core_params": model.n_core_params,
-        "hidden_sizes": model.hidden_sizes,
-        "input_size": task.input_size,
-    }
-    if (data := task.data_record()) is not None:
-        out["data"] = data  # the data set's hash (and the corpus's Python): compare refuses a mismatch
-    if isinstance(model, PluginModel):
-        out.update(plugin=model.plugin, impl="plugin")
-    if (matched := match_case(case, task.input_size)) is not None:
-        out.update(hidden_size=matched.hidden_size, matched=matched.as_record())
-    with PeakMemory(device) as memory:
-        speed = timed if timed is not None else _measure_speed(case, task, model, device, on_event)
-        with PeakMemory(device) as training_memory:
-            outcome = _train(case, task, model, device, on_event)
+def assemble(case: Case, options: RunOptions, speed: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:
+    """A case's record from its timing unit's speed block and its training unit's part (pure: no torch work)."""
+    record = case_header(case)
+    trained = dict(trained)
+    forward = trained.pop("forward_flops", None)
+    training_memory = trained.pop("training_memory", None)
+    record.update(trained)
+    if record["status"] == "failed":
+        return record
+    if "error" in speed:  # trained, but its timing failed: the case is failed, with the timing's reason
+        record.update(status="failed", error=speed["error"], traceback=speed.get("traceback"))
+        return record
     step_ms = speed["train_timing"]["step_ms"]["median"]
-    out.update(
-        status=outcome.status,
-        error=f"loss became non-finite at step {outcome.diverged_at}" if outcome.status == "diverged" else None,
-        train={
-            "steps": outcome.steps,
-            "wall_ms": outcome.wall_ms,
-            **speed["train_timing"],
-            "curve": outcome.curve,
-            "final": _final_summary(task, outcome.final),
-            "steps_to_solve": outcome.steps_to_solve,
-            "ms_to_solve": outcome.ms_to_solve,
-            "diverged_at": outcome.diverged_at,
-        },
+    record["train"] = {**record["train"], **speed["train_timing"]}
+    record.update(
         inference=speed["inference"],
-        memory={"peak_bytes": memory.peak_bytes, "phases": {**speed["memory"], "training": training_memory.peak_bytes}},
-        flops=_flops(case, task, model, step_ms, options.reference_gflops),
+        memory={"phases": {**speed["memory"], "training": training_memory}},
+        flops=_flops(forward, step_ms, options.reference_gflops),
         backend=speed["backend"],
     )
     if "paired" in speed:
-        out["paired"] = speed["paired"]
-    return out
+        record["paired"] = speed["paired"]
+    if "timed_on" in speed:
+        record["timed_on"] = speed["timed_on"]
+    return record
 
 
 def run_group(
     cases: list[Case], options: RunOptions = RunOptions(), on_event: EventFn = _ignore
 ) -> list[dict[str, Any]]:
-    """One timing group (see `suite.expand.timing_groups`): a record per case, in the group's order. Pure and picklable.
-
-    The group's models are timed first, interleaved (`run.group_timing`), then each case trains as
-    `run_case` would. If the group timing itself fails, every case falls back to `run_case`, which
-    times it alone and records its own failure, so one broken model cannot lose the others.
-    """
+    """One timing group in this process: its timing unit, then each case's training unit; a record per case, in order."""
     return list(iter_group(cases, options, on_event))
 
 
@@ -261,19 +317,6 @@ def iter_group(
     cases: list[Case], options: RunOptions = RunOptions(), on_event: EventFn = _ignore
 ) -> Iterator[dict[str, Any]]:
     """`run_group` one record at a time, each as soon as its case has trained (so a caller can save it)."""
-    steady_malloc()  # whichever process this runs in (driver, worker, Ray task) allocates like the others
-    speeds: dict[str, dict[str, Any]] = {}
-    if len(cases) > 1:
-        try:
-            processes = cases[0].settings.timing.processes
-            # a local worker is a daemon process, and daemons may not start children: it times the
-            # group in its own process, paired but with the process's rounds as the unit
-            if processes > 1 and not multiprocessing.current_process().daemon:
-                speeds = time_group_in_processes(cases, processes, on_event)
-            else:
-                speeds = time_group(cases, on_event, build_case_model, _with_dtype)
-        except Exception:  # e.g. one model that cannot build: each case then times alone and records why
-            speeds = {}
+    speeds = time_cases(cases, on_event)
     for case in cases:
-        speed = speeds.get(case.id)
-        yield run_case(case, options, on_event) if speed is None else _record(case, options, on_event, speed)
+        yield assemble(case, options, speeds[case.id], train_case(case, options, on_event))

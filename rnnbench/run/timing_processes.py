@@ -10,115 +10,74 @@ of each process (`paired.blocks`), and `analysis.paired` reads one median per pr
 
 from __future__ import annotations
 
-import multiprocessing
-import signal
 from typing import Any
 
-from rnnbench.measure.allocator import steady_malloc
+from rnnbench.measure.allocator import steady_env
 from rnnbench.run.executors.local import available_cores
 from rnnbench.run.group_timing import EventFn, inference_block
+from rnnbench.run.worker_process import WorkerError, WorkerProcess, child_env, python_module, stop_all
 from rnnbench.stats import summarize
 from rnnbench.suite.schema import Case
 
-JOIN_GRACE_S = 5.0
+CHILD_MODULE = "rnnbench.run.timing_child"
+READY_TIMEOUT_S = 300.0  # importing torch on a loaded machine; a child silent this long has hung
 
 
 class TimingProcessError(RuntimeError):
     """A timing process that failed or died; the group then falls back to timing each case alone."""
 
 
-def _child(conn: Any, cases: list[Case], share: float, threads: int) -> None:
-    # Ctrl-C reaches the whole process group; the parent alone decides what an interrupt means.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    steady_malloc()  # before any model or buffer is allocated: every timing process allocates alike
-    import torch
+def _start(k: int, threads: int) -> WorkerProcess:
+    # steady malloc from the first allocation on: every timing process allocates alike (measure/allocator.py)
+    env = child_env({**steady_env(), "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)})
+    return WorkerProcess(f"timing process {k + 1}", python_module(CHILD_MODULE), env=env)
 
-    from rnnbench.run.group_timing import time_group
-    from rnnbench.run.runner import _with_dtype, build_case_model
 
-    torch.set_num_threads(threads)
-    conn.send(("ready", None))  # imported: the parent says when to time, so two never time at once
-    if conn.recv() != "go":
-        return
+def _answer(process: WorkerProcess, timeout: float, waiting_for: str) -> Any:
     try:
-        conn.send(("ok", time_group(cases, lambda _: None, build_case_model, _with_dtype, share)))
-    except Exception as err:  # the parent raises it as one line
-        conn.send(("error", f"{type(err).__name__}: {err}".splitlines()[0]))
-
-
-class _TimingProcess:
-    """One spawned child that imports, reports ready, and times the group when told to."""
-
-    def __init__(self, ctx: Any, cases: list[Case], share: float, threads: int) -> None:
-        self.conn, child_conn = ctx.Pipe()
-        self.process = ctx.Process(
-            target=_child, args=(child_conn, cases, share, threads), name="rnnbench-timing", daemon=True
-        )
-        self.process.start()
-        child_conn.close()
-
-    def _receive(self, expected: str) -> Any:
-        try:
-            kind, payload = self.conn.recv()
-        except EOFError:
-            self.process.join(JOIN_GRACE_S)
-            raise TimingProcessError(f"the timing process died with exit code {self.process.exitcode}") from None
-        if kind != expected:
-            raise TimingProcessError(payload)
-        return payload
-
-    def start_timing(self) -> None:
-        self._receive("ready")
-        self.conn.send("go")
-
-    def result(self) -> dict[str, dict[str, Any]]:
-        return self._receive("ok")
-
-    def close(self) -> None:  # on an interrupt or a failure too: no timing process outlives its parent
-        try:
-            self.conn.send("stop")
-        except (OSError, ValueError):
-            pass
-        self.process.join(JOIN_GRACE_S)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join()
-        self.conn.close()
+        kind, payload = process.receive(timeout, waiting_for)
+    except WorkerError as err:
+        raise TimingProcessError(str(err)) from None
+    if kind == "error":
+        raise TimingProcessError(f"{process.name}: {payload}")
+    return payload
 
 
 def time_group_in_processes(cases: list[Case], processes: int, on_event: EventFn) -> dict[str, dict[str, Any]]:
-    """`group_timing.time_group`'s result, measured in `processes` fresh processes (spawned, never forked).
+    """`group_timing.time_group`'s result, measured in `processes` fresh processes, one timing at a time.
 
     While one process times, the next one starts (imports torch) where a core is left over, so the
     start-up is hidden; with a single core (a one-core worker) each starts only after the last.
     """
     import torch
 
-    ctx = multiprocessing.get_context("spawn")  # fork after torch has started threads is unsafe
     threads = torch.get_num_threads()
     spare_core = len(available_cores()) > threads
     share = 1.0 / processes
+    # a timing may take its whole budget (the group's seconds, this process's share) plus warm-ups
+    budget_s = 120.0 + cases[0].settings.timing.max_seconds * len(cases) * (
+        1 + len(cases[0].settings.inference.batch_sizes)
+    )
     parts: list[dict[str, dict[str, Any]]] = []
-    started: list[_TimingProcess] = []
+    started: list[WorkerProcess] = []
     try:
-        nxt = _TimingProcess(ctx, cases, share, threads)
+        nxt: WorkerProcess | None = _start(0, threads)
         started.append(nxt)
         for k in range(processes):
-            current, nxt = nxt, None
+            current = nxt if nxt is not None else _start(k, threads)
+            if current not in started:
+                started.append(current)
+            nxt = None
             on_event({"kind": "phase", "phase": f"timing process {k + 1} of {processes}"})
-            current.start_timing()
+            _answer(current, READY_TIMEOUT_S, "it to import torch")
+            current.send(("time", cases, share, threads))  # only now: two processes never time at once
             if spare_core and k + 1 < processes:
-                nxt = _TimingProcess(ctx, cases, share, threads)
+                nxt = _start(k + 1, threads)
                 started.append(nxt)
-            parts.append(current.result())
-            current.close()
-            if nxt is None and k + 1 < processes:
-                nxt = _TimingProcess(ctx, cases, share, threads)
-                started.append(nxt)
+            parts.append(_answer(current, budget_s, "its timings"))
+            current.stop()
     finally:
-        for process in started:
-            if process.process.is_alive() or not process.conn.closed:
-                process.close()
+        stop_all(started)  # on an interrupt or a failure too: no timing process outlives its parent
     return merge_processes(parts)
 
 

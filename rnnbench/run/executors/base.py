@@ -18,10 +18,16 @@ class ExecutorError(Exception):
 
 @dataclass(frozen=True)
 class Unit:
-    """One timing group, numbered in run order: its cases are timed together on one worker and one device."""
+    """One piece of work, numbered in run order.
+
+    kind "timing": a timing group's cases timed together (paired) on one worker and one device; its
+    payload is each case's speed block. kind "train": one case trained; its payload is the rest of
+    the case's record. Paired timing must stay in one process; training spreads over every worker.
+    """
 
     index: int
     cases: list[Case]
+    kind: str = "timing"  # "timing" | "train"
 
     @property
     def ids(self) -> list[str]:
@@ -30,11 +36,15 @@ class Unit:
 
 @dataclass(frozen=True)
 class Finished:
-    """A unit's records, in its cases' order, with the worker that produced them."""
+    """A unit's payload (speed blocks by case id, or one case's training part) and the worker that produced it.
+
+    `error` names why a unit produced nothing (its worker or node was lost); its payload is then None.
+    """
 
     unit: Unit
-    records: list[dict[str, Any]]
+    payload: Any
     worker: str = ""
+    error: str | None = None
 
 
 @dataclass

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import signal
+import queue
 from collections import deque
 from collections.abc import Iterator
-from multiprocessing.connection import wait
+from dataclasses import replace
 from typing import Any
 
-from rnnbench.run.executors.base import EventFn, ExecutorError, Finished, Plan, Unit, lost_record
-from rnnbench.run.executors.local_worker import worker_main
+from rnnbench.run.executors.base import EventFn, ExecutorError, Finished, Plan, Unit
 from rnnbench.run.executors.order import longest_first
-
-STOP_GRACE_S = 5.0  # how long a worker asked to stop may take before it is killed
+from rnnbench.run.worker_process import (
+    EXITED,
+    Received,
+    WorkerProcess,
+    child_env,
+    next_message,
+    python_module,
+    stop_all,
+)
 
 
 def available_cores() -> list[int]:
@@ -47,47 +52,31 @@ def check_workers(n: int, device_type: str, gpus: int) -> list[list[int]]:
     return split_cores(cores, n)
 
 
-class _Worker:
-    def __init__(self, ctx: Any, name: str, cores: list[int], threads: int, gpu: int | None) -> None:
-        self.name, self.cores, self.threads, self.gpu = name, cores, threads, gpu
-        self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(
-            target=worker_main, args=(name, cores, threads, gpu, child), name=f"rnnbench-{name}", daemon=True
-        )
-        self.process.start()
-        child.close()
-        self.unit: Unit | None = None
-
-    def stop(self) -> None:
-        try:
-            self.conn.send(None)
-        except (OSError, ValueError):
-            pass
-        self.process.join(STOP_GRACE_S if self.unit is None else 0)
-        if self.process.is_alive():
-            self.process.kill()  # a unit in flight: cancelled, its cases are marked by the driver
-            self.process.join()
-        self.conn.close()
+MODULE = "rnnbench.run.executors.local_worker"
 
 
-def _death_cause(worker: _Worker) -> str:
-    code = worker.process.exitcode
-    how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
-    return f"worker {worker.name} (pid {worker.process.pid}) died with {how} while running this case's unit"
+def _start_worker(name: str, cores: list[int], threads: int, gpu: int | None, inbox: queue.Queue[Received]):
+    argv = python_module(MODULE) + [name, str(threads), "-" if gpu is None else str(gpu), ",".join(map(str, cores))]
+    return WorkerProcess(f"worker {name}", argv, env=child_env(), inbox=inbox)
 
 
 class LocalExecutor:
     def __init__(self, plan: Plan, slices: list[list[int]]) -> None:
         self.plan = plan
         self.slices = slices
-        self._ctx = multiprocessing.get_context("spawn")  # fork after torch has started threads is unsafe
-        self._workers: list[_Worker] = []
+        self._inbox: queue.Queue[Received] = queue.Queue()  # every worker's messages, in the order they arrive
+        self._workers: list[WorkerProcess] = []
+        self._names: dict[WorkerProcess, str] = {}
+        self._units: dict[WorkerProcess, Unit | None] = {}
 
-    def _start(self, i: int) -> _Worker:
+    def _start(self, i: int) -> WorkerProcess:
         cores = self.slices[i]
         threads = self.plan.threads or len(cores)
         gpu = i if self.plan.device_type == "cuda" else None
-        return _Worker(self._ctx, f"w{i + 1}", cores, threads, gpu)
+        worker = _start_worker(f"w{i + 1}", cores, threads, gpu, self._inbox)
+        self._names[worker] = f"w{i + 1}"
+        self._units[worker] = None
+        return worker
 
     def run(self, units: list[Unit], options: Any, on_event: EventFn) -> Iterator[Finished]:
         if not self._workers:
@@ -95,52 +84,46 @@ class LocalExecutor:
         pending = deque(longest_first(units))  # saved in run order by the driver, whoever finishes first
         while pending or self.in_flight():
             for worker in self._workers:
-                if worker.unit is None and pending:
-                    worker.unit = pending.popleft()
-                    cases = worker.unit.cases
-                    if worker.gpu is not None:  # the worker sees only its own GPU, as cuda:0
-                        cases = [c.model_copy(update={"device": "cuda"}) for c in cases]
-                    worker.conn.send((worker.unit.index, cases, options))
+                if self._units[worker] is None and pending:
+                    unit = pending.popleft()
+                    self._units[worker] = unit
+                    if self.plan.device_type == "cuda":  # the worker sees only its own GPU, as cuda:0
+                        unit = replace(unit, cases=[c.model_copy(update={"device": "cuda"}) for c in unit.cases])
+                    worker.send((unit, options))
                     on_event(
-                        {
-                            "kind": "unit_start",
-                            "worker": worker.name,
-                            "index": worker.unit.index,
-                            "ids": worker.unit.ids,
-                        }
+                        {"kind": "unit_start", "worker": self._names[worker], "index": unit.index, "ids": unit.ids}
                     )
-            busy = [w for w in self._workers if w.unit is not None]
-            ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
-            for i, worker in enumerate(self._workers):
-                if worker.conn in ready or worker.process.sentinel in ready:
-                    yield from self._drain(i, worker, on_event)
+            received = next_message(self._inbox, timeout=None)
+            if received is not None:
+                yield from self._handle(received, on_event)
 
-    def _drain(self, i: int, worker: _Worker, on_event: EventFn) -> Iterator[Finished]:
-        """Every message the worker has sent; then, if it died, its unit's cases as failed and a fresh worker."""
-        while worker.unit is not None:
-            try:
-                if not worker.conn.poll():
-                    break
-                kind, _index, payload = worker.conn.recv()
-            except (EOFError, OSError):
-                break
-            if kind == "event":
-                on_event({**payload, "worker": worker.name})
-            else:
-                unit, worker.unit = worker.unit, None
-                yield Finished(unit, payload, worker.name)
-        if worker.unit is not None and not worker.process.is_alive():
-            unit, cause = worker.unit, _death_cause(worker)
-            worker.unit = None
-            worker.conn.close()
+    def _handle(self, received: Received, on_event: EventFn) -> Iterator[Finished]:
+        """One message: an event passed on, a finished unit, or a worker's end (its unit's cases failed, a fresh one)."""
+        worker, name = received.worker, self._names.get(received.worker)
+        if name is None or worker not in self._workers:
+            return  # a worker already replaced or stopped
+        if received.message is EXITED:
+            unit = self._units.pop(worker)
+            del self._names[worker]
+            cause = f"worker {name} (pid {worker.pid}) {worker.exit_description()} while running this case's unit"
+            worker.reap(deadline=0.0)  # already exited: closes its pipes
+            i = self._workers.index(worker)
             self._workers[i] = self._start(i)
-            on_event({"kind": "worker_lost", "worker": worker.name, "cause": cause})
-            yield Finished(unit, [lost_record(c, "failed", cause, worker.name) for c in unit.cases], worker.name)
+            if unit is not None:
+                on_event({"kind": "worker_lost", "worker": name, "cause": cause})
+                yield Finished(unit, None, name, error=cause)
+            return
+        kind, _index, payload = received.message
+        if kind == "event":
+            on_event({**payload, "worker": name})
+        elif kind == "done":
+            unit, self._units[worker] = self._units[worker], None
+            if unit is not None:
+                yield Finished(unit, payload, name)
 
     def in_flight(self) -> list[Unit]:
-        return [w.unit for w in self._workers if w.unit is not None]
+        return [unit for unit in self._units.values() if unit is not None]
 
     def close(self) -> None:
-        for worker in self._workers:
-            worker.stop()
-        self._workers = []
+        stop_all(self._workers)  # every worker at once: a unit in flight is cancelled, the driver marks its cases
+        self._workers, self._units, self._names = [], {}, {}

@@ -1,22 +1,24 @@
-"""The body of one local worker process: pin itself, then run the units the driver sends until told to stop.
+"""One local worker process: pin itself, then run the units the driver sends, streaming events, until told to stop.
 
-Imports nothing heavy at module level: CUDA_VISIBLE_DEVICES must be set before torch is first imported.
+Run as `python -m rnnbench.run.executors.local_worker NAME THREADS GPU CORES` (GPU '-' for none,
+CORES comma-separated). Imports nothing heavy first: CUDA_VISIBLE_DEVICES must be set before torch.
 """
 
 from __future__ import annotations
 
 import os
-import signal
-from typing import Any
+import sys
+
+from rnnbench.run.worker_process import ChildChannel
 
 
-def worker_main(worker: str, cores: list[int], threads: int, gpu: int | None, conn: Any) -> None:
-    # Ctrl-C reaches the whole process group; the driver alone decides what an interrupt means.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if gpu is not None:
-        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
+def main(argv: list[str]) -> int:
+    name, threads, gpu, cores = argv[0], int(argv[1]), argv[2], [int(c) for c in argv[3].split(",") if c]
+    channel = ChildChannel("pickle")
+    if gpu != "-":
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpu
     if cores and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, cores)
+        os.sched_setaffinity(0, cores)  # before torch starts its threads: they inherit it
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
     import torch
@@ -24,10 +26,15 @@ def worker_main(worker: str, cores: list[int], threads: int, gpu: int | None, co
     from rnnbench.run.executors.unit import run_unit
 
     torch.set_num_threads(threads)
-    while True:
-        message = conn.recv()
+    channel.send(("ready", None, None))
+    for message in channel:
         if message is None:
-            return
-        index, cases, options = message
-        records = run_unit(cases, options, worker, lambda event, index=index: conn.send(("event", index, event)))
-        conn.send(("done", index, records))
+            break
+        unit, options = message
+        payload = run_unit(unit, options, name, lambda event, index=unit.index: channel.send(("event", index, event)))
+        channel.send(("done", unit.index, payload))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,4 +1,4 @@
-"""Longest unit first: workers take the heaviest timing groups first, so none idles while the last one runs."""
+"""The order workers take units in: timings first, then training heaviest first, so none idles while the last runs."""
 
 from __future__ import annotations
 
@@ -23,5 +23,10 @@ def case_work(case: Case) -> float:
 
 
 def longest_first(units: list[Unit]) -> list[Unit]:
-    """The units, heaviest first (the LPT rule: the last to finish is a short one); ties keep run order."""
-    return sorted(units, key=lambda unit: -sum(case_work(c) for c in unit.cases))
+    """Timing units first, in run order, then training units heaviest first (LPT: the last to finish is a short one).
+
+    A case's record is complete only once its group is timed, so timings go first: records are saved
+    as training units finish rather than all at the end. Their budgets are bounded and alike, and a
+    timing carries no training work to rank. Ties keep run order.
+    """
+    return sorted(units, key=lambda unit: (unit.kind != "timing", -sum(case_work(c) for c in unit.cases)))

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
-from rnnbench.run.executors.base import EventFn, ExecutorError, Finished, Plan, Unit, lost_record
+from rnnbench.run.executors.base import EventFn, ExecutorError, Finished, Plan, Unit
 from rnnbench.run.executors.order import longest_first
 
 
-def _ray_unit(cases: list[Any], options: Any, threads: int) -> list[dict[str, Any]]:
+def _ray_unit(unit: Unit, options: Any, threads: int) -> Any:
     """The task body on a Ray worker: threads as requested, then the same unit function as everywhere."""
     import ray
     import torch
@@ -24,7 +25,13 @@ def _ray_unit(cases: list[Any], options: Any, threads: int) -> list[dict[str, An
     torch.set_num_threads(threads)
     context = ray.get_runtime_context()
     worker = f"ray:{context.get_node_id()[:8]}:{os.getpid()}"
-    return run_unit(cases, options, worker, lambda event: None)  # no event channel back: progress is per unit
+    return run_unit(unit, options, worker, lambda event: None)  # no event channel back: progress is per unit
+
+
+def _worker_of(unit: Unit, payload: Any) -> str:
+    """The Ray worker named in a payload's placement stamp (a training part, or a timing unit's speed blocks)."""
+    stamp = payload.get("ran_on") if unit.kind == "train" else next(iter(payload.values()), {}).get("timed_on")
+    return (stamp or {}).get("worker", "ray")
 
 
 def _import_ray() -> Any:
@@ -66,22 +73,22 @@ class RayExecutor:
             num_cpus=threads, num_gpus=1 if self.plan.device_type == "cuda" else 0, max_retries=0
         )
         for unit in longest_first(units):  # submitted heaviest first: Ray starts tasks in about that order
-            cases = unit.cases
+            sent = unit
             if self.plan.device_type == "cuda":  # Ray sets CUDA_VISIBLE_DEVICES to the GPU it gives the task
-                cases = [c.model_copy(update={"device": "cuda"}) for c in cases]
-            self._refs[task.remote(cases, options, threads)] = unit
+                sent = replace(unit, cases=[c.model_copy(update={"device": "cuda"}) for c in unit.cases])
+            self._refs[task.remote(sent, options, threads)] = unit
             on_event({"kind": "unit_start", "worker": "ray", "index": unit.index, "ids": unit.ids})
         while self._refs:
             [ref], _ = ray.wait(list(self._refs), num_returns=1)
             unit = self._refs.pop(ref)
             try:
-                records = ray.get(ref)
-                worker = (records[0].get("ran_on") or {}).get("worker", "ray") if records else "ray"
+                payload = ray.get(ref)
             except (ray.exceptions.RayError, OSError) as err:
                 cause = f"lost on Ray: {type(err).__name__}: {str(err).strip().splitlines()[0][:300] if str(err).strip() else ''}"
-                records, worker = [lost_record(c, "failed", cause, "ray") for c in unit.cases], "ray"
                 on_event({"kind": "worker_lost", "worker": "ray", "cause": cause})
-            yield Finished(unit, records, worker)
+                yield Finished(unit, None, "ray", error=cause)
+                continue
+            yield Finished(unit, payload, _worker_of(unit, payload))
 
     def in_flight(self) -> list[Unit]:
         return list(self._refs.values())

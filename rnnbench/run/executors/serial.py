@@ -20,9 +20,9 @@ class SerialExecutor:
         for unit in units:
             self._current = unit
             on_event({"kind": "unit_start", "worker": WORKER, "index": unit.index, "ids": unit.ids})
-            records = run_unit(unit.cases, options, WORKER, lambda e: on_event({**e, "worker": WORKER}))
+            payload = run_unit(unit, options, WORKER, lambda e: on_event({**e, "worker": WORKER}))
             self._current = None  # finished: an interrupt from here on must not mark it
-            yield Finished(unit, records, WORKER)
+            yield Finished(unit, payload, WORKER)
 
     def in_flight(self) -> list[Unit]:
         return [self._current] if self._current is not None else []

@@ -1,4 +1,4 @@
-"""Running one unit where a worker lives: `run_group`, then each record stamped with where it ran."""
+"""Running one unit where a worker lives: a timing group's timings or one case's training, stamped with where it ran."""
 
 from __future__ import annotations
 
@@ -6,13 +6,19 @@ from typing import Any
 
 from rnnbench.measure.env import placement, resolve_device
 from rnnbench.run import runner
-from rnnbench.suite.schema import Case
+from rnnbench.run.executors.base import Unit
 
 
-def run_unit(cases: list[Case], options: Any, worker: str, on_event: Any) -> list[dict[str, Any]]:
+def run_unit(unit: Unit, options: Any, worker: str, on_event: Any) -> Any:
     """A pure function of picklable inputs: the same on the driver, a local worker, or a Ray node."""
-    records = runner.run_group(cases, options, on_event)  # looked up at call time, so tests may stand in for it
-    where = placement(resolve_device(cases[0].device), worker) if cases else {}
-    for record in records:
-        record["ran_on"] = dict(where)
-    return records
+    where = placement(resolve_device(unit.cases[0].device), worker) if unit.cases else {}
+    # looked up at call time, so tests may stand in for them
+    if unit.kind == "timing":
+        speeds = runner.time_cases(unit.cases, on_event)
+        for speed in speeds.values():
+            speed["timed_on"] = dict(where)
+        return speeds
+    [case] = unit.cases
+    part = runner.train_case(case, options, on_event)
+    part["ran_on"] = dict(where)
+    return part

@@ -1,0 +1,35 @@
+"""A timing process: import torch, say it is ready, time the group it is sent, answer, exit (run/timing_processes.py)."""
+
+from __future__ import annotations
+
+import sys
+
+from rnnbench.run.worker_process import ChildChannel
+
+
+def main() -> int:
+    channel = ChildChannel("pickle")
+    try:
+        import torch
+
+        from rnnbench.measure.allocator import steady_malloc
+        from rnnbench.run.group_timing import time_group
+        from rnnbench.run.runner import _with_dtype, build_case_model
+    except Exception as err:
+        channel.send(("error", f"import failed: {type(err).__name__}: {err}".splitlines()[0]))
+        return 3
+    steady_malloc()
+    channel.send(("ready", None))
+    for request in channel:
+        _, cases, share, threads = request
+        torch.set_num_threads(threads)
+        try:
+            channel.send(("ok", time_group(cases, lambda _: None, build_case_model, _with_dtype, share)))
+        except Exception as err:  # the parent raises it as one line
+            channel.send(("error", f"{type(err).__name__}: {err}".splitlines()[0]))
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
