@@ -11,7 +11,8 @@ from typing import Any
 from rnnbench import stats
 
 # Every grouping of cases is read from the case id (suite/expand.py `case_id`):
-# task[-options]/T<seq_len>/<label>/h<hidden>[/L<layers>][/n<train_size>]/s<seed>.
+# task[-options]/T<seq_len>/<label>/h<hidden>|p~<ref>[/L<layers>][/n<train_size>][/b<batch>][/lr<lr>]/s<seed>
+# (/b and /lr only where a matrix changed them), so a batch-size or lr sweep point is a configuration of its own.
 
 
 def section_key(case: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rnnbench.catalog import TASK_SPECS
+from rnnbench.catalog import CELL_IMPLS, MODEL_SPECS, TASK_SPECS
 from rnnbench.suite.arch import is_plugin
 from rnnbench.suite.files import SuiteError, read_yaml, resolve_suite_path
 from rnnbench.suite.schema import Case, CaseSettings, ModelEntry, Suite, TaskEntry, first_error
@@ -16,9 +16,10 @@ from rnnbench.suite.schema import Case, CaseSettings, ModelEntry, Suite, TaskEnt
 DEFAULT_MAX_CASES = 5_000  # more than a day of CPU time at the smallest sizes; override with --max-cases
 
 
-def _merge(base: CaseSettings, overrides: dict[str, Any], where: str) -> CaseSettings:
+def _merge(base: CaseSettings, overrides: dict[str, Any], where: str, keep_none: bool = False) -> CaseSettings:
+    # An entry's None means "not set"; a matrix's null is a value (train_size: null is fresh data).
     merged = base.model_dump()
-    merged.update({k: v for k, v in overrides.items() if v is not None})
+    merged.update({k: v for k, v in overrides.items() if keep_none or v is not None})
     try:
         return CaseSettings.model_validate(merged)
     except ValidationError as err:
@@ -29,8 +30,21 @@ def _hidden_tag(hidden_size: int | list[int]) -> str:
     return "h" + ("-".join(map(str, hidden_size)) if isinstance(hidden_size, list) else str(hidden_size))
 
 
-def case_id(task: str, task_options: dict[str, Any], seq_len: int, label: str, s: CaseSettings, seed: int) -> str:
-    """A stable, readable id: `adding/T50/lstm/h64/s0`, with extra parts only where they differ from the norm."""
+def case_id(
+    task: str,
+    task_options: dict[str, Any],
+    seq_len: int,
+    label: str,
+    s: CaseSettings,
+    seed: int,
+    unswept: CaseSettings | None = None,
+) -> str:
+    """A stable, readable id: `adding/T50/lstm/h64/s0`, with extra parts only where they differ from the norm.
+
+    Batch size and learning rate show (`/b8`, `/lr0.01`) only where the matrix changed them from
+    `unswept`, the case's settings without the matrix, so every id from before they could show stays.
+    """
+    unswept = s if unswept is None else unswept
     task_part = task + "".join(f"-{k}={v}" for k, v in sorted(task_options.items()) if v != _option_default(task, k))
     parts = [task_part, f"T{seq_len}", label, _hidden_tag(s.hidden_size)]
     if s.match_params is not None:
@@ -39,6 +53,10 @@ def case_id(task: str, task_options: dict[str, Any], seq_len: int, label: str, s
         parts.append(f"L{s.num_layers}")
     if s.train_size is not None:
         parts.append(f"n{s.train_size}")
+    if s.batch_size != unswept.batch_size:
+        parts.append(f"b{s.batch_size}")
+    if s.optimizer.lr != unswept.optimizer.lr:
+        parts.append(f"lr{s.optimizer.lr!r}")  # repr: the shortest text that reads back as the same float
     parts.append(f"s{seed}")
     return "/".join(parts)
 
@@ -93,14 +111,16 @@ def expand(suite: Suite, max_cases: int = DEFAULT_MAX_CASES) -> list[Case]:
         for point in itertools.product(*[values for _, values in axes]):
             sweep = dict(zip([key for key, _ in axes], point))
             seq_len = sweep.pop("seq_len", task.seq_len)
-            if "lr" in sweep:
-                sweep["optimizer"] = {**suite.defaults.optimizer.model_dump(), "lr": sweep.pop("lr")}
             task_overrides = {"train_size": task.train_size, "batch_size": task.batch_size, "train": task.train}
             for m, entry in _task_models(suite, task):
                 where = f"models[{m}]"
-                settings = _merge(suite.defaults, entry.model_dump(exclude={"arch", "label", "bidirectional"}), where)
-                settings = _merge(settings, {k: v for k, v in task_overrides.items()}, f"tasks[{t}]")
-                settings = _merge(settings, sweep, "matrix")
+                unswept = _merge(suite.defaults, entry.model_dump(exclude={"arch", "label", "bidirectional"}), where)
+                unswept = _merge(unswept, task_overrides, f"tasks[{t}]")
+                overrides = {k: v for k, v in sweep.items() if k != "lr"}
+                if "lr" in sweep:  # the learning rate of the optimizer this case would have had, not the defaults'
+                    overrides["optimizer"] = {**unswept.optimizer.model_dump(), "lr": sweep["lr"]}
+                settings = _merge(unswept, overrides, "matrix", keep_none=True)
+                _check_sweep(sweep, entry, settings, where)
                 if not isinstance(seq_len, int) or isinstance(seq_len, bool) or seq_len < 1:
                     raise ValueError(f"matrix.seq_len: {seq_len!r} is not a positive integer")
                 if seq_len < TASK_SPECS[task.task].min_seq_len:
@@ -112,7 +132,7 @@ def expand(suite: Suite, max_cases: int = DEFAULT_MAX_CASES) -> list[Case]:
                     raise ValueError(f"matrix.seq_len: {task.task} has a fixed seq_len, not {seq_len}")
                 label = _model_label(entry, settings)
                 for seed in seeds_of(suite, task):
-                    cid = case_id(task.task, task.options, seq_len, label, settings, seed)
+                    cid = case_id(task.task, task.options, seq_len, label, settings, seed, unswept)
                     if cid in seen:
                         raise ValueError(
                             f"{where}: duplicate case id {cid} (also from {seen[cid]}); give the entry a distinct label"
@@ -134,6 +154,17 @@ def expand(suite: Suite, max_cases: int = DEFAULT_MAX_CASES) -> list[Case]:
                         )
                     )
     return cases
+
+
+def _check_sweep(sweep: dict[str, Any], entry: ModelEntry, settings: CaseSettings, where: str) -> None:
+    """Sweeps the schema cannot see: they depend on the model entry the matrix point lands on."""
+    if "hidden_size" in sweep and settings.match_params is not None:
+        raise ValueError(f"matrix.hidden_size: {where} picks its hidden size by match_params; sweep one or the other")
+    if "impl" in sweep and not is_plugin(entry.arch) and settings.impl not in CELL_IMPLS[MODEL_SPECS[entry.arch].cell]:
+        available = ", ".join(CELL_IMPLS[MODEL_SPECS[entry.arch].cell])
+        raise ValueError(
+            f"matrix.impl: {where} {entry.arch} has no {settings.impl!r} implementation (available: {available})"
+        )
 
 
 def parse_suite(data: Any, source: str) -> Suite:

@@ -211,12 +211,27 @@ class Suite(Strict):
             return [{"arch": m} if isinstance(m, str) else m for m in models]
         return models
 
+    @model_validator(mode="before")
+    @classmethod
+    def _sweep_keys(cls, data: Any) -> Any:
+        # Said here rather than by the Literal, whose error lists the keys but never says "not a sweep key".
+        matrix = data.get("matrix") if isinstance(data, dict) else None
+        for key in matrix if isinstance(matrix, dict) else ():
+            if key not in MATRIX_KEYS:
+                raise ValueError(
+                    f"{field_path(('matrix', key))}: not a sweep key (sweep keys: {', '.join(MATRIX_KEYS)}); "
+                    "vary other settings with labelled model entries or task entries"
+                )
+        return data
+
     @field_validator("matrix")
     @classmethod
     def _nonempty_axes(cls, matrix: dict[str, list[Any]]) -> dict[str, list[Any]]:
         for key, values in matrix.items():
             if not values:
                 raise ValueError(f"matrix axis {key!r} has no values")
+            if any(value in values[:i] for i, value in enumerate(values)):
+                raise ValueError(f"axis {key!r} repeats a value")  # it would repeat every case id
         return matrix
 
     @model_validator(mode="after")
@@ -260,6 +275,9 @@ def _plugin_entry_fits(i: int, entry: ModelEntry, suite: Suite) -> None:
             raise ValueError(
                 f"models[{i}].{key}: not available for plugin {entry.arch!r} (rnnbench cannot reach inside it)"
             )
+    for key in ("impl", "forget_bias"):
+        if key in suite.matrix:  # the sweep could not change the plugin, so its cases would repeat one id
+            raise ValueError(f"matrix.{key}: not available for plugin {entry.arch!r} (models[{i}])")
     if entry.bidirectional:
         for j, task in enumerate(suite.tasks):
             if TASK_SPECS[task.task].causal:
