@@ -42,3 +42,17 @@ def write_suite(tmp_path: Path):
 @pytest.fixture
 def tiny_suite(write_suite) -> Path:
     return write_suite(TINY_SUITE, "tiny.yaml")
+
+
+@pytest.fixture
+def cpu_burner():
+    """A process spinning on one core for the length of the test: load is what exposes races between processes."""
+    import subprocess
+    import sys
+
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield burner
+    finally:
+        burner.kill()
+        burner.wait()

@@ -247,6 +247,8 @@ class ChildChannel:
         self._in = sys.stdin.buffer
         self._lock = threading.Lock()  # events may be sent from a progress callback on another thread
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent alone decides what an interrupt means
+        # SIGTERM (the parent's `stop`) unwinds, so this child's `finally` blocks stop children of its own
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
         _exit_with_parent()
 
     def send(self, message: Any) -> None:
@@ -262,6 +264,10 @@ class ChildChannel:
         for line in iter(self._in.readline, b""):
             if line.strip():
                 yield decode(line, self.codec)
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _exit_with_parent(period_s: float = 1.0) -> None:
