@@ -1,7 +1,9 @@
 """The paired-timing goals as rates and ratios (issue 12): A/A false alarms, slowdowns caught, wall time, ratio agreement.
 
-Usage: python benchmarks/gate.py [--runs N] [--only aa,slow5,slow2,onemodel,within]
-Figures depend on the machine's load: print `uptime` beside them.
+Usage: python benchmarks/gate.py [--runs N] [--only aa,slow5,slow2,onemodel,within] [--burner]
+Figures depend on the machine's load: print `uptime` beside them. --burner spins one core for the whole run:
+load is what exposes races between the orchestrator and its workers (a run that ends in exit 2 counts as a hang
+or error, and its last line is printed).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ def _load() -> str:
     return open("/proc/loadavg").read().split()[0] if os.path.exists("/proc/loadavg") else "?"
 
 
-def _ab(*extra: str) -> tuple[int, float, dict]:
+def _ab(*extra: str) -> tuple[int, float, dict, str]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "ab.json"
         start = time.perf_counter()
@@ -48,7 +50,8 @@ def _ab(*extra: str) -> tuple[int, float, dict]:
         )
         wall = time.perf_counter() - start
         doc = json.loads(out.read_text()) if out.exists() else {}
-    return done.returncode, wall, doc
+    last = (done.stderr.strip().splitlines() or [""])[-1]
+    return done.returncode, wall, doc, last
 
 
 def _flagged(doc: dict) -> set[str]:
@@ -56,13 +59,21 @@ def _flagged(doc: dict) -> set[str]:
 
 
 def ab_rate(name: str, runs: int, *extra: str) -> None:
-    hits, walls = 0, []
+    hits, errors, walls = 0, 0, []
     for i in range(runs):
-        rc, wall, doc = _ab(*extra)
+        rc, wall, doc, last = _ab(*extra)
         walls.append(wall)
         hits += rc == 1
-        print(f"  {name} run {i + 1}: exit {rc}, {wall:.0f} s, load {_load()}, flagged {sorted(_flagged(doc))[:6]}")
-    print(f"{name}: flagged {hits}/{runs}; wall {min(walls):.0f}–{max(walls):.0f} s")
+        errors += rc not in (0, 1)
+        error = f", error: {last}" if rc not in (0, 1) else ""
+        print(
+            f"  {name} run {i + 1}: exit {rc}, {wall:.0f} s, load {_load()}, flagged {sorted(_flagged(doc))[:6]}{error}",
+            flush=True,
+        )
+    print(
+        f"{name}: flagged {hits}/{runs}; hangs or errors {errors}/{runs}; wall {min(walls):.0f}–{max(walls):.0f} s",
+        flush=True,
+    )
 
 
 # Imported at start-up by the new side's interpreter only (it is on that side's PYTHONPATH): every
@@ -94,7 +105,7 @@ def one_model(runs: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "sitecustomize.py").write_text(SLOW_LSTM)
         for i in range(runs):
-            rc, wall, doc = _ab("--new-path", folder)
+            rc, wall, doc, _ = _ab("--new-path", folder)
             archs = sorted({name.split(":")[0] for name in _flagged(doc)})
             for arch in archs:
                 flagged_archs[arch] = flagged_archs.get(arch, 0) + 1
@@ -147,8 +158,19 @@ def main() -> None:
     parser.add_argument("--only", default="aa,slow5,slow2,onemodel,within")
     parser.add_argument("--within-runs", type=int, default=5, help="identical `rnnbench run ci` runs (goal: 3)")
     parser.add_argument("--keep", help="folder to keep the within runs' results files in, for a closer look")
+    parser.add_argument("--burner", action="store_true", help="spin one core (a CPU burner) for the whole run")
     args = parser.parse_args()
     print(f"load average at start: {_load()}")
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.burner else None
+    try:
+        _measure(args)
+    finally:
+        if burner is not None:
+            burner.kill()
+            burner.wait()
+
+
+def _measure(args: argparse.Namespace) -> None:
     todo = args.only.split(",")
     if "aa" in todo:
         ab_rate("A/A", args.runs)

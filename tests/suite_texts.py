@@ -50,3 +50,21 @@ models: [lstm, gru]
 tasks:
   - {task: adding, seq_len: 5}
 """
+
+
+def seed_sweep_suite(name: str, seeds: int = 4) -> str:
+    """One configuration, an lstm and a gru over `seeds` seeds: a single timing group, training on steps alone."""
+    return f"""
+name: {name}
+seeds: {list(range(seeds))}
+device: cpu
+threads: 1
+defaults:
+  hidden_size: 8
+  batch_size: 4
+  train: {{max_steps: 6, max_seconds: 120, eval_every: 2, eval_size: 16}}
+  timing: {{warmup: 0, min_repeats: 2, max_repeats: 2, max_seconds: 0.05}}
+  inference: {{batch_sizes: [1]}}
+models: [lstm, gru]
+tasks: [{{task: adding, seq_len: 5}}]
+"""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from suite_texts import steps_suite, wall_clock_suite
+from suite_texts import seed_sweep_suite, steps_suite, wall_clock_suite
 from typer.testing import CliRunner
 
 from rnnbench.cli.main import app
@@ -91,6 +91,19 @@ def test_local_workers_give_the_serial_results_with_where_each_case_ran(write_su
     assert local["env"]["hosts"] == [ran_on["host"]]
     assert local["env"]["executor"]["name"] == "local" and local["env"]["executor"]["workers"] == 2
     assert load_results(tmp_path / "local.json")["cases"][0]["ran_on"] == ran_on, "the fields survive loading"
+
+
+def test_a_seed_sweep_trains_on_both_workers_with_the_serial_results(write_suite, tmp_path):
+    suite, cases, path = load_suite(write_suite(seed_sweep_suite("seeds", 4)))
+    assert len(timing_groups(cases)) == 1, "one configuration: a single timing group"
+    serial = run_suite(suite, cases, tmp_path / "serial.json", suite_path=str(path))
+    local = run_suite(suite, cases, tmp_path / "local.json", suite_path=str(path), plan=Plan("local", 2, None))
+    assert [c["id"] for c in local["cases"]] == [c.id for c in cases], "the file keeps the suite's order"
+    for a, b in zip(serial["cases"], local["cases"]):
+        assert _learning(a) == _learning(b), f"{a['id']}: same final metrics as serial"
+    assert {c["ran_on"]["worker"] for c in local["cases"]} == {"w1", "w2"}, "the group's training spread over both"
+    assert len({c["timed_on"]["worker"] for c in local["cases"]}) == 1, "its timing stayed in one process"
+    assert len({c["paired"]["group"] for c in local["cases"]}) == 1
 
 
 def test_more_workers_than_cores_is_refused_in_one_line(tiny_suite, tmp_path):

@@ -88,7 +88,9 @@ def test_pickle_codec_round_trips_python_objects():
 
 
 def test_stop_all_kills_a_child_that_ignores_sigterm_within_the_grace():
-    stubborn = _fake("import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('x', flush=True)\ntime.sleep(60)")
+    stubborn = _fake(
+        "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('x', flush=True)\ntime.sleep(60)"
+    )
     polite = _fake("time.sleep(60)")
     stubborn.receive(10.0, "its start")  # SIGTERM is ignored from here on
     started = time.monotonic()
