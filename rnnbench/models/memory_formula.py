@@ -101,7 +101,9 @@ def _layer_input_elements(path: str, layer: int, directions: int, seq_len: int, 
     return sequence if path == "onednn" else 2 * sequence  # scripted: the outputs and a flipped copy
 
 
-def _core_saved_elements(cell: str, path: str, seq_len: int, batch: int, input_size: int, hidden_sizes, directions):
+def _core_saved_elements(
+    cell: str, path: str, seq_len: int, batch: int, input_size: int, hidden_sizes: list[int], directions: int
+) -> int:
     elements = 0
     width = input_size
     for layer, hidden in enumerate(hidden_sizes):
@@ -172,6 +174,8 @@ def training_memory_formula(
         raise ValueError("the oneDNN path runs the float32 LSTM only")
     if path == "native" and cell == "lstm":
         raise ValueError("a fused LSTM on the CPU runs on oneDNN; use path 'onednn'")
+    if output_kind not in ("last", "sequence"):
+        raise ValueError(f"unknown output_kind {output_kind!r}; expected 'last' or 'sequence'")
     hidden_sizes = layer_sizes(hidden_size, num_layers)
     last = directions * hidden_sizes[-1]
     predictions = batch_size * (seq_len if output_kind == "sequence" else 1)
