@@ -86,7 +86,15 @@ def case(
             "b1": {"latency_ms": stats.summarize(samples(step[0] / 3))},
             "b4": {"latency_ms": stats.summarize(samples(step[0] / 2)), "seq_per_s": 4000 / step[0]},
         },
-        "memory": {"peak_bytes": 1_000_000},
+        "memory": {
+            "training": {
+                "saved_for_backward_bytes": 600_000,
+                "parameters_bytes": 100_000,
+                "gradients_bytes": 100_000,
+                "optimizer_state_bytes": 200_000,
+                "total_bytes": 1_000_000,
+            }
+        },
     }
 
 

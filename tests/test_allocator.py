@@ -90,30 +90,3 @@ def test_ab_sides_start_with_the_tunables(fresh, monkeypatch):
     assert seen.get("GLIBC_TUNABLES", "") == fresh.steady_env().get("GLIBC_TUNABLES", "")
     if GLIBC:
         assert "mmap_threshold" in seen["GLIBC_TUNABLES"]
-
-
-PEAK_AFTER_A_FREE = """
-import torch
-from rnnbench.measure import memory
-from rnnbench.measure.allocator import steady_malloc
-steady_malloc()
-if {skip_trim}:
-    memory.release_free_memory = lambda: False
-# blocks under the 32 MB mmap threshold come from the heap, as a step's activations do
-blocks = [torch.ones(2 * 1024 * 1024) for _ in range(16)]; del blocks    # 128 MiB touched and freed: kept
-with memory.PeakMemory("cpu") as peak:
-    blocks = [torch.ones(2 * 1024 * 1024) for _ in range(8)]; del blocks  # 64 MiB
-print((peak.peak_bytes - peak.start_bytes) // 2**20)
-"""
-
-
-def _added_mib(skip_trim: bool) -> int:
-    code = PEAK_AFTER_A_FREE.format(skip_trim=skip_trim)
-    return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
-
-
-@pytest.mark.skipif(not GLIBC or not Path("/proc/self/clear_refs").exists(), reason="glibc and VmHWM")
-def test_peak_memory_sees_a_block_after_a_free_the_steady_malloc_kept():
-    assert _added_mib(skip_trim=False) >= 48
-    # and the trim is what makes it so: without it the freed 128 MiB absorbs the block unseen
-    assert _added_mib(skip_trim=True) < 16

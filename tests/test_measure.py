@@ -1,4 +1,4 @@
-"""Measurement helpers on tiny CPU models: FLOPs, backend detection, memory, threads, dtype, train/inference timers."""
+"""Measurement helpers on tiny CPU models: FLOPs, backend detection, threads, dtype, train/inference timers."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from rnnbench.measure.backend import (
     set_threads,
 )
 from rnnbench.measure.flops import achieved_gflops, forward_flops, layer_step_flops, train_flops
-from rnnbench.measure.memory import PeakMemory
 from rnnbench.measure.phases import reference_matmul_gflops, time_inference, time_train_step
 
 TINY_TIMING = SimpleNamespace(warmup=1, min_repeats=3, max_repeats=5, max_seconds=0.2, target_rel_ci=0.02)
@@ -123,34 +122,7 @@ def test_backend_from_op_names(names, backend):
     assert backend_from_op_names(names) == backend
 
 
-# ---- memory, threads, flags, dtype ---------------------------------------------------------
-
-
-def test_peak_memory_sees_a_freed_allocation():
-    with PeakMemory("cpu") as memory:
-        block = torch.ones(16 * 1024 * 1024)  # 64 MiB, touched
-        del block
-    assert memory.peak_bytes > 0
-    assert memory.peak_bytes - memory.start_bytes >= 48 * 1024 * 1024
-
-
-def test_peak_memory_sampler_fallback(monkeypatch):
-    monkeypatch.setattr("rnnbench.measure.memory._reset_rss_high_water_mark", lambda: False)
-    with PeakMemory("cpu") as memory:
-        block = torch.ones(16 * 1024 * 1024)
-        assert memory._sampler is not None
-    del block
-    assert memory.peak_bytes - memory.start_bytes >= 48 * 1024 * 1024
-
-
-def test_nested_peak_memory_keeps_the_outer_peak():
-    with PeakMemory("cpu") as outer:
-        block = torch.ones(16 * 1024 * 1024)
-        del block
-        with PeakMemory("cpu") as inner:
-            pass
-    assert outer.peak_bytes - outer.start_bytes >= 48 * 1024 * 1024
-    assert inner.peak_bytes < outer.peak_bytes
+# ---- threads, flags, dtype (memory: tests/test_memory.py) ----------------------------------
 
 
 def test_set_threads_restores_even_on_error():
@@ -247,16 +219,12 @@ needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUD
 
 @pytest.mark.gpu
 @needs_cuda
-def test_cuda_backend_peak_memory_and_train_step():
+def test_cuda_backend_and_train_step():
     device = torch.device("cuda")
     model, batch, loss_fn = _tiny_case()
     model = model.to(device)
     batch = SimpleNamespace(inputs=batch.inputs.to(device), targets=batch.targets.to(device))
     assert detect_backend(model, batch.inputs) == "cudnn"
-    with PeakMemory(device) as memory:
-        block = torch.ones(1024 * 1024, device=device)
-        del block
-    assert memory.peak_bytes - memory.start_bytes >= 4 * 1024 * 1024
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
     result = time_train_step(model, optimizer, batch, loss_fn, 1.0, TINY_TIMING, device)
     assert result["step_ms"]["median"] > 0 and result["phases_ms"]["forward"]["median"] > 0

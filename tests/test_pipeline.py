@@ -36,10 +36,10 @@ def test_run_case_record_has_every_section(tiny_suite):
     assert train["final"]["chance"] == pytest.approx(1 / 6)
     assert record["n_params"] > record["n_core_params"] > 0
     assert record["backend"] in {"onednn", "native", "python-loop", "cudnn"}
-    assert record["memory"]["peak_bytes"] > 0
-    phases = record["memory"]["phases"]
-    assert set(phases) == {"train_step", "inference_b1", "inference_b4", "training"}
-    assert all(0 < value <= record["memory"]["peak_bytes"] for value in phases.values())
+    training = record["memory"]["training"]
+    parts = ("saved_for_backward_bytes", "parameters_bytes", "gradients_bytes", "optimizer_state_bytes")
+    assert all(training[part] > 0 for part in parts) and training["total_bytes"] == sum(training[p] for p in parts)
+    assert set(record["memory"]["inference"]) == {"b1", "b4"}
     assert record["flops"]["train_step"] == 3 * record["flops"]["forward"] > 0
     assert any(e["kind"] == "progress" for e in events)
 
@@ -78,8 +78,8 @@ def test_run_suite_saves_after_every_case_and_renders(tiny_suite, tmp_path):
         "gates",
         "train step",
         "inference b1",
-        "peak memory",
-        "MiB",
+        "training memory",
+        "KiB",
         "mse (chance)",
         "0.167",
         "adding T5 h8",

@@ -59,20 +59,6 @@ def steady_malloc() -> dict[str, Any]:
     return _applied
 
 
-def release_free_memory() -> bool:
-    """Hand freed heap pages back to the kernel (malloc_trim), so the resident set is what is live; False off glibc.
-
-    The steady settings keep up to 1 GB of freed memory resident, which is what makes steps alike, but it
-    would also hide what a later block allocates from a peak-RSS reading: the CPU peak-memory tracker
-    calls this on entry, outside every timer.
-    """
-    libc = _glibc()
-    if libc is None or not hasattr(libc, "malloc_trim"):
-        return False
-    libc.malloc_trim(0)
-    return True
-
-
 def steady_env(environ: dict[str, str] | None = None) -> dict[str, str]:
     """The same settings as GLIBC_TUNABLES, for a subprocess whose own code may not call `steady_malloc` (an
     `ab` side at an older revision): both sides then allocate alike whatever their rnnbench. Empty on opt-out."""

@@ -21,7 +21,7 @@ DTYPES = ("float32", "bfloat16", "float16")
 
 
 @contextmanager
-def _quiet_native_stderr() -> Iterator[None]:
+def quiet_native_stderr() -> Iterator[None]:
     """Silence the profiler's C++ start/stop lines, which would tear through a live progress display."""
     try:
         sys.stderr.flush()
@@ -40,7 +40,7 @@ def _quiet_native_stderr() -> Iterator[None]:
 
 def profiled_op_names(model: nn.Module, inputs: torch.Tensor) -> set[str]:
     """Names of every operator one forward pass of `model` on `inputs` dispatches (CPU-side profiler)."""
-    with _quiet_native_stderr(), profile(activities=[ProfilerActivity.CPU]) as profiler:
+    with quiet_native_stderr(), profile(activities=[ProfilerActivity.CPU]) as profiler:
         model(inputs)
     return {event.name for event in profiler.events()}
 

@@ -1,128 +1,104 @@
-"""Peak memory of a block of code: CUDA allocator peak on a GPU, peak resident set size on the CPU."""
+"""Memory that measures the model, in bytes: what one training step keeps, and what one forward allocates.
+
+Training (`training_memory`), counted on any device, on a deep copy of the model: the storages
+autograd saves for backward during forward + loss (saved_tensors_hooks; a storage shared by
+several tensors counts once; the parameters' own storages are left to `parameters_bytes`), the
+parameters, their gradients after backward, and the optimizer's state after its step. Their sum,
+`total_bytes`, is the case's training memory; `models.memory_formula` predicts it per kernel path.
+`peak_allocated_bytes` is the allocator's view of the same step (measure/allocated.py), kernel
+scratch and transient temporaries included.
+
+Inference (`inference_memory`): the parameters plus the peak the forward allocated (eval mode,
+`torch.inference_mode`), the outputs and every kernel temporary included.
+
+Both run outside every timer, after a warm-up call, so lazy one-off allocations (oneDNN primitives,
+cuBLAS workspaces) are not charged to the model.
+"""
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-from types import TracebackType
+import copy
+from collections.abc import Callable, Iterator
+from typing import Any
 
-import psutil
 import torch
+from torch import nn
 
-from rnnbench.measure.allocator import release_free_memory
+from rnnbench.measure.allocated import peak_allocated_bytes
+from rnnbench.measure.storages import SavedForBackward, storage_bytes, storage_key
 
-_PROC_STATUS = Path("/proc/self/status")
-_PROC_CLEAR_REFS = Path("/proc/self/clear_refs")
-# Fallback sampler period: short enough to catch a step's activations, long enough
-# that taking the GIL ~100 times a second does not disturb the timings inside.
-_SAMPLE_PERIOD_S = 0.01
-
-
-def _read_rss_high_water_mark() -> int | None:
-    """VmHWM of this process in bytes (Linux), or None where /proc does not have it."""
-    try:
-        for line in _PROC_STATUS.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+OptimizerFactory = Callable[[Iterator[nn.Parameter]], torch.optim.Optimizer]
+LossFn = Callable[[torch.Tensor, Any], torch.Tensor]
 
 
-def _reset_rss_high_water_mark() -> bool:
-    """Set VmHWM back to the current RSS (Linux >= 4.0: write 5 to clear_refs); False where not allowed."""
-    try:
-        _PROC_CLEAR_REFS.write_text("5")
-    except OSError:
-        return False
-    return True
+def training_memory(
+    model: nn.Module,
+    make_optimizer: OptimizerFactory,
+    batch: Any,
+    loss_fn: LossFn,
+    grad_clip: float | None,
+    device: torch.device | str,
+) -> dict[str, int | None]:
+    """Bytes one training step of a copy of `model` on `batch` keeps, by part, and the allocator's peak during it.
 
-
-class _RssSampler(threading.Thread):
-    """Fallback where the kernel's high-water mark cannot be reset: poll RSS in the background."""
-
-    def __init__(self) -> None:
-        super().__init__(name="rnnbench-rss-sampler", daemon=True)
-        self._process = psutil.Process()
-        self._stop_event = threading.Event()
-        self.peak = self._process.memory_info().rss
-
-    def run(self) -> None:
-        while not self._stop_event.wait(_SAMPLE_PERIOD_S):
-            self.peak = max(self.peak, self._process.memory_info().rss)
-
-    def stop(self) -> int:
-        self._stop_event.set()
-        self.join()
-        return max(self.peak, self._process.memory_info().rss)
-
-
-class PeakMemory:
-    """Context manager; after the block, `peak_bytes` is the highest memory use seen during it.
-
-    CUDA: `torch.cuda.max_memory_allocated` after `reset_peak_memory_stats` (tensors
-    held by the caching allocator, weights included). CPU: the peak resident set size
-    of the whole process (libraries and weights included). On Linux the kernel's own
-    high-water mark VmHWM is reset on entry and read on exit: exact, and free, with no
-    thread running beside the timings. Elsewhere a background thread samples RSS every
-    10 ms (a peak shorter than that can be missed). Nested blocks keep correct peaks:
-    entering an inner block first credits the running peak to every outer one.
-    `start_bytes` is the use on entry, so `peak_bytes - start_bytes` is what the block added.
-    On the CPU, entry first hands freed heap pages back to the kernel (malloc_trim), so a block's
-    peak does not depend on what the blocks before it freed.
+    `make_optimizer(parameters)` builds the case's optimizer; `batch.inputs` feeds the model and
+    `loss_fn(outputs, batch)` gives the loss. `model` itself is not changed. Keys:
+    saved_for_backward_bytes, parameters_bytes, gradients_bytes, optimizer_state_bytes,
+    total_bytes (their sum) and peak_allocated_bytes (None where not observable).
     """
+    _counted_step(model, make_optimizer, batch, loss_fn, grad_clip)  # warm-up
+    counted: dict[str, int] = {}
+    peak = peak_allocated_bytes(
+        lambda: counted.update(_counted_step(model, make_optimizer, batch, loss_fn, grad_clip)), device
+    )
+    return {**counted, "peak_allocated_bytes": peak}
 
-    _active: list[PeakMemory] = []  # open blocks, outermost first (same thread)
 
-    def __init__(self, device: torch.device | str = "cpu") -> None:
-        self.device = torch.device(device)
-        self.peak_bytes: int | None = None
-        self.start_bytes: int | None = None
-        self._running_peak = 0
-        self._sampler: _RssSampler | None = None
+def _counted_step(
+    model: nn.Module, make_optimizer: OptimizerFactory, batch: Any, loss_fn: LossFn, grad_clip: float | None
+) -> dict[str, int]:
+    trained = copy.deepcopy(model)
+    trained.train()
+    parameters = [p for p in trained.parameters() if p.requires_grad]
+    optimizer = make_optimizer(iter(parameters))
+    optimizer.zero_grad(set_to_none=True)
+    own = frozenset(key for p in trained.parameters() if (key := storage_key(p)) is not None)
+    with SavedForBackward(exclude=own) as saved:
+        loss = loss_fn(trained(batch.inputs), batch)
+    saved_bytes = saved.held_bytes()  # the graph is whole now: this is what backward will read
+    loss.backward()
+    if grad_clip is not None:
+        nn.utils.clip_grad_norm_(parameters, grad_clip)
+    optimizer.step()
+    parts = {
+        "saved_for_backward_bytes": saved_bytes,
+        "parameters_bytes": storage_bytes(trained.parameters()),
+        "gradients_bytes": storage_bytes(p.grad for p in parameters if p.grad is not None),
+        "optimizer_state_bytes": storage_bytes(
+            value for state in optimizer.state.values() for value in state.values() if isinstance(value, torch.Tensor)
+        ),
+    }
+    return {**parts, "total_bytes": sum(parts.values())}
 
-    @property
-    def _cuda(self) -> bool:
-        return self.device.type == "cuda"
 
-    def _current_peak(self) -> int:
-        if self._cuda:
-            return int(torch.cuda.max_memory_allocated(self.device))
-        if self._sampler is not None:
-            return max(self._sampler.peak, psutil.Process().memory_info().rss)
-        return _read_rss_high_water_mark() or psutil.Process().memory_info().rss
+def inference_memory(model: nn.Module, inputs: torch.Tensor, device: torch.device | str) -> dict[str, int | None]:
+    """Bytes one forward of `model` on `inputs` needs, in eval mode under inference_mode.
 
-    def __enter__(self) -> PeakMemory:
-        for outer in PeakMemory._active:
-            if outer.device == self.device:
-                outer._running_peak = max(outer._running_peak, outer._current_peak())
-        if self._cuda:
-            torch.cuda.synchronize(self.device)
-            self.start_bytes = int(torch.cuda.memory_allocated(self.device))
-            torch.cuda.reset_peak_memory_stats(self.device)
-        else:
-            # freed memory that malloc kept resident (measure/allocator.py) would absorb this block's
-            # allocations unseen, and make one case's peak depend on the cases before it
-            release_free_memory()
-            self.start_bytes = int(psutil.Process().memory_info().rss)
-            if _read_rss_high_water_mark() is None or not _reset_rss_high_water_mark():
-                self._sampler = _RssSampler()
-                self._sampler.start()
-        self._running_peak = self.start_bytes
-        PeakMemory._active.append(self)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self._cuda:
-            torch.cuda.synchronize(self.device)
-        peak = self._current_peak()
-        if self._sampler is not None:
-            peak = max(peak, self._sampler.stop())
-            self._sampler = None
-        self.peak_bytes = max(self._running_peak, peak)
-        PeakMemory._active.remove(self)
+    Keys: parameters_bytes, peak_allocated_bytes (the most the forward had allocated at once: its
+    activations, outputs and kernel temporaries; None where not observable) and total_bytes (their
+    sum, None with it). `model` is left in the mode it was in.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            model(inputs)  # warm-up
+            peak = peak_allocated_bytes(lambda: model(inputs), device)
+    finally:
+        model.train(was_training)
+    parameters = storage_bytes(model.parameters())
+    return {
+        "parameters_bytes": parameters,
+        "peak_allocated_bytes": peak,
+        "total_bytes": None if peak is None else parameters + peak,
+    }

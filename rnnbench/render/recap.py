@@ -76,10 +76,10 @@ def _solved_cell(group: Group) -> str:
     return f"{word} {group.n_solved}/{n}"
 
 
-def _peak_bytes(group: Group) -> int | None:
-    """The highest peak across seeds; older or hand-edited files may lack the field."""
-    peaks = [(c.get("memory") or {}).get("peak_bytes") for c in group.measured]
-    return max((p for p in peaks if isinstance(p, (int, float))), default=None)
+def _training_bytes(group: Group) -> int | None:
+    """The most training memory across seeds (they differ in weights only); files before it lack the field."""
+    totals = [((c.get("memory") or {}).get("training") or {}).get("total_bytes") for c in group.measured]
+    return max((t for t in totals if isinstance(t, (int, float))), default=None)
 
 
 def _pct_peak(group: Group) -> str:
@@ -99,7 +99,7 @@ ROWS = (
     ("GFLOP/s (% of matmul)", _pct_peak),
     ("time to solve", lambda g: format_ms(g.ms_to_solve_median) if g.ms_to_solve_median is not None else "not solved"),
     ("inference b1", lambda g: format_timing(g.pooled("inference", "b1", "latency_ms"))),
-    ("peak memory", lambda g: format_bytes(_peak_bytes(g))),
+    ("training memory", lambda g: format_bytes(_training_bytes(g))),
     ("throughput (seq/s)", lambda g: _throughput(g)[1]),
     ("final metric", _metric_cell),
     ("solved (seeds)", _solved_cell),

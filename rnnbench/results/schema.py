@@ -3,7 +3,9 @@
 Format history:
   1 — first version: env fingerprint, reference kernel, one record per case with raw timing samples.
       Later additions that keep version 1 (optional, so older files still load): a case's `ran_on`
-      {host, device, device_name, cpu_model, worker, cores, threads}; env `hosts` and `executor`.
+      {host, device, device_name, cpu_model, worker, cores, threads}; env `hosts` and `executor`;
+      a case's `memory.training` and `memory.inference` (bytes the model needs), which replace the
+      process-wide `memory.peak_bytes` and `memory.phases` (still loaded from older files).
 """
 
 from __future__ import annotations
@@ -92,7 +94,29 @@ class FlopsRecord(Record):
     pct_of_matmul_peak: Number = None
 
 
+class TrainingMemoryRecord(Record):
+    """Bytes one training step keeps (measure.memory.training_memory); `total_bytes` is the sum of the four parts."""
+
+    saved_for_backward_bytes: StrictInt | None = None
+    parameters_bytes: StrictInt | None = None
+    gradients_bytes: StrictInt | None = None
+    optimizer_state_bytes: StrictInt | None = None
+    total_bytes: StrictInt | None = None
+    peak_allocated_bytes: StrictInt | None = None  # the allocator's peak during the step
+
+
+class InferenceMemoryRecord(Record):
+    """Bytes one forward needs at one batch size: the parameters plus the peak it allocated."""
+
+    parameters_bytes: StrictInt | None = None
+    peak_allocated_bytes: StrictInt | None = None
+    total_bytes: StrictInt | None = None
+
+
 class MemoryRecord(Record):
+    training: TrainingMemoryRecord | None = None
+    inference: dict[Annotated[str, StringConstraints(pattern=r"^b[1-9][0-9]*$")], InferenceMemoryRecord] | None = None
+    # legacy (files before training memory): the process's peak resident set, torch included, and its `phases`
     peak_bytes: StrictInt | None = None
 
 

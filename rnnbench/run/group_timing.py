@@ -10,7 +10,6 @@ import torch
 
 from rnnbench.measure.backend import detect_backend
 from rnnbench.measure.env import resolve_device
-from rnnbench.measure.memory import PeakMemory
 from rnnbench.measure.paired import Entry, Interleaved, time_interleaved
 from rnnbench.measure.phases import PHASES, train_step_calls
 from rnnbench.measure.timer import make_sync
@@ -64,7 +63,6 @@ def prepare(reps: dict[str, Case], device: torch.device, build: Callable, wrap: 
             "optimizer": make_optimizer(s.optimizer.name, model.parameters(), s.optimizer.lr),
             "batch": task.sample(s.batch_size, generator, device),
             "inputs": {size: task.sample(size, generator, device).inputs for size in s.inference.batch_sizes},
-            "memory": {},
         }
     return prepared
 
@@ -85,10 +83,6 @@ def time_group(
     s = cases[0].settings
     prepared = prepare(reps, device, build, wrap)
     train_entries = {key: train_entry(p, s.grad_clip) for key, p in prepared.items()}
-    for key, p in prepared.items():  # peak memory of one untimed step each, outside every timer
-        with PeakMemory(device) as peak:
-            _once(train_entries[key])
-        p["memory"]["train_step"] = peak.peak_bytes
     on_event({"kind": "phase", "phase": f"timing train step, {len(reps)} models interleaved"})
     train = time_interleaved(train_entries, device=device, sync=sync, seed=0, **_budget(cases, share))
     inference: dict[int, Interleaved] = {}
@@ -99,10 +93,6 @@ def time_group(
             p["model"].eval()
         try:
             with torch.inference_mode():
-                for key, p in prepared.items():
-                    with PeakMemory(device) as peak:
-                        _once(entries[key])
-                    p["memory"][f"inference_b{size}"] = peak.peak_bytes
                 inference[size] = time_interleaved(
                     entries, device=device, sync=sync, seed=size, **_budget(cases, share)
                 )
@@ -118,7 +108,6 @@ def time_group(
             },
             "inference": {f"b{size}": inference_block(m.total_ms[key], size) for size, m in inference.items()},
             "backend": detect_backend(p["model"], p["batch"].inputs),
-            "memory": p["memory"],
         }
         speeds[key] = block
     out = {}
@@ -140,13 +129,6 @@ def time_group(
 def inference_block(samples: list[float], size: int) -> dict[str, Any]:
     latency = summarize(samples)
     return {"latency_ms": latency, "seq_per_s": size / (latency["median"] * 1e-3)}
-
-
-def _once(entry: Entry) -> None:
-    if entry.before_each is not None:
-        entry.before_each()
-    for call in entry.phases.values():
-        call()
 
 
 def train_entry(p: dict[str, Any], grad_clip: float | None) -> Entry:

@@ -17,7 +17,6 @@ from rnnbench.measure.allocator import steady_malloc
 from rnnbench.measure.backend import autocast_context, detect_backend
 from rnnbench.measure.env import resolve_device
 from rnnbench.measure.flops import achieved_gflops, forward_flops
-from rnnbench.measure.memory import PeakMemory
 from rnnbench.measure.phases import time_inference, time_train_step
 from rnnbench.measure.timer import make_sync
 from rnnbench.models.matching import match_case
@@ -25,6 +24,7 @@ from rnnbench.models.plugins import PluginModel
 from rnnbench.models.registry import MODELS, Recurrent
 from rnnbench.results.store import utc_now_iso
 from rnnbench.run.group_timing import time_group
+from rnnbench.run.memory import case_memory
 from rnnbench.run.timing_processes import time_group_in_processes
 from rnnbench.run.train import TrainLimits, make_optimizer, train
 from rnnbench.suite.arch import is_plugin
@@ -98,20 +98,14 @@ def _measure_speed(case: Case, task, model: nn.Module, device: torch.device, on_
     generator = torch.Generator().manual_seed(10_000 + case.seed)
     batch = task.sample(s.batch_size, generator, device)
     on_event({"kind": "phase", "phase": "timing train step"})
-    memory: dict[str, int | None] = {}
-    # Peak memory per phase: the tracker resets and reads outside each timer, never inside a sample.
-    with PeakMemory(device) as peak:
-        train_timing = time_train_step(timed, optimizer, batch, task.loss, s.grad_clip, s.timing, device)
-    memory["train_step"] = peak.peak_bytes
+    train_timing = time_train_step(timed, optimizer, batch, task.loss, s.grad_clip, s.timing, device)
     inference = {}
     for size in s.inference.batch_sizes:
         on_event({"kind": "phase", "phase": f"timing inference b{size}"})
         inputs = task.sample(size, generator, device).inputs
-        with PeakMemory(device) as peak:
-            inference[f"b{size}"] = time_inference(timed, inputs, s.timing, device)
-        memory[f"inference_b{size}"] = peak.peak_bytes
+        inference[f"b{size}"] = time_inference(timed, inputs, s.timing, device)
     backend = detect_backend(timed, batch.inputs)
-    return {"train_timing": train_timing, "inference": inference, "backend": backend, "memory": memory}
+    return {"train_timing": train_timing, "inference": inference, "backend": backend}
 
 
 def _train(case: Case, task, model: nn.Module, device: torch.device, on_event: EventFn):
@@ -239,8 +233,9 @@ def _train_part(case: Case, on_event: EventFn) -> dict[str, Any]:
         out.update(plugin=model.plugin, impl="plugin")
     if (matched := match_case(case, task.input_size)) is not None:
         out.update(hidden_size=matched.hidden_size, matched=matched.as_record())
-    with PeakMemory(device) as training_memory:
-        outcome = _train(case, task, model, device, on_event)
+    on_event({"kind": "phase", "phase": "counting memory"})
+    out["memory"] = case_memory(case, task, _with_dtype(model, device, case.dtype), device)  # outside every timer
+    outcome = _train(case, task, model, device, on_event)
     out.update(
         status=outcome.status,
         error=f"loss became non-finite at step {outcome.diverged_at}" if outcome.status == "diverged" else None,
@@ -253,7 +248,6 @@ def _train_part(case: Case, on_event: EventFn) -> dict[str, Any]:
             "ms_to_solve": outcome.ms_to_solve,
             "diverged_at": outcome.diverged_at,
         },
-        training_memory=training_memory.peak_bytes,
     )
     return out
 
@@ -284,7 +278,6 @@ def assemble(case: Case, options: RunOptions, speed: dict[str, Any], trained: di
     record = case_header(case)
     trained = dict(trained)
     forward = trained.pop("forward_flops", None)
-    training_memory = trained.pop("training_memory", None)
     record.update(trained)
     if record["status"] == "failed":
         return record
@@ -295,7 +288,6 @@ def assemble(case: Case, options: RunOptions, speed: dict[str, Any], trained: di
     record["train"] = {**record["train"], **speed["train_timing"]}
     record.update(
         inference=speed["inference"],
-        memory={"phases": {**speed["memory"], "training": training_memory}},
         flops=_flops(forward, step_ms, options.reference_gflops),
         backend=speed["backend"],
     )
