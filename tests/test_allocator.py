@@ -77,6 +77,7 @@ def test_the_env_block_says_which_malloc_timed(fresh, monkeypatch):
 
 def test_ab_sides_start_with_the_tunables(fresh, monkeypatch):
     from rnnbench.compare import ab
+    from rnnbench.run import worker_process
 
     seen = {}
 
@@ -84,9 +85,9 @@ def test_ab_sides_start_with_the_tunables(fresh, monkeypatch):
         seen.update(kwargs["env"])
         raise OSError(2, "stop here")
 
-    monkeypatch.setattr(ab.subprocess, "Popen", fake_popen)
-    with pytest.raises(ab.AbError):
-        ab.Worker(ab.Side("base"))
+    monkeypatch.setattr(worker_process.subprocess, "Popen", fake_popen)
+    with pytest.raises(ab.AbError, match="base side: cannot start"):
+        ab.Worker(ab.Side("base"), reply_timeout_s=1.0)
     assert seen.get("GLIBC_TUNABLES", "") == fresh.steady_env().get("GLIBC_TUNABLES", "")
     if GLIBC:
         assert "mmap_threshold" in seen["GLIBC_TUNABLES"]

@@ -237,16 +237,17 @@ def _ok_record(case) -> dict:
 
 @pytest.fixture
 def quick_runner(monkeypatch):
-    """run_suite without the reference matmul; returns the list of case ids that run_case was called with."""
+    """run_suite without the reference matmul or timings; returns the ids of the cases trained, in order."""
     monkeypatch.setattr(driver_module, "reference_matmul_gflops", lambda device: {"matmul_gflops": 1.0})
-    monkeypatch.setattr(runner_module, "time_group", lambda *args: {})  # no group timing: each case via run_case
+    monkeypatch.setattr(runner_module, "time_cases", lambda cases, on_event: {c.id: {} for c in cases})
+    monkeypatch.setattr(driver_module, "assemble", lambda case, options, speed, trained: trained)
     calls: list[str] = []
 
-    def fake_run_case(case, options, on_event):
+    def fake_train_case(case, options, on_event):
         calls.append(case.id)
         return _ok_record(case)
 
-    monkeypatch.setattr(runner_module, "run_case", fake_run_case)
+    monkeypatch.setattr(runner_module, "train_case", fake_train_case)
     return calls
 
 
@@ -258,7 +259,7 @@ def test_run_suite_marks_the_case_in_flight_interrupted(write_suite, tmp_path, q
             raise Interrupted(signal.SIGTERM)
         return _ok_record(case)
 
-    monkeypatch.setattr(runner_module, "run_case", second_is_interrupted)
+    monkeypatch.setattr(runner_module, "train_case", second_is_interrupted)
     out = tmp_path / "r.json"
     with pytest.raises(KeyboardInterrupt):
         driver_module.run_suite(suite, cases, out, suite_path=str(path))

@@ -123,29 +123,23 @@ def test_a_failing_timing_process_falls_back_to_timing_each_case_alone(tmp_path,
     assert all(r["status"] in ("ok", "diverged") and "paired" not in r for r in records)
 
 
-def test_a_child_that_dies_is_one_line_and_no_orphan(monkeypatch):
-    import multiprocessing
-
-    _, cases, _ = load_suite("ci")
-    ctx = multiprocessing.get_context("spawn")
-    child = timing_processes._TimingProcess(ctx, cases[:2], 0.01, 1)
-    child.process.kill()
-    child.process.join()
-    with pytest.raises(timing_processes.TimingProcessError, match="died with exit code"):
-        child.start_timing()
-    child.close()
-    assert not child.process.is_alive()
+def test_a_child_that_dies_is_one_line_naming_what_was_awaited_and_no_orphan(monkeypatch):
+    monkeypatch.setattr(timing_processes, "CHILD_MODULE", "rnnbench.no_such_module")
+    child = timing_processes._start(0, 1)
+    with pytest.raises(timing_processes.TimingProcessError, match=r"timing process 1: exited \(code 1\).*No module"):
+        timing_processes._answer(child, 60.0, "it to import torch")
+    child.stop()
+    assert child.proc.poll() is not None
 
 
-def test_a_daemon_worker_times_the_group_paired_in_its_own_process(tmp_path, monkeypatch):
-    import multiprocessing
+def test_local_workers_time_each_group_in_fresh_processes(tmp_path):
+    from rnnbench.run.driver import run_suite
+    from rnnbench.run.executors.base import Plan
 
-    from rnnbench.run import runner
-
-    monkeypatch.setattr(multiprocessing.current_process(), "daemon", True, raising=False)
     (tmp_path / "tiny.yaml").write_text(
         TINY_SUITE.replace("target_rel_ci: 0.05}", "target_rel_ci: 0.05, processes: 2}")
     )
-    _, cases, _ = load_suite(tmp_path / "tiny.yaml")
-    records = runner.run_group(cases)
-    assert all("paired" in r and "blocks" not in r["paired"] for r in records)
+    suite, cases, path = load_suite(tmp_path / "tiny.yaml")
+    doc = run_suite(suite, cases, tmp_path / "r.json", suite_path=str(path), plan=Plan("local", 2, None))
+    assert all(c["status"] == "ok" for c in doc["cases"])
+    assert all(c["paired"]["processes"] == 2 and len(c["paired"]["blocks"]["train_step"]) == 2 for c in doc["cases"])
