@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from typing import Any, BinaryIO
 
 STOP_GRACE_S = 2.0  # how long a child asked to stop may take before it is killed (Ctrl-C must end all within 5 s)
 EXITED = object()  # queued by a reader thread at end of file: the child closed its stdout or died
+_LIVE: weakref.WeakSet[WorkerProcess] = weakref.WeakSet()  # this process's children, for a SIGTERM to pass on
 
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds this checkout's `rnnbench`
 
@@ -102,6 +104,7 @@ class WorkerProcess:
         except OSError as err:
             self._stderr.close()
             raise WorkerError(f"{name}: cannot start {argv[0]}: {err.strerror or err}") from None
+        _LIVE.add(self)
         assert self.proc.stdout is not None
         self._reader = threading.Thread(
             target=self._read_lines, args=(self.proc.stdout,), name=f"rnnbench-read-{name}", daemon=True
@@ -200,6 +203,7 @@ class WorkerProcess:
         if not self._stderr.closed:
             self._stderr.close()
         self._closed = True
+        _LIVE.discard(self)
 
     def stop(self, grace: float = STOP_GRACE_S) -> None:
         stop_all([self], grace)
@@ -247,7 +251,7 @@ class ChildChannel:
         self._in = sys.stdin.buffer
         self._lock = threading.Lock()  # events may be sent from a progress callback on another thread
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent alone decides what an interrupt means
-        # SIGTERM (the parent's `stop`) unwinds, so this child's `finally` blocks stop children of its own
+        # SIGTERM (the parent's `stop`) ends this child at once, passing the signal on to children of its own
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
         _exit_with_parent()
 
@@ -267,7 +271,15 @@ class ChildChannel:
 
 
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
-    raise SystemExit(128 + signum)
+    # No unwinding and no interpreter shutdown (torch's takes a second or more on a loaded machine): what a
+    # stopped child computed is discarded anyway. Its own children get the same signal and do the same.
+    for worker in list(_LIVE):
+        if worker.proc.returncode is None:
+            try:
+                os.kill(worker.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    os._exit(128 + signum)
 
 
 def _exit_with_parent(period_s: float = 1.0) -> None:
