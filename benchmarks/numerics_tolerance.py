@@ -3,11 +3,11 @@
 Usage: python benchmarks/numerics_tolerance.py
 
 For each built-in model, task and size (8 sequences, eval mode, seed 0) it prints the worst value of
-|Δ| / (atol + rtol·|BASE|) for a few (atol, rtol) pairs: "noise" is the larger of float32 against a
-float64 copy and the fused kernel against rnnbench's cell loop on the same weights (two orderings of
-the same sums, as a torch upgrade may bring); "signal" scales the head's weights by 1 + 1e-3 (the
+|Δ| / (atol + rtol·|BASE|) for a few (atol, rtol) pairs: "noise" is the largest of float32 against a
+float64 copy, the fused kernel against rnnbench's cell loop on the same weights (two orderings of
+the same sums, as a torch upgrade may bring) and 2 threads against 1; "signal" scales the head's weights by 1 + 1e-3 (the
 features under the head changed by 0.1 %). A tolerance fits when noise stays well below 1 and signal
-well above it. One thread; nothing here is timed.
+well above it. Nothing here is timed.
 """
 
 from __future__ import annotations
@@ -53,9 +53,12 @@ def main() -> None:
                     head.weight.mul_(1 + 1e-3)
                     y, y_cell, y_changed = fused(x), cell(x), changed(x)
                     y64 = copy.deepcopy(fused).double()(x.double()).float()
+                    torch.set_num_threads(2)
+                    y_threads = fused(x)
+                    torch.set_num_threads(1)
                 cells = []
                 for pair in CANDIDATES:
-                    noise = max(_worst(y64, y, *pair), _worst(y, y_cell, *pair))
+                    noise = max(_worst(y64, y, *pair), _worst(y, y_cell, *pair), _worst(y, y_threads, *pair))
                     signal = _worst(y, y_changed, *pair)
                     totals[pair] = [max(totals[pair][0], noise), min(totals[pair][1], signal)]
                     cells.append(f"{noise:8.3f} {signal:8.2f}")
