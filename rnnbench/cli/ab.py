@@ -1,7 +1,8 @@
-"""`rnnbench ab SUITE`: paired A/B timing of one suite between two environments (python, path, env per side)."""
+"""`rnnbench ab SUITE`: paired A/B timing of one suite between two environments (python, path, env per side), and their outputs."""
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +11,7 @@ import typer
 
 from rnnbench.cli.compare import TERMINAL_FORMAT, show_comparison
 from rnnbench.cli.options import SuiteArg, fail
+from rnnbench.compare.numerics import DEFAULT_ATOL, DEFAULT_RTOL
 from rnnbench.export.registry import COMPARISON_FORMATS
 
 EnvList = Annotated[list[str] | None, typer.Option(help="K=V for that side's environment; repeatable.")]
@@ -23,6 +25,16 @@ def _env(values: list[str] | None, flag: str) -> dict[str, str]:
             raise fail(f"{flag}: {item!r} is not K=V")
         out[key] = value
     return out
+
+
+def _tolerance(text: str, flag: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise fail(f"{flag}: {text!r} is not a number") from None
+    if not (math.isfinite(value) and value >= 0.0):
+        raise fail(f"{flag}: {text!r} must be a non-negative number")
+    return value
 
 
 def ab(
@@ -39,12 +51,33 @@ def ab(
     alpha: Annotated[
         float, typer.Option(min=1e-9, max=0.5, help="Significance level (CIs at 1 - alpha), over worker pairs.")
     ] = 0.05,
-    fail_on_regression: Annotated[bool, typer.Option("--fail-on-regression", help="Exit 1 on a regression.")] = False,
+    atol: Annotated[
+        str,
+        typer.Option(
+            help="Outputs check: both sides run the base's weights on its inputs; outputs and loss agree when "
+            "|NEW - BASE| <= atol + rtol * |BASE| per value. Default about 8 float32 eps, for outputs near zero."
+        ),
+    ] = f"{DEFAULT_ATOL:g}",
+    rtol: Annotated[
+        str,
+        typer.Option(
+            help="Outputs check: relative tolerance. Default about 84 float32 eps: rounding measured 19x inside, "
+            "a 0.1% change at least 4.5x outside (docs/ci-gate.md)."
+        ),
+    ] = f"{DEFAULT_RTOL:g}",
+    fail_on_regression: Annotated[
+        bool, typer.Option("--fail-on-regression", help="Exit 1 on a regression: a slower timing or outputs changed.")
+    ] = False,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, md or json.")] = TERMINAL_FORMAT,
     summary: Annotated[Path | None, typer.Option(help="Also append the Markdown report to this file.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Write both sides' paired raw samples to this JSON file.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write both sides' paired raw samples and the outputs check to this JSON file.")
+    ] = None,
 ) -> None:
-    """Time SUITE's models in worker processes of two environments, taking turns; report NEW/BASE per metric."""
+    """Time SUITE's models in worker processes of two environments, taking turns; report NEW/BASE per metric.
+
+    First both sides run the base's weights on the base's inputs: outputs or loss beyond --atol/--rtol
+    add an "outputs changed" row, a regression."""
     from rnnbench.compare.ab import AbError, AbOptions, Side, comparison_of, run_ab, save_doc
     from rnnbench.compare.comparison import parse_threshold
     from rnnbench.suite.expand import load_suite
@@ -57,12 +90,19 @@ def ab(
         threshold_value = parse_threshold(threshold)
     except ValueError as err:
         raise fail(f"--threshold: {err}") from None
+    atol_value, rtol_value = _tolerance(atol, "--atol"), _tolerance(rtol, "--rtol")
     try:
         suite_model, _, suite_path = load_suite(suite)
     except SuiteError as err:
         raise fail(str(err)) from None
     options = AbOptions(
-        pairs=pairs, seconds=seconds, threshold=threshold_value, alpha=alpha, threads=suite_model.threads
+        pairs=pairs,
+        seconds=seconds,
+        threshold=threshold_value,
+        alpha=alpha,
+        threads=suite_model.threads,
+        atol=atol_value,
+        rtol=rtol_value,
     )
     for flag, path in (("--base-path", base_path), ("--new-path", new_path)):
         if path is not None and not path.is_dir():

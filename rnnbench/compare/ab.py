@@ -4,7 +4,8 @@ Each process pair (one fresh worker per side) times every entry (a model's train
 inference at one batch size) in rounds: one block on one side, then one on the other, ABBA, with
 only the side asked running (the other waits on its pipe). A round gives one log-ratio; a pair's
 median log-ratio is one observation, and the interval is taken across pairs (stats.hierarchical_ratio_ci),
-since each process carries a bias of its own.
+since each process carries a bias of its own. Before the first pair is timed, both sides run the base's
+weights on the base's inputs and their outputs are compared (compare/output_check.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Any
 
 from rnnbench import stats
 from rnnbench.compare.comparison import CompareOptions, Comparison
+from rnnbench.compare.numerics import DEFAULT_ATOL, DEFAULT_RTOL
+from rnnbench.compare.output_check import add_numerics, check_outputs
 from rnnbench.compare.placement import core_slots, pin
 from rnnbench.compare.rows import Row, decided_timing_row
 from rnnbench.measure.allocator import steady_env
@@ -53,6 +56,8 @@ class AbOptions:
     alpha: float = 0.05  # over 4 pairs (t with 3 df): 0.01 would need ~10 pairs to resolve 5 %
     reply_timeout_s: float = 120.0  # a worker silent this long has hung
     threads: int | None = None  # the suite's threads: the cores one pair is timed on (None: all of them)
+    atol: float = DEFAULT_ATOL  # outputs agree when |NEW - BASE| <= atol + rtol * |BASE| (compare/numerics.py)
+    rtol: float = DEFAULT_RTOL
 
 
 class Worker:
@@ -78,11 +83,15 @@ class Worker:
     def pid(self) -> int:
         return self.process.pid
 
-    def read(self, waiting_for: str) -> dict[str, Any]:
+    def receive(self, waiting_for: str) -> dict[str, Any]:
+        """The next answer, an {"error": ...} one included; a worker that died or hung is an AbError."""
         try:
-            answer = self.process.receive(self.timeout, waiting_for)
+            return self.process.receive(self.timeout, waiting_for)
         except WorkerError as err:
             raise AbError(str(err)) from None
+
+    def read(self, waiting_for: str) -> dict[str, Any]:
+        answer = self.receive(waiting_for)
         if "error" in answer:
             raise AbError(f"{self.side.name} side: {answer['error']}")
         return answer
@@ -93,6 +102,11 @@ class Worker:
     def ask(self, request: dict[str, Any], waiting_for: str) -> dict[str, Any]:
         self.send(request)
         return self.read(waiting_for)
+
+    def answer(self, request: dict[str, Any], waiting_for: str) -> dict[str, Any]:
+        """As `ask`, but an {"error": ...} answer is returned (an older worker's unknown command), not raised."""
+        self.send(request)
+        return self.receive(waiting_for)
 
 
 def git_sha(path: str | None) -> str | None:
@@ -165,6 +179,9 @@ def run_ab(
             entries = [(name, label) for name, label in listed[0] if name in new_names]
             if not entries:
                 raise AbError("base and new sides share no timed entry: incomparable")
+            if index == 0:  # once, with this pair alone on the machine and before any block is timed
+                on_progress("pair 1: checking outputs on the base's weights and inputs")
+                doc["numerics"] = check_outputs(pair[0], pair[1], entries, options.atol, options.rtol)
             slot = slots[index % len(slots)]
             upcoming = None
             if len(slots) > 1:
@@ -243,6 +260,7 @@ def comparison_of(doc: dict[str, Any], options: AbOptions) -> Comparison:
     out.geomeans = {label: stats.geomean(r) for label, r in by_label.items()}
     if out.rows:
         out.geomeans["overall"] = stats.geomean([r.ratio for r in out.rows if r.ratio])
+    add_numerics(out, doc.get("numerics"))
     return out
 
 

@@ -42,6 +42,7 @@ class Comparison:
     geomeans: dict[str, float] = field(default_factory=dict)  # label (and "overall") -> geomean of timing ratios
     base_meta: dict[str, Any] = field(default_factory=dict)  # git_sha, started_at, rnnbench_version of each run
     new_meta: dict[str, Any] = field(default_factory=dict)
+    numerics: dict[str, Any] = field(default_factory=dict)  # ab: the outputs check (compare/output_check.py)
 
     @property
     def regressions(self) -> list[Row]:

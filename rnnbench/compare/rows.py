@@ -41,7 +41,7 @@ class Row:
     config: str
     label: str
     metric: str
-    kind: str  # timing | solve | accuracy
+    kind: str  # timing | solve | accuracy | numerics (ab: outputs that changed, no ratio)
     unit: str  # ms, seq/s, or the task's metric name
     base: float | None  # median as measured (not normalized)
     new: float | None

@@ -39,6 +39,7 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
             "only_in_base": c.only_in_base,
             "only_in_new": c.only_in_new,
             "not_compared": [{"id": cid, "reason": why} for cid, why in c.not_compared],
+            "numerics": c.numerics or None,
         }
     )
 

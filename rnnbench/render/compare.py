@@ -14,7 +14,7 @@ from rnnbench.compare.comparison import Comparison
 from rnnbench.compare.rows import Row
 from rnnbench.render.format import format_change, format_ci, format_p, format_value
 
-VERDICT_STYLES = {"slower": "red", "faster": "green", "worse": "red", "better": "green"}
+VERDICT_STYLES = {"slower": "red", "faster": "green", "worse": "red", "better": "green", "outputs changed": "red"}
 MAX_LISTED = 5  # regressions named in the one-line decision; the table has them all
 
 

@@ -117,6 +117,8 @@ def format_change(row: Row) -> str:
     """NEW/BASE as a factor for durations; for accuracy, the change in skill (share of chance-to-perfect)."""
     if row.kind == "accuracy":
         return MISSING if row.delta is None else f"{row.delta * 100:+.1f} pts"
+    if row.kind == "numerics":  # no ratio: the outputs differ beyond tolerance (the reason gives by how much)
+        return "changed"
     return MISSING if row.ratio is None else f"{row.ratio:.3f}×"
 
 

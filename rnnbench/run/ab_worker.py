@@ -3,6 +3,10 @@
 Protocol (one JSON object per line): the worker says {"hello": fingerprint} once imported; then
 {"cmd": "prepare", "suite": PATH} -> {"entries": [...]} (models built, warmed up);
 {"cmd": "sample", "entry": NAME, "n": K} -> {"total_ms": [...], "phases_ms": {...}};
+{"cmd": "outputs", "save": DIR, "entries": [NAME|train, ...], "max_batch": N} -> {"outputs": {NAME: {file, shape,
+values, loss} or {error}}}: each model's weights and first N training sequences saved in DIR, and its outputs;
+{"cmd": "outputs", "load": {NAME: FILE}} -> the same answer, on the weights and inputs the other side saved
+(run/ab_outputs.py; a worker that predates it answers {"error": "unknown command ..."});
 {"cmd": "quit"} or end of input ends it. Only the side that was asked runs: the other waits on its pipe.
 """
 
@@ -45,6 +49,7 @@ def main() -> int:
     )
     entries: dict[str, Any] = {}
     models: dict[str, Any] = {}
+    checked: dict[str, dict[str, Any]] = {}  # train entry -> its prepared model, task and batch (numerics check)
     factor, sync, use_events = 1.0, make_sync("cpu"), False
     for request in channel:
         cmd = request.get("cmd")
@@ -61,6 +66,7 @@ def main() -> int:
                     for key, p in prepared.items():
                         entries[f"{key}|train"] = train_entry(p, s.grad_clip)
                         models[f"{key}|train"] = (p["model"], False, s.timing.warmup, p["case"].label)
+                        checked[f"{key}|train"] = p
                         for size in s.inference.batch_sizes:
                             entries[f"{key}|b{size}"] = inference_entry(p, size)
                             models[f"{key}|b{size}"] = (p["model"], True, s.timing.warmup, p["case"].label)
@@ -70,6 +76,14 @@ def main() -> int:
             elif cmd == "sample":
                 name = request["entry"]
                 _reply(_block(entries[name], models[name], int(request["n"]), sync, use_events, factor))
+            elif cmd == "outputs":
+                from rnnbench.run.ab_outputs import load_and_run, save_and_run
+
+                if "save" in request:
+                    chosen = {name: checked[name] for name in request["entries"] if name in checked}
+                    _reply({"outputs": save_and_run(chosen, request["save"], int(request["max_batch"]))})
+                else:
+                    _reply({"outputs": load_and_run(checked, request["load"])})
             elif cmd == "quit":
                 break
             else:
