@@ -304,8 +304,8 @@ def process_ratio_ci(
     The estimate is the median of the process medians, the interval its sign-test interval
     (`ci_median`, order statistics) and p the two-sided sign test (scipy's binomtest) of the
     process medians against 0: one procedure, so the interval excludes 1 exactly when p < α.
-    A process in an odd state (on the 2-core VM a fused LSTM step sometimes runs 20 % slower in
-    one process than in the next) moves the median little where it would drag a mean. Where
+    A process in an odd state (a fused LSTM step can run markedly slower in one process than in
+    the next) moves the median little where it would drag a mean. Where
     the processes are too few for the level (below 6 at 95 %: 5 give 93.75 %, and can never
     reach p < 0.05), the interval is unbounded: too few to bound.
     """

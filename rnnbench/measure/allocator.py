@@ -2,10 +2,11 @@
 
 glibc raises its mmap threshold each time a large mmapped block is freed, so whether a buffer of
 a given size comes from the heap or from a fresh mmap (page faults on every call) depends on the
-order of the process's earlier frees. On the 2-core VM that made nn.LSTM (oneDNN allocates a
-~1 MB workspace per call) 25-40 % slower in about one fresh process in four, beside an unchanged
-GRU: 11 of 40 processes read GRU/LSTM 1.47-1.73 instead of 1.92-2.11. With the thresholds fixed
-below, 40 of 40 read 1.92-2.08 (docs/paired-timing.md). Set RNNBENCH_MALLOC=default to opt out.
+order of the process's earlier frees. oneDNN's LSTM allocates a ~1 MB workspace per call, so
+in some fresh processes nn.LSTM ran markedly slower beside an unchanged GRU, a bias of the
+process rather than of the code. The thresholds fixed below remove that source of it
+(docs/paired-timing.md; measurements: docs/evidence/paired-timing.md). Set RNNBENCH_MALLOC=default
+to opt out.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Matmul FLOP counts of recurrent layers (METHOD.md), and achieved GFLOP/s from a timing."""
+"""Matmul FLOP counts of recurrent layers (docs/measurement.md, "Work and peak"), and achieved GFLOP/s from a timing."""
 
 from __future__ import annotations
 

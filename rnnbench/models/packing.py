@@ -16,7 +16,7 @@ Packed, it is, as in the papers. Two routes give the same states:
   by layer, one call per direction (one oneDNN kernel call each for fused cores). The cell-loop
   and scripted cores take this route (their hand-written backward is untouched), and so do fused
   cores on the CPU, where `pack` falls off oneDNN onto ATen's packed loop, about 3x slower per
-  step (`benchmarks/packing.py`; docs/tasks.md has the figures).
+  step (`benchmarks/packing.py`; docs/evidence/packing.md has one machine's figures).
 
 Padded positions of the outputs are 0 in both routes, and outputs keep the input's left-padded
 layout. `lengths_from_padding` reads the lengths off the inputs: a real sequence never starts with
@@ -51,7 +51,7 @@ def roll_steps(x: Tensor, shift: Tensor, time_dim: int) -> Tensor:
     """Each sequence rolled `shift[b]` steps toward the start along `time_dim` (1 batch-first, 0 time-major).
 
     One index_select over the flattened (time, batch) rows: its backward is an index_add, cheaper
-    than gather's scatter over an expanded index (1.16x against 1.25x the padded step, LSTM h32 T30).
+    than gather's scatter over an expanded index.
     """
     steps, batch = x.shape[time_dim], x.shape[1 - time_dim]
     position = (torch.arange(steps, device=x.device).unsqueeze(0) + shift.unsqueeze(1)) % steps  # (B, T)

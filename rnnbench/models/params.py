@@ -1,7 +1,7 @@
 """Parameter counts from the formula (torch-free): P = G·(h·(i + h) + 2h) per layer and direction.
 
 A peephole LSTM adds 3h diagonal weights per layer and direction, and an upper layer takes
-h·directions as input (TASKS.md). Tests check these counts against the built models.
+h·directions as input (docs/analyses.md, "Parameter matching"). Tests check these counts against the built models.
 """
 
 from __future__ import annotations

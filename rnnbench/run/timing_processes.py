@@ -1,9 +1,9 @@
 """A timing group timed in several fresh processes, one after another: the process is the unit of its ratio intervals.
 
-A process carries a bias of its own (its heap and allocator state, where its buffers land): on
-the 2-core VM one fused LSTM step read 6.7 ms in one process and 9.2 ms in the next, beside an
-unchanged GRU. Rounds inside one process cannot see that bias, so their interval is too narrow
-for a repeat run (13 of 20 covered). With `timing.processes: k >= 2` each process times the whole
+A process carries a bias of its own (its heap and allocator state, where its buffers land): one
+fused LSTM step can run markedly slower in one process than in the next, beside an unchanged GRU.
+Rounds inside one process cannot see that bias, so their interval is too narrow to cover a repeat
+run (measurements: docs/evidence/paired-timing.md). With `timing.processes: k >= 2` each process times the whole
 group for 1/k of its budget; the records keep every sample, in process order, with the rounds
 of each process (`paired.blocks`), and `analysis.paired` reads one median per process.
 """

@@ -45,8 +45,10 @@ class TimingConfig(Strict):
     warmup: StrictInt = Field(5, ge=0)  # iterations thrown away (autotuning, primitive creation, allocator)
     min_repeats: PositiveInt = 10
     max_repeats: PositiveInt = 1000
-    max_seconds: PositiveFloat = 2.0  # budget per measured block
-    target_rel_ci: float = Field(0.02, gt=0.0, lt=1.0)  # stop when the median's 95 % CI is this tight
+    max_seconds: PositiveFloat = 2.0  # budget per measured block (an interleaved group: this x its cases)
+    # solo timing only (a case alone in its group): stop when the median's 95 % CI is this tight;
+    # interleaved groups run for their budget (docs/measurement.md, "Two timing modes")
+    target_rel_ci: float = Field(0.02, gt=0.0, lt=1.0)
     # fresh processes a timing group is timed in, one after another, sharing its budget: each process
     # carries a bias of its own, so only >= 2 give ratio intervals that cover a repeat run
     processes: PositiveInt = Field(1, le=16)
@@ -85,7 +87,7 @@ class CaseSettings(Strict):
     train_size: PositiveInt | None = None  # None: fresh sequences every step
     match_params: str | PositiveInt | None = None  # pick hidden_size to match this model's (or this) count
     # variable-length (left-padded) tasks: start the recurrence at each sequence's real first step.
-    # On by default: it cost 2-8 % in train-step time (benchmarks/packing.py, docs/tasks.md)
+    # On by default: it costs a few % of train-step time (benchmarks/packing.py, docs/evidence/packing.md)
     packed: StrictBool = True
     train: TrainConfig = TrainConfig()
     timing: TimingConfig = TimingConfig()
