@@ -49,6 +49,7 @@ defaults:
   hidden_size: 32
   batch_size: 16
   train: {{max_steps: {steps}, max_seconds: 600, eval_every: 50, eval_size: 64}}
+  timing: {{max_seconds: 0.5}}  # training-bound: the group's one timing unit (8 x 0.5 s a block) cannot be shared out
   inference: {{batch_sizes: [1, 16]}}
 models: [lstm, gru]
 tasks: [{{task: adding, seq_len: 30}}]
