@@ -40,11 +40,14 @@ from rnnbench.claims.types import (
     Claim,
     ClaimResult,
     ClaimSettings,
+    RecapPlace,
     combine,
 )
 
 SWEEP = "seq_len sweep (≥ 2 lengths) with both architectures"
 
+# Every claim of the lecture, in its order (the recap's 3×2 shape lists each cell's statements in this order):
+# adding a claim is its rule module and one entry here, with its `recap` place.
 CLAIMS: dict[str, Claim] = {
     "lstm_gates": Claim(
         "lstm_gates",
@@ -55,6 +58,8 @@ CLAIMS: dict[str, Claim] = {
         "3 and 2 gates, ratio exactly 4/3",
         ("lstm", "gru"),
         structure_rule,
+        # the lecture's "complex structure" is judged by the gates and parameter-count claim
+        recap=RecapPlace("LSTM", "Disadvantage", "complex structure"),
     ),
     "lstm_long_term": Claim(
         "lstm_long_term",
@@ -66,6 +71,7 @@ CLAIMS: dict[str, Claim] = {
         ("lstm", "rnn"),
         lstm_long_term_rule,
         SWEEP,
+        recap=RecapPlace("LSTM", "Advantage", "captures long-term dependencies"),
     ),
     "lstm_complex_sequences": Claim(
         "lstm_complex_sequences",
@@ -78,6 +84,7 @@ CLAIMS: dict[str, Claim] = {
         ("lstm", "rnn"),
         complex_sequences_rule,
         "reber or temporal_order (symbols: 3) with both architectures",
+        recap=RecapPlace("LSTM", "Advantage", "handles complex sequences"),
     ),
     "gru_faster": Claim(
         "gru_faster",
@@ -88,6 +95,7 @@ CLAIMS: dict[str, Claim] = {
         "ratio < 1: Holm over the configurations' p-values, family-wise 95 %",
         ("gru", "lstm"),
         gru_faster_rule,
+        recap=RecapPlace("GRU", "Advantage", "faster to train"),
     ),
     "gru_similar_less_data": Claim(
         "gru_similar_less_data",
@@ -100,6 +108,7 @@ CLAIMS: dict[str, Claim] = {
         gru_data_rule,
         "train_size sweep (≥ 2 sizes) with both architectures",
         decide_similar,
+        recap=RecapPlace("GRU", "Advantage", "performs similarly to LSTM, especially with less training data"),
     ),
     "gru_short_term": Claim(
         "gru_short_term",
@@ -111,6 +120,7 @@ CLAIMS: dict[str, Claim] = {
         ("gru", "lstm"),
         gru_short_term_rule,
         SWEEP,
+        recap=RecapPlace("GRU", "Disadvantage", "cannot capture long-term dependencies"),
     ),
     "bilstm_understanding": Claim(
         "bilstm_understanding",
@@ -123,6 +133,7 @@ CLAIMS: dict[str, Claim] = {
         ("bilstm", "lstm"),
         understanding_rule,
         "lookahead task with both architectures",
+        recap=RecapPlace("Bi-LSTM", "Advantage", "offers comprehensive understanding"),
     ),
     "bilstm_better": Claim(
         "bilstm_better",
@@ -134,6 +145,7 @@ CLAIMS: dict[str, Claim] = {
         ("bilstm", "lstm"),
         bilstm_better_rule,
         "non-causal task with both architectures",
+        recap=RecapPlace("Bi-LSTM", "Advantage", "better performance"),
     ),
     "bilstm_cost": Claim(
         "bilstm_cost",
@@ -144,6 +156,7 @@ CLAIMS: dict[str, Claim] = {
         "ratio > 1: Holm over the configurations' p-values, family-wise 95 %",
         ("bilstm", "lstm"),
         bilstm_cost_rule,
+        recap=RecapPlace("Bi-LSTM", "Disadvantage", "computational complexity and training time"),
     ),
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -64,6 +64,19 @@ Rule = Callable[[dict[str, Any], tuple[str, ...], ClaimSettings], list[Finding]]
 Decider = Callable[[list[Finding], float], tuple[str, str]]  # (findings, confidence) -> (verdict, reason)
 
 
+RECAP_COLUMNS = ("LSTM", "GRU", "Bi-LSTM")
+RECAP_ROWS = ("Advantage", "Disadvantage")
+
+
+@dataclass(frozen=True)
+class RecapPlace:
+    """Where a claim sits in the lecture's 3×2 recap (columns `RECAP_COLUMNS`, rows `RECAP_ROWS`), in its words."""
+
+    column: Literal["LSTM", "GRU", "Bi-LSTM"]
+    row: Literal["Advantage", "Disadvantage"]
+    statement: str  # the lecture's short statement, e.g. "faster to train"
+
+
 @dataclass(frozen=True)
 class Claim:
     key: str
@@ -76,6 +89,8 @@ class Claim:
     rule: Rule
     needs: str = "configuration with both architectures"  # what a suite lacks when this is not measured
     decide: Decider | None = None  # the claim's own family-wise decision; None: `combine`
+    # its statement in the recap's 3×2 shape (render/recap_shape.py reads it); None: not in the recap
+    recap: RecapPlace | None = None
 
 
 @dataclass(frozen=True)
@@ -116,7 +131,7 @@ class ClaimResult:
         return {kind: (decide(found, self.confidence)[0], tuple(tasks[kind])) for kind, found in sorted(kinds.items())}
 
     def to_dict(self) -> dict[str, Any]:
-        claim = {k: v for k, v in asdict(self.claim).items() if k not in ("rule", "decide")}
+        claim = {k: v for k, v in asdict(self.claim).items() if k not in ("rule", "decide", "recap")}
         return {
             **claim,
             "verdict": self.verdict,
