@@ -60,8 +60,8 @@ def gru_data_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings
         a, b = efficiency.get((config, gru)), efficiency.get((config, lstm))
         if a is None or b is None or len(set(a) & set(b)) < 2:
             continue
-        cases = [c for c in doc["cases"] if sweep_config(c, "train_size") == config]
-        findings.append(_config_finding(config, labels, a, b, cases, s))
+        scale = scale_of([c for c in doc["cases"] if sweep_config(c, "train_size") == config])
+        findings.append(_config_finding(config, labels, a, b, scale, s))
     return findings
 
 
@@ -70,15 +70,16 @@ def _config_finding(
     labels: tuple[str, ...],
     a: dict[int, MetricSpread],
     b: dict[int, MetricSpread],
-    cases: list[dict[str, Any]],
+    metric_scale: tuple[float, float | None, bool],
     s: ClaimSettings,
 ) -> Finding:
-    """The finding of one configuration: `a` (GRU) and `b` (LSTM) by train_size, both with ≥ 2 sizes in common."""
+    """The finding of one configuration: `a` (GRU) and `b` (LSTM) by train_size, both with ≥ 2 sizes in common;
+    `metric_scale` is `scale_of` the configuration's cases (chance-to-perfect range, chance, higher is better)."""
     gru, lstm = labels
     margin = s.tolerance
     sizes = sorted(set(a) & set(b))
     small, large = sizes[0], sizes[-1]
-    scale, chance, higher = scale_of(cases)
+    scale, chance, higher = metric_scale
     sign = 1.0 if higher else -1.0
     g0, g1 = (_gaps(a[n], b[n], sign, scale) for n in (small, large))
     d0, d1 = list(g0.values()), list(g1.values())

@@ -22,8 +22,9 @@ from __future__ import annotations
 from typing import Any
 
 from rnnbench import stats
-from rnnbench.analysis.grouping import Group, group_results, task_key
+from rnnbench.analysis.grouping import Group, task_key
 from rnnbench.catalog import TASK_SPECS
+from rnnbench.claims.rules import section_pairs
 from rnnbench.claims.types import CONTRADICTED, INCONCLUSIVE, SUPPORTED, ClaimSettings, Finding, Measure
 
 # Task keys (task plus non-default options, as the case id spells them) that count as complex sequences.
@@ -33,13 +34,6 @@ COMPLEX_TASKS = {
 }
 # "Stays at chance": within 2 points of the metric (2 percentage points of accuracy) of the chance score.
 CHANCE_BAND = 0.02
-
-
-def _pairs(doc: dict[str, Any], first: str, second: str) -> list[tuple[str, Group, Group]]:
-    sections, _, groups = group_results(doc)
-    return [
-        (s, groups[(s, first)], groups[(s, second)]) for s in sections if (s, first) in groups and (s, second) in groups
-    ]
 
 
 def _finals_by_seed(group: Group) -> dict[int, dict[str, Any]]:
@@ -95,7 +89,7 @@ def complex_sequences_rule(doc: dict[str, Any], labels: tuple[str, ...], s: Clai
     """LSTM vs tanh RNN on the complex-sequence tasks, per section, on the tasks' solved rules."""
     lstm, rnn = labels
     findings = []
-    for section, a, b in _pairs(doc, lstm, rnn):
+    for section, a, b in section_pairs(doc, lstm, rnn):
         task = task_key(a.cases[0])
         if task not in COMPLEX_TASKS:
             continue
@@ -120,7 +114,7 @@ def understanding_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSet
     """Bi-LSTM vs LSTM on tasks whose answers lie ahead: the Bi-LSTM solves, the LSTM stays at chance."""
     bilstm, lstm = labels
     findings = []
-    for section, a, b in _pairs(doc, bilstm, lstm):
+    for section, a, b in section_pairs(doc, bilstm, lstm):
         spec = TASK_SPECS.get(a.cases[0]["task"])
         if spec is None or not spec.future:
             continue

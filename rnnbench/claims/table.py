@@ -23,7 +23,7 @@ for the combined test to reach 95 % (docs/statistics.md).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from rnnbench.claims.data_rule import decide_similar, gru_data_rule
 from rnnbench.claims.recap_rules import complex_sequences_rule, understanding_rule
@@ -38,8 +38,10 @@ from rnnbench.claims.speed_rules import bilstm_cost_rule, gru_faster_rule
 from rnnbench.claims.types import (
     NOT_MEASURED,
     Claim,
+    ClaimRecord,
     ClaimResult,
     ClaimSettings,
+    Context,
     RecapPlace,
     combine,
 )
@@ -161,7 +163,7 @@ CLAIMS: dict[str, Claim] = {
 }
 
 
-def context(doc: dict[str, Any], labels: list[str]) -> dict[str, Any]:
+def context(doc: dict[str, Any], labels: list[str]) -> Context:
     """Where the numbers were measured: a verdict may hold on cuDNN and fail on a CPU."""
     env = doc.get("env", {})
     backends = {
@@ -202,8 +204,32 @@ def evaluate_claims(doc: dict[str, Any], settings: ClaimSettings = ClaimSettings
     return [evaluate_claim(doc, claim, settings) for claim in CLAIMS.values()]
 
 
-def claims_document(doc: dict[str, Any], results: list[ClaimResult]) -> dict[str, Any]:
+class ClaimsEnv(TypedDict):
+    """The run's environment in the claims JSON."""
+
+    device: str | None
+    device_name: str | None
+    dtype: str | None
+    torch: str | None
+    threads: int | None
+    cpu_model: str | None
+
+
+class ClaimsDocument(TypedDict):
+    """The claims JSON (`rnnbench report --format json`)."""
+
+    kind: str
+    version: int
+    suite: str | None
+    rnnbench_version: str | None
+    started_at: str | None
+    env: ClaimsEnv
+    claims: list[ClaimRecord]
+
+
+def claims_document(doc: dict[str, Any], results: list[ClaimResult]) -> ClaimsDocument:
     """The JSON export: the claims with their findings and context, and what run they came from."""
+    env = doc.get("env", {})
     return {
         "kind": "rnnbench-claims",
         "version": 1,
@@ -211,7 +237,12 @@ def claims_document(doc: dict[str, Any], results: list[ClaimResult]) -> dict[str
         "rnnbench_version": doc.get("rnnbench_version"),
         "started_at": doc.get("started_at"),
         "env": {
-            k: doc.get("env", {}).get(k) for k in ("device", "device_name", "dtype", "torch", "threads", "cpu_model")
+            "device": env.get("device"),
+            "device_name": env.get("device_name"),
+            "dtype": env.get("dtype"),
+            "torch": env.get("torch"),
+            "threads": env.get("threads"),
+            "cpu_model": env.get("cpu_model"),
         },
         "claims": [r.to_dict() for r in results],
     }
