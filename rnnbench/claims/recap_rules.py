@@ -19,7 +19,7 @@ The per-finding verdict is descriptive; the claim-level verdict combines the fin
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from rnnbench import stats
 from rnnbench.analysis.grouping import Group, task_key
@@ -36,7 +36,17 @@ COMPLEX_TASKS = {
 CHANCE_BAND = 0.02
 
 
-def _finals_by_seed(group: Group) -> dict[int, dict[str, Any]]:
+class FinalRecord(TypedDict, total=False):
+    """A run's `train.final` record in the results, the fields these rules read."""
+
+    metric: float
+    chance: float | None
+    higher_is_better: bool
+    solved: bool
+
+
+def _finals_by_seed(group: Group) -> dict[int, FinalRecord]:
+    """seed -> the run's final record, for runs that finished with a metric."""
     return {
         c["seed"]: c["train"]["final"]
         for c in group.ok
@@ -48,7 +58,7 @@ def paired_units(first: Group, second: Group) -> tuple[tuple[float, ...], float,
     """(per-seed units first − second, the chance-to-perfect range, chance, higher_is_better), seeds both finished."""
     a, b = _finals_by_seed(first), _finals_by_seed(second)
     seeds = sorted(set(a) & set(b))
-    info = next(iter(a.values()), None) or next(iter(b.values()), {})
+    info = next(iter(a.values()), None) or next(iter(b.values()), FinalRecord())
     higher = bool(info.get("higher_is_better", True))
     chance = info.get("chance")
     perfect = 1.0 if higher else 0.0
