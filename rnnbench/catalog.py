@@ -1,14 +1,14 @@
 """Static facts about every model and task, torch-free, so a suite validates without importing torch.
 
-`models.MODELS` and `tasks.TASKS` register constructors under exactly these names
-(a test checks that the keys agree).
+`models.MODELS` is built from `MODEL_SPECS` and `tasks.TASKS` from `TASK_SPECS` (each spec's `impl`
+names its Task class as "module:Class"), so a task or model is registered here and nowhere else.
 """
 
 from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -62,6 +62,8 @@ class Extra:
 
 @dataclass(frozen=True)
 class TaskSpec:
+    """A task's torch-free facts and where its torch side lives: the task's one registry entry (`TASK_SPECS`)."""
+
     description: str
     causal: bool  # a target is a later input, so a bidirectional model would see the answer
     output_kind: Literal["last", "sequence"]
@@ -73,6 +75,8 @@ class TaskSpec:
     min_seq_len_of: Callable[[BaseModel], int] | None = None  # a minimum that depends on the options
     # each step's target depends on inputs after it: a unidirectional model cannot beat chance
     future: bool = False
+    # the Task subclass as "module:Class"; `tasks/registry.py` imports it, so the catalog names it without torch
+    impl: str = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -112,14 +116,24 @@ CELL_IMPLS = {"rnn": IMPLS, "lstm": IMPLS, "gru": IMPLS, "peephole": ("cell", "s
 
 TASK_SPECS: dict[str, TaskSpec] = {
     "adding": TaskSpec(
-        "sum of two marked values in a long sequence (Arjovsky et al. 2016)", False, "last", min_seq_len=2
+        "sum of two marked values in a long sequence (Arjovsky et al. 2016)",
+        False,
+        "last",
+        min_seq_len=2,
+        impl="rnnbench.tasks.adding:Adding",
     ),
-    "copy": TaskSpec("recall 10 symbols after a delay of T steps (Arjovsky et al. 2016)", False, "sequence"),
+    "copy": TaskSpec(
+        "recall 10 symbols after a delay of T steps (Arjovsky et al. 2016)",
+        False,
+        "sequence",
+        impl="rnnbench.tasks.copy:Copy",
+    ),
     "adding1997": TaskSpec(
         "sum of two marked values in [-1, 1], lengths T to 1.1T (Hochreiter & Schmidhuber 1997, exp. 4)",
         False,
         "last",
         min_seq_len=4,
+        impl="rnnbench.tasks.adding1997:Adding1997",
     ),
     "temporal_order": TaskSpec(
         "order of 2 (or 3) X/Y symbols far apart among distractors (Hochreiter & Schmidhuber 1997, exp. 6)",
@@ -127,12 +141,14 @@ TASK_SPECS: dict[str, TaskSpec] = {
         "last",
         TemporalOrderOptions,
         min_seq_len=5,  # 6b's three key windows; 6a alone would take 4
+        impl="rnnbench.tasks.temporal_order:TemporalOrder",
     ),
     "reber": TaskSpec(
         "legal next symbols of embedded Reber grammar strings (Hochreiter & Schmidhuber 1997, exp. 1)",
         True,
         "sequence",
         min_seq_len=9,  # the shortest embedded Reber string, BTBTXSETE
+        impl="rnnbench.tasks.reber:Reber",
     ),
     "lookahead": TaskSpec(
         "at every step, does the current symbol recur within the next k steps (non-causal: the answer lies ahead)",
@@ -142,10 +158,21 @@ TASK_SPECS: dict[str, TaskSpec] = {
         min_seq_len=3,  # the default window of 2 plus one scored step
         min_seq_len_of=lambda options: options.window + 1,  # type: ignore[attr-defined]
         future=True,
+        impl="rnnbench.tasks.lookahead:Lookahead",
     ),
-    "parity": TaskSpec("parity (XOR) of a bit string of length T (or 1 to T)", False, "last", ParityOptions),
+    "parity": TaskSpec(
+        "parity (XOR) of a bit string of length T (or 1 to T)",
+        False,
+        "last",
+        ParityOptions,
+        impl="rnnbench.tasks.parity:Parity",
+    ),
     "sine": TaskSpec(
-        "one-step forecast of a noisy sum of sines or Mackey-Glass series at every step", True, "sequence", SineOptions
+        "one-step forecast of a noisy sum of sines or Mackey-Glass series at every step",
+        True,
+        "sequence",
+        SineOptions,
+        impl="rnnbench.tasks.sine:Sine",
     ),
     "digits": TaskSpec(
         "UCI optical digits (scikit-learn) read pixel by pixel or row by row, the label at the end",
@@ -155,12 +182,14 @@ TASK_SPECS: dict[str, TaskSpec] = {
         real=True,
         requires=Extra("sklearn", "scikit-learn", "data"),
         seq_len_of=lambda options: DIGITS_SEQ_LEN[options.order],  # type: ignore[attr-defined]
+        impl="rnnbench.tasks.digits:Digits",
     ),
     "charlm": TaskSpec(
         "next-character prediction on the running Python's stdlib source, bits per character",
         True,
         "sequence",
         real=True,
+        impl="rnnbench.tasks.charlm:CharLM",
     ),
 }
 

@@ -353,3 +353,18 @@ def test_every_claim_of_the_recap_is_registered():
         ("Bi-LSTM", "advantage"),
         ("Bi-LSTM", "disadvantage"),
     ]
+
+
+def test_claim_records_hold_the_dataclass_fields_of_the_claim_and_findings():
+    """The typed JSON records carry what `dataclasses.asdict` gave before (the rule and the recap place left out)."""
+    import dataclasses
+    import json
+
+    doc = document([case("lstm", seed=k) for k in range(3)] + [case("gru", seed=k) for k in range(3)])
+    results = evaluate_claims(doc)
+    assert any(r.findings for r in results)
+    for result in results:
+        record = json.loads(json.dumps(result.to_dict()))
+        claim = {k: v for k, v in dataclasses.asdict(result.claim).items() if k not in ("rule", "decide", "recap")}
+        assert {k: record[k] for k in claim} == json.loads(json.dumps(claim))
+        assert record["findings"] == json.loads(json.dumps([dataclasses.asdict(f) for f in result.findings]))

@@ -13,7 +13,7 @@ from rnnbench.claims.recap_rules import CHANCE_BAND, COMPLEX_TASKS, complex_sequ
 from rnnbench.claims.table import CLAIMS, evaluate_claims
 from rnnbench.claims.types import CONTRADICTED, INCONCLUSIVE, NOT_MEASURED, SUPPORTED, ClaimSettings
 from rnnbench.cli.main import app
-from rnnbench.render.recap_shape import STATEMENTS
+from rnnbench.render.recap_shape import statements
 from rnnbench.render.report import run_report
 
 runner = CliRunner()
@@ -139,8 +139,8 @@ def test_tasks_whose_answer_is_not_ahead_say_nothing_about_understanding():
 
 
 def test_every_statement_of_the_recap_has_a_claim():
-    assert [key for *_, key in STATEMENTS if key not in CLAIMS] == []
-    assert len({key for *_, key in STATEMENTS}) == 9 == len(CLAIMS)
+    assert [s.key for s in statements() if s.key not in CLAIMS] == []
+    assert len({s.key for s in statements()}) == 9 == len(CLAIMS)
 
 
 @pytest.fixture

@@ -54,68 +54,82 @@ def _gaps(a: MetricSpread, b: MetricSpread, sign: float, scale: float) -> dict[i
 def gru_data_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
     """One finding per configuration with a train_size sweep run by both; the module docstring has the tests."""
     gru, lstm = labels
-    alpha, margin = 1.0 - s.confidence, s.tolerance
     efficiency = analysis.data_efficiency(doc)
     findings = []
     for config in dict.fromkeys(key[0] for key in efficiency):
         a, b = efficiency.get((config, gru)), efficiency.get((config, lstm))
-        if a is None or b is None:
+        if a is None or b is None or len(set(a) & set(b)) < 2:
             continue
-        sizes = sorted(set(a) & set(b))
-        if len(sizes) < 2:
-            continue
-        small, large = sizes[0], sizes[-1]
-        scale, chance, higher = scale_of([c for c in doc["cases"] if sweep_config(c, "train_size") == config])
-        sign = 1.0 if higher else -1.0
-        g0, g1 = (_gaps(a[n], b[n], sign, scale) for n in (small, large))
-        d0, d1 = list(g0.values()), list(g1.values())
-        change = [g0[k] - g1[k] for k in g0 if k in g1]
-        measures = tuple(
-            Measure(
-                f"gap {gru}−{lstm} at n={n}",
-                float(np.median(d)) if d else None,
-                n=(len(d),),
-                detail=f"{_num(a[n].median)} vs {_num(b[n].median)}, ÷{_num(scale)}",
-            )
-            for n, d in ((small, d0), (large, d1))
-        )
-        at_chance = chance is not None and all(abs(x[small].median - chance) / scale <= margin for x in (a, b))
-        if min(len(d0), len(change)) < s.min_seeds:
-            findings.append(Finding(config, INCONCLUSIVE, measures, f"fewer than {s.min_seeds} paired seeds"))
-            continue
-        if at_chance:
-            note = f"both at chance at n={small}: a gap between models that learned nothing says nothing"
-            findings.append(Finding(config, INCONCLUSIVE, measures, note))
-            continue
-        p_similar, p_beyond, p_change = (
-            decide.tost_p(d0, margin),
-            decide.beyond_margin_p(d0, margin),
-            decide.t_p(change),
-        )
-        shrinks = abs(float(np.mean(d0))) < abs(float(np.mean(d1)))
-        tests = Measure(
-            "tests",
-            None,
-            detail=f"TOST ±{margin:g} p = {p_similar:.2g}; beyond ±{margin:g} p = {p_beyond:.2g}; "
-            f"change with data p = {p_change:.2g}",
-        )
-        similar = f"similar at n={small} (within ±{margin:g})"
-        if p_beyond < alpha:
-            verdict, note = CONTRADICTED, f"gap beyond ±{margin:g} at n={small}"
-        elif p_similar < alpha and p_change < alpha and shrinks:
-            verdict, note = SUPPORTED, f"{similar}, and the gap shrinks with less data"
-        elif p_similar < alpha and p_change < alpha:
-            verdict, note = INCONCLUSIVE, f"{similar}, but the gap is larger with less data"
-        elif p_similar < alpha:
-            verdict, note = INCONCLUSIVE, f"{similar}, but no sign the gap shrinks with less data"
-        else:
-            verdict, note = INCONCLUSIVE, f"neither similar nor different at ±{margin:g} with {len(d0)} seeds"
-        # units: each seed's change, positive when the gap moves toward 0 with less data (descriptive:
-        # the orientation follows the large-data gap, so `decide_similar`, not the signed-rank test, decides)
-        orient = -1.0 if float(np.mean(d1)) >= 0 else 1.0
-        units = tuple(orient * x for x in change)
-        findings.append(Finding(config, verdict, (*measures, tests), note, units=units, p=p_beyond))
+        scale = scale_of([c for c in doc["cases"] if sweep_config(c, "train_size") == config])
+        findings.append(_config_finding(config, labels, a, b, scale, s))
     return findings
+
+
+def _config_finding(
+    config: str,
+    labels: tuple[str, ...],
+    a: dict[int, MetricSpread],
+    b: dict[int, MetricSpread],
+    metric_scale: tuple[float, float | None, bool],
+    s: ClaimSettings,
+) -> Finding:
+    """The finding of one configuration: `a` (GRU) and `b` (LSTM) by train_size, both with ≥ 2 sizes in common;
+    `metric_scale` is `scale_of` the configuration's cases (chance-to-perfect range, chance, higher is better)."""
+    gru, lstm = labels
+    margin = s.tolerance
+    sizes = sorted(set(a) & set(b))
+    small, large = sizes[0], sizes[-1]
+    scale, chance, higher = metric_scale
+    sign = 1.0 if higher else -1.0
+    g0, g1 = (_gaps(a[n], b[n], sign, scale) for n in (small, large))
+    d0, d1 = list(g0.values()), list(g1.values())
+    change = [g0[k] - g1[k] for k in g0 if k in g1]
+    measures = tuple(
+        Measure(
+            f"gap {gru}−{lstm} at n={n}",
+            float(np.median(d)) if d else None,
+            n=(len(d),),
+            detail=f"{_num(a[n].median)} vs {_num(b[n].median)}, ÷{_num(scale)}",
+        )
+        for n, d in ((small, d0), (large, d1))
+    )
+    at_chance = chance is not None and all(abs(x[small].median - chance) / scale <= margin for x in (a, b))
+    if min(len(d0), len(change)) < s.min_seeds:
+        return Finding(config, INCONCLUSIVE, measures, f"fewer than {s.min_seeds} paired seeds")
+    if at_chance:
+        note = f"both at chance at n={small}: a gap between models that learned nothing says nothing"
+        return Finding(config, INCONCLUSIVE, measures, note)
+    p_similar, p_beyond, p_change = decide.tost_p(d0, margin), decide.beyond_margin_p(d0, margin), decide.t_p(change)
+    tests = Measure(
+        "tests",
+        None,
+        detail=f"TOST ±{margin:g} p = {p_similar:.2g}; beyond ±{margin:g} p = {p_beyond:.2g}; "
+        f"change with data p = {p_change:.2g}",
+    )
+    shrinks = abs(float(np.mean(d0))) < abs(float(np.mean(d1)))
+    verdict, note = _similar_verdict(p_similar, p_beyond, p_change, shrinks, small, len(d0), s)
+    # units: each seed's change, positive when the gap moves toward 0 with less data (descriptive:
+    # the orientation follows the large-data gap, so `decide_similar`, not the signed-rank test, decides)
+    orient = -1.0 if float(np.mean(d1)) >= 0 else 1.0
+    units = tuple(orient * x for x in change)
+    return Finding(config, verdict, (*measures, tests), note, units=units, p=p_beyond)
+
+
+def _similar_verdict(
+    p_similar: float, p_beyond: float, p_change: float, shrinks: bool, small: int, seeds: int, s: ClaimSettings
+) -> tuple[str, str]:
+    """A configuration's verdict and note from its three tests (the module docstring), at α = 1 − confidence."""
+    alpha, margin = 1.0 - s.confidence, s.tolerance
+    similar = f"similar at n={small} (within ±{margin:g})"
+    if p_beyond < alpha:
+        return CONTRADICTED, f"gap beyond ±{margin:g} at n={small}"
+    if p_similar < alpha and p_change < alpha and shrinks:
+        return SUPPORTED, f"{similar}, and the gap shrinks with less data"
+    if p_similar < alpha and p_change < alpha:
+        return INCONCLUSIVE, f"{similar}, but the gap is larger with less data"
+    if p_similar < alpha:
+        return INCONCLUSIVE, f"{similar}, but no sign the gap shrinks with less data"
+    return INCONCLUSIVE, f"neither similar nor different at ±{margin:g} with {seeds} seeds"
 
 
 def decide_similar(findings: list[Finding], confidence: float = 0.95) -> tuple[str, str]:

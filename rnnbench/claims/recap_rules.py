@@ -19,11 +19,12 @@ The per-finding verdict is descriptive; the claim-level verdict combines the fin
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from rnnbench import stats
-from rnnbench.analysis.grouping import Group, group_results, task_key
+from rnnbench.analysis.grouping import Group, task_key
 from rnnbench.catalog import TASK_SPECS
+from rnnbench.claims.rules import section_pairs
 from rnnbench.claims.types import CONTRADICTED, INCONCLUSIVE, SUPPORTED, ClaimSettings, Finding, Measure
 
 # Task keys (task plus non-default options, as the case id spells them) that count as complex sequences.
@@ -35,14 +36,17 @@ COMPLEX_TASKS = {
 CHANCE_BAND = 0.02
 
 
-def _pairs(doc: dict[str, Any], first: str, second: str) -> list[tuple[str, Group, Group]]:
-    sections, _, groups = group_results(doc)
-    return [
-        (s, groups[(s, first)], groups[(s, second)]) for s in sections if (s, first) in groups and (s, second) in groups
-    ]
+class FinalRecord(TypedDict, total=False):
+    """A run's `train.final` record in the results, the fields these rules read."""
+
+    metric: float
+    chance: float | None
+    higher_is_better: bool
+    solved: bool
 
 
-def _finals_by_seed(group: Group) -> dict[int, dict[str, Any]]:
+def _finals_by_seed(group: Group) -> dict[int, FinalRecord]:
+    """seed -> the run's final record, for runs that finished with a metric."""
     return {
         c["seed"]: c["train"]["final"]
         for c in group.ok
@@ -54,7 +58,7 @@ def paired_units(first: Group, second: Group) -> tuple[tuple[float, ...], float,
     """(per-seed units first − second, the chance-to-perfect range, chance, higher_is_better), seeds both finished."""
     a, b = _finals_by_seed(first), _finals_by_seed(second)
     seeds = sorted(set(a) & set(b))
-    info = next(iter(a.values()), None) or next(iter(b.values()), {})
+    info = next(iter(a.values()), None) or next(iter(b.values()), FinalRecord())
     higher = bool(info.get("higher_is_better", True))
     chance = info.get("chance")
     perfect = 1.0 if higher else 0.0
@@ -95,7 +99,7 @@ def complex_sequences_rule(doc: dict[str, Any], labels: tuple[str, ...], s: Clai
     """LSTM vs tanh RNN on the complex-sequence tasks, per section, on the tasks' solved rules."""
     lstm, rnn = labels
     findings = []
-    for section, a, b in _pairs(doc, lstm, rnn):
+    for section, a, b in section_pairs(doc, lstm, rnn):
         task = task_key(a.cases[0])
         if task not in COMPLEX_TASKS:
             continue
@@ -120,7 +124,7 @@ def understanding_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSet
     """Bi-LSTM vs LSTM on tasks whose answers lie ahead: the Bi-LSTM solves, the LSTM stays at chance."""
     bilstm, lstm = labels
     findings = []
-    for section, a, b in _pairs(doc, bilstm, lstm):
+    for section, a, b in section_pairs(doc, bilstm, lstm):
         spec = TASK_SPECS.get(a.cases[0]["task"])
         if spec is None or not spec.future:
             continue

@@ -8,6 +8,7 @@ from typing import Any
 from rnnbench import stats
 from rnnbench.analysis import sweeps as analysis
 from rnnbench.analysis.grouping import Group, group_results, sweep_config
+from rnnbench.analysis.sweeps import HorizonResult
 from rnnbench.catalog import TASK_SPECS
 from rnnbench.claims import decide
 from rnnbench.claims.types import (
@@ -115,42 +116,58 @@ def _horizon_findings(doc: dict[str, Any], longer: str, shorter: str, s: ClaimSe
         if len(common) < 2:
             continue  # a horizon needs a sweep
         seeds = min(h.by_seq_len[t][1] for h in (a, b) for t in common)
-        units = tuple(
-            metric[(config, longer, t, seed)] - metric[(config, shorter, t, seed)]
-            for t in common
-            for seed in a.solved_by_seed[t]
-            if seed in b.solved_by_seed[t]
-            and (config, longer, t, seed) in metric
-            and (config, shorter, t, seed) in metric
-        )
-        measures = tuple(
-            Measure(
-                f"horizon {label}",
-                h.horizon,
-                n=(seeds,),
-                detail=" ".join(f"T{t}:{k}/{n}" for t, (k, n) in h.by_seq_len.items())
-                + (" censored" if h.censored else "")
-                + (f" ({sum(h.interrupted.values())} interrupted, not counted)" if h.interrupted else ""),
-            )
-            for label, h in ((longer, a), (shorter, b))
-        )
-        ha, hb = a.horizon or 0, b.horizon or 0
+        units = _horizon_units(metric, config, (longer, a), (shorter, b), common)
+        measures = tuple(_horizon_measure(label, h, seeds) for label, h in ((longer, a), (shorter, b)))
         if seeds < s.min_seeds:
             verdict, note, units = INCONCLUSIVE, f"fewer than {s.min_seeds} seeds", ()
-        elif ha == hb == 0:
-            verdict, note = INCONCLUSIVE, "neither solved the shortest seq_len"
-        elif ha != hb:
-            low = b if ha > hb else a
-            if low.censored:
-                verdict, note = INCONCLUSIVE, "the shorter horizon solved every seq_len it was given (censored)"
-            else:
-                verdict, note = (SUPPORTED if ha > hb else CONTRADICTED), ""
-        elif a.censored or b.censored:
-            verdict, note = INCONCLUSIVE, f"equal horizons at the end of a sweep (T{ha}): too short to separate them"
         else:
-            verdict, note = INCONCLUSIVE, "equal horizons"
+            verdict, note = _horizon_verdict(a, b)
         findings.append(Finding(config, verdict, measures, note, units=units))
     return findings
+
+
+def _horizon_units(
+    metric: dict[tuple[str, str, int, int], float],
+    config: str,
+    longer: tuple[str, HorizonResult],
+    shorter: tuple[str, HorizonResult],
+    common: list[int],
+) -> tuple[float, ...]:
+    """Per seq_len in `common` and seed run by both, the 0-1 score of `longer` minus `shorter`."""
+    (la, a), (lb, b) = longer, shorter
+    return tuple(
+        metric[(config, la, t, seed)] - metric[(config, lb, t, seed)]
+        for t in common
+        for seed in a.solved_by_seed[t]
+        if seed in b.solved_by_seed[t] and (config, la, t, seed) in metric and (config, lb, t, seed) in metric
+    )
+
+
+def _horizon_measure(label: str, h: HorizonResult, seeds: int) -> Measure:
+    """A label's horizon, with its solved/run counts per seq_len, censoring and interrupted runs."""
+    return Measure(
+        f"horizon {label}",
+        h.horizon,
+        n=(seeds,),
+        detail=" ".join(f"T{t}:{k}/{n}" for t, (k, n) in h.by_seq_len.items())
+        + (" censored" if h.censored else "")
+        + (f" ({sum(h.interrupted.values())} interrupted, not counted)" if h.interrupted else ""),
+    )
+
+
+def _horizon_verdict(a: HorizonResult, b: HorizonResult) -> tuple[str, str]:
+    """The descriptive verdict of `a`'s horizon (the longer-claimed) against `b`'s (`_horizon_findings`)."""
+    ha, hb = a.horizon or 0, b.horizon or 0
+    if ha == hb == 0:
+        return INCONCLUSIVE, "neither solved the shortest seq_len"
+    if ha != hb:
+        low = b if ha > hb else a
+        if low.censored:
+            return INCONCLUSIVE, "the shorter horizon solved every seq_len it was given (censored)"
+        return (SUPPORTED if ha > hb else CONTRADICTED), ""
+    if a.censored or b.censored:
+        return INCONCLUSIVE, f"equal horizons at the end of a sweep (T{ha}): too short to separate them"
+    return INCONCLUSIVE, "equal horizons"
 
 
 def lstm_long_term_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:

@@ -23,7 +23,7 @@ for the combined test to reach 95 % (docs/statistics.md).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from rnnbench.claims.data_rule import decide_similar, gru_data_rule
 from rnnbench.claims.recap_rules import complex_sequences_rule, understanding_rule
@@ -38,13 +38,18 @@ from rnnbench.claims.speed_rules import bilstm_cost_rule, gru_faster_rule
 from rnnbench.claims.types import (
     NOT_MEASURED,
     Claim,
+    ClaimRecord,
     ClaimResult,
     ClaimSettings,
+    Context,
+    RecapPlace,
     combine,
 )
 
 SWEEP = "seq_len sweep (≥ 2 lengths) with both architectures"
 
+# Every claim of the lecture, in its order (the recap's 3×2 shape lists each cell's statements in this order):
+# adding a claim is its rule module and one entry here, with its `recap` place.
 CLAIMS: dict[str, Claim] = {
     "lstm_gates": Claim(
         "lstm_gates",
@@ -55,6 +60,8 @@ CLAIMS: dict[str, Claim] = {
         "3 and 2 gates, ratio exactly 4/3",
         ("lstm", "gru"),
         structure_rule,
+        # the lecture's "complex structure" is judged by the gates and parameter-count claim
+        recap=RecapPlace("LSTM", "Disadvantage", "complex structure"),
     ),
     "lstm_long_term": Claim(
         "lstm_long_term",
@@ -66,6 +73,7 @@ CLAIMS: dict[str, Claim] = {
         ("lstm", "rnn"),
         lstm_long_term_rule,
         SWEEP,
+        recap=RecapPlace("LSTM", "Advantage", "captures long-term dependencies"),
     ),
     "lstm_complex_sequences": Claim(
         "lstm_complex_sequences",
@@ -78,6 +86,7 @@ CLAIMS: dict[str, Claim] = {
         ("lstm", "rnn"),
         complex_sequences_rule,
         "reber or temporal_order (symbols: 3) with both architectures",
+        recap=RecapPlace("LSTM", "Advantage", "handles complex sequences"),
     ),
     "gru_faster": Claim(
         "gru_faster",
@@ -88,6 +97,7 @@ CLAIMS: dict[str, Claim] = {
         "ratio < 1: Holm over the configurations' p-values, family-wise 95 %",
         ("gru", "lstm"),
         gru_faster_rule,
+        recap=RecapPlace("GRU", "Advantage", "faster to train"),
     ),
     "gru_similar_less_data": Claim(
         "gru_similar_less_data",
@@ -100,6 +110,7 @@ CLAIMS: dict[str, Claim] = {
         gru_data_rule,
         "train_size sweep (≥ 2 sizes) with both architectures",
         decide_similar,
+        recap=RecapPlace("GRU", "Advantage", "performs similarly to LSTM, especially with less training data"),
     ),
     "gru_short_term": Claim(
         "gru_short_term",
@@ -111,6 +122,7 @@ CLAIMS: dict[str, Claim] = {
         ("gru", "lstm"),
         gru_short_term_rule,
         SWEEP,
+        recap=RecapPlace("GRU", "Disadvantage", "cannot capture long-term dependencies"),
     ),
     "bilstm_understanding": Claim(
         "bilstm_understanding",
@@ -123,6 +135,7 @@ CLAIMS: dict[str, Claim] = {
         ("bilstm", "lstm"),
         understanding_rule,
         "lookahead task with both architectures",
+        recap=RecapPlace("Bi-LSTM", "Advantage", "offers comprehensive understanding"),
     ),
     "bilstm_better": Claim(
         "bilstm_better",
@@ -134,6 +147,7 @@ CLAIMS: dict[str, Claim] = {
         ("bilstm", "lstm"),
         bilstm_better_rule,
         "non-causal task with both architectures",
+        recap=RecapPlace("Bi-LSTM", "Advantage", "better performance"),
     ),
     "bilstm_cost": Claim(
         "bilstm_cost",
@@ -144,11 +158,12 @@ CLAIMS: dict[str, Claim] = {
         "ratio > 1: Holm over the configurations' p-values, family-wise 95 %",
         ("bilstm", "lstm"),
         bilstm_cost_rule,
+        recap=RecapPlace("Bi-LSTM", "Disadvantage", "computational complexity and training time"),
     ),
 }
 
 
-def context(doc: dict[str, Any], labels: list[str]) -> dict[str, Any]:
+def context(doc: dict[str, Any], labels: list[str]) -> Context:
     """Where the numbers were measured: a verdict may hold on cuDNN and fail on a CPU."""
     env = doc.get("env", {})
     backends = {
@@ -189,8 +204,32 @@ def evaluate_claims(doc: dict[str, Any], settings: ClaimSettings = ClaimSettings
     return [evaluate_claim(doc, claim, settings) for claim in CLAIMS.values()]
 
 
-def claims_document(doc: dict[str, Any], results: list[ClaimResult]) -> dict[str, Any]:
+class ClaimsEnv(TypedDict):
+    """The run's environment in the claims JSON."""
+
+    device: str | None
+    device_name: str | None
+    dtype: str | None
+    torch: str | None
+    threads: int | None
+    cpu_model: str | None
+
+
+class ClaimsDocument(TypedDict):
+    """The claims JSON (`rnnbench report --format json`)."""
+
+    kind: str
+    version: int
+    suite: str | None
+    rnnbench_version: str | None
+    started_at: str | None
+    env: ClaimsEnv
+    claims: list[ClaimRecord]
+
+
+def claims_document(doc: dict[str, Any], results: list[ClaimResult]) -> ClaimsDocument:
     """The JSON export: the claims with their findings and context, and what run they came from."""
+    env = doc.get("env", {})
     return {
         "kind": "rnnbench-claims",
         "version": 1,
@@ -198,7 +237,12 @@ def claims_document(doc: dict[str, Any], results: list[ClaimResult]) -> dict[str
         "rnnbench_version": doc.get("rnnbench_version"),
         "started_at": doc.get("started_at"),
         "env": {
-            k: doc.get("env", {}).get(k) for k in ("device", "device_name", "dtype", "torch", "threads", "cpu_model")
+            "device": env.get("device"),
+            "device_name": env.get("device_name"),
+            "dtype": env.get("dtype"),
+            "torch": env.get("torch"),
+            "threads": env.get("threads"),
+            "cpu_model": env.get("cpu_model"),
         },
         "claims": [r.to_dict() for r in results],
     }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 
@@ -60,8 +60,80 @@ class Finding:
         return f"{self.where}: " + "; ".join(m.text() for m in self.measures) + (f" — {self.note}" if self.note else "")
 
 
+class Context(TypedDict, total=False):
+    """Where a claim's numbers were measured (`table.context`): a verdict may hold on cuDNN and fail on a CPU."""
+
+    device: str | None
+    device_name: str | None
+    dtype: str | None
+    torch: str | None
+    threads: int | None
+    backends: dict[str, list[str]]  # label -> the kernel paths its cases ran on
+
+
+class MeasureRecord(TypedDict):
+    """A `Measure` in the claims JSON."""
+
+    name: str
+    value: float | None
+    low: float | None
+    high: float | None
+    unit: str
+    n: tuple[int, ...]
+    detail: str
+
+
+class FindingRecord(TypedDict):
+    """A `Finding` in the claims JSON."""
+
+    where: str
+    verdict: str
+    measures: list[MeasureRecord]
+    note: str
+    units: tuple[float, ...]
+    p: float | None
+
+
+class DataVerdict(TypedDict):
+    """The verdict of one kind of data's findings alone ("real" or "synthetic") and its tasks."""
+
+    verdict: str
+    tasks: list[str]
+
+
+class ClaimRecord(TypedDict):
+    """A claim's result in the claims JSON: the claim's own fields, its verdict, every finding and the context."""
+
+    key: str
+    model: str
+    row: str
+    text: str
+    measured_as: str
+    supported_when: str
+    archs: tuple[str, ...]
+    needs: str
+    verdict: str
+    reason: str
+    findings: list[FindingRecord]
+    data: dict[str, DataVerdict]
+    context: Context
+
+
 Rule = Callable[[dict[str, Any], tuple[str, ...], ClaimSettings], list[Finding]]
 Decider = Callable[[list[Finding], float], tuple[str, str]]  # (findings, confidence) -> (verdict, reason)
+
+
+RECAP_COLUMNS = ("LSTM", "GRU", "Bi-LSTM")
+RECAP_ROWS = ("Advantage", "Disadvantage")
+
+
+@dataclass(frozen=True)
+class RecapPlace:
+    """Where a claim sits in the lecture's 3×2 recap (columns `RECAP_COLUMNS`, rows `RECAP_ROWS`), in its words."""
+
+    column: Literal["LSTM", "GRU", "Bi-LSTM"]
+    row: Literal["Advantage", "Disadvantage"]
+    statement: str  # the lecture's short statement, e.g. "faster to train"
 
 
 @dataclass(frozen=True)
@@ -76,6 +148,8 @@ class Claim:
     rule: Rule
     needs: str = "configuration with both architectures"  # what a suite lacks when this is not measured
     decide: Decider | None = None  # the claim's own family-wise decision; None: `combine`
+    # its statement in the recap's 3×2 shape (render/recap_shape.py reads it); None: not in the recap
+    recap: RecapPlace | None = None
 
 
 @dataclass(frozen=True)
@@ -84,7 +158,7 @@ class ClaimResult:
     verdict: str
     reason: str
     findings: tuple[Finding, ...] = ()
-    context: dict[str, Any] = field(default_factory=dict)
+    context: Context = field(default_factory=lambda: Context())
     confidence: float = 0.95  # the family-wise level the verdict was decided at
 
     def evidence_lines(self, limit: int = 4) -> list[str]:
@@ -115,16 +189,39 @@ class ClaimResult:
         decide = self.claim.decide or combine
         return {kind: (decide(found, self.confidence)[0], tuple(tasks[kind])) for kind, found in sorted(kinds.items())}
 
-    def to_dict(self) -> dict[str, Any]:
-        claim = {k: v for k, v in asdict(self.claim).items() if k not in ("rule", "decide")}
+    def to_dict(self) -> ClaimRecord:
+        c = self.claim
         return {
-            **claim,
+            "key": c.key,
+            "model": c.model,
+            "row": c.row,
+            "text": c.text,
+            "measured_as": c.measured_as,
+            "supported_when": c.supported_when,
+            "archs": c.archs,
+            "needs": c.needs,
             "verdict": self.verdict,
             "reason": self.reason,
-            "findings": [asdict(f) for f in self.findings],
+            "findings": [finding_record(f) for f in self.findings],
             "data": {kind: {"verdict": v, "tasks": list(t)} for kind, (v, t) in self.by_data().items()},
             "context": self.context,
         }
+
+
+def finding_record(finding: Finding) -> FindingRecord:
+    """A finding as the claims JSON holds it (the fields of `dataclasses.asdict`, measures as records)."""
+    measures: list[MeasureRecord] = [
+        {"name": m.name, "value": m.value, "low": m.low, "high": m.high, "unit": m.unit, "n": m.n, "detail": m.detail}
+        for m in finding.measures
+    ]
+    return {
+        "where": finding.where,
+        "verdict": finding.verdict,
+        "measures": measures,
+        "note": finding.note,
+        "units": finding.units,
+        "p": finding.p,
+    }
 
 
 def finding_task(where: str) -> str | None:

@@ -1,30 +1,48 @@
-"""The recap in the lecture's own shape: columns LSTM, GRU, Bi-LSTM; rows Advantage, Disadvantage; a verdict per statement."""
+"""The recap in the lecture's own shape: columns LSTM, GRU, Bi-LSTM; rows Advantage, Disadvantage; a verdict per statement.
+
+Each statement and its place come from its claim's `recap` field (claims/table.py `CLAIMS`), so a new claim
+appears here without a change to this module.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from rich.table import Table
 from rich.text import Text
 
-from rnnbench.claims.types import CONTRADICTED, INCONCLUSIVE, NOT_MEASURED, SUPPORTED, ClaimResult
+from rnnbench.claims.table import CLAIMS
+from rnnbench.claims.types import (
+    CONTRADICTED,
+    INCONCLUSIVE,
+    NOT_MEASURED,
+    RECAP_COLUMNS,
+    RECAP_ROWS,
+    SUPPORTED,
+    ClaimResult,
+)
 from rnnbench.render.claims import VERDICT_STYLE, context_line
 
 MARK = {SUPPORTED: "✔", CONTRADICTED: "✘", INCONCLUSIVE: "?", NOT_MEASURED: "—"}
-COLUMNS = ("LSTM", "GRU", "Bi-LSTM")
-# The lecture's nine statements, in its order: (column, row, short statement, claim key or None when rnnbench
-# has no rule for it yet). "complex structure" is judged by the gates and parameter-count claim.
-STATEMENTS = (
-    ("LSTM", "Advantage", "captures long-term dependencies", "lstm_long_term"),
-    ("LSTM", "Advantage", "handles complex sequences", "lstm_complex_sequences"),
-    ("LSTM", "Disadvantage", "complex structure", "lstm_gates"),
-    ("GRU", "Advantage", "faster to train", "gru_faster"),
-    ("GRU", "Advantage", "performs similarly to LSTM, especially with less training data", "gru_similar_less_data"),
-    ("GRU", "Disadvantage", "cannot capture long-term dependencies", "gru_short_term"),
-    ("Bi-LSTM", "Advantage", "offers comprehensive understanding", "bilstm_understanding"),
-    ("Bi-LSTM", "Advantage", "better performance", "bilstm_better"),
-    ("Bi-LSTM", "Disadvantage", "computational complexity and training time", "bilstm_cost"),
-)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement of the recap: its place (column, row, the lecture's words) and the claim that judges it."""
+
+    column: str
+    row: str
+    text: str
+    key: str
+
+
+def statements() -> list[Statement]:
+    """The recap's statements, read from the registered claims' `recap` places, in `CLAIMS` order."""
+    return [
+        Statement(c.recap.column, c.recap.row, c.recap.statement, c.key) for c in CLAIMS.values() if c.recap is not None
+    ]
+
+
 KEY_NUMBER_WIDTH = 40  # characters of the one key number; keeps the table within 100 columns
 
 
@@ -49,28 +67,27 @@ def statement_cell(text: str, result: ClaimResult | None) -> Text:
 
 
 def recap_shape_table(results: list[ClaimResult], title: str = "The recap, measured") -> Table:
-    """Three columns, two rows, the nine statements each with its verdict mark and one key number."""
+    """Three columns, two rows, every registered claim's statement in its cell with its verdict mark and one key number."""
     by_key = {r.claim.key: r for r in results}
+    placed = statements()
     table = Table(
         title=title,
         caption=context_line(results) + "\n✔ supported · ✘ contradicted · ? inconclusive · — not measured",
         show_lines=True,
     )
     table.add_column("", style="bold", no_wrap=True)
-    for column in COLUMNS:
+    for column in RECAP_COLUMNS:
         table.add_column(column, ratio=1, overflow="fold")
-    for row in ("Advantage", "Disadvantage"):
+    for row in RECAP_ROWS:
         cells = []
-        for column in COLUMNS:
-            lines = [
-                statement_cell(text, by_key.get(key)) for col, r, text, key in STATEMENTS if col == column and r == row
-            ]
+        for column in RECAP_COLUMNS:
+            lines = [statement_cell(s.text, by_key.get(s.key)) for s in placed if s.column == column and s.row == row]
             cells.append(Text("\n").join(lines))
         table.add_row(row, *cells)
     return table
 
 
 def decided_count(results: list[ClaimResult]) -> int:
-    """How many of the nine statements are supported or contradicted."""
+    """How many of the recap's statements are supported or contradicted."""
     by_key = {r.claim.key: r for r in results}
-    return sum(by_key[key].verdict in (SUPPORTED, CONTRADICTED) for *_, key in STATEMENTS if key in by_key)
+    return sum(by_key[s.key].verdict in (SUPPORTED, CONTRADICTED) for s in statements() if s.key in by_key)
