@@ -99,6 +99,7 @@ class PairedJson(TypedDict):
     timed_as: str
     members: list[str]
     rounds: dict[str, int]
+    blocks: NotRequired[dict[str, list[int]]]  # not checked by the schema: rounds per timing process, by metric key
 
 
 class RanOnJson(TypedDict, total=False):
@@ -119,6 +120,17 @@ class PluginJson(TypedDict):
     package: NotRequired[str | None]
     version: NotRequired[str | None]
     bidirectional: NotRequired[bool]
+
+
+class MatchedJson(TypedDict, total=False):
+    """How match_params sized a model (models.matching.ParamMatch.as_record)."""
+
+    reference: str | int  # a model name, or the integer target given in the suite
+    target_params: int
+    hidden_size: int
+    n_params: int
+    rel_error: float
+    counted: str  # "core": the recurrent core, head excluded
 
 
 class CaseJson(TypedDict):
@@ -143,14 +155,71 @@ class CaseJson(TypedDict):
     paired: NotRequired[PairedJson]
     ran_on: NotRequired[RanOnJson]
     plugin: NotRequired[PluginJson]
+    # written by the driver, not checked by the schema
+    settings: NotRequired[dict[str, Any]]  # the case's suite settings (suite.schema.CaseSettings, as JSON)
+    hidden_size: NotRequired[int]
+    hidden_sizes: NotRequired[list[int]]
+    num_layers: NotRequired[int]
+    input_size: NotRequired[int]
+    batch_size: NotRequired[int]
+    train_size: NotRequired[int | None]
+    impl: NotRequired[str]
+    task_options: NotRequired[dict[str, object]]
+    n_core_params: NotRequired[int | None]
+    matched: NotRequired[MatchedJson]  # match_params runs only
+    started_at: NotRequired[str]
+    wall_s: NotRequired[float]
+
+
+class MatmulJson(TypedDict, total=False):
+    """One run of the reference matmul (measure.reference_matmul_gflops)."""
+
+    size: int
+    dtype: str
+    matmul_ms: TimingJson
+    matmul_gflops: float
+
+
+class ReferenceJson(TypedDict, total=False):
+    """The reference kernel at the start and the end of the run: how fast the machine was."""
+
+    start: MatmulJson
+    end: MatmulJson
+    matmul_gflops: float
+
+
+class EnvJson(TypedDict, total=False):
+    """The environment fingerprint (run.env); the keys readers use, others (flags, …) pass through."""
+
+    device: str
+    device_index: int | None
+    device_name: str | None
+    cpu_model: str | None
+    dtype: str
+    torch: str
+    cuda: str | None
+    cudnn: int | str | None
+    python: str
+    platform: str
+    threads: int
+    git_sha: str | None
+    flags: dict[str, object]
+    hosts: list[str]  # the hosts the cases ran on (executors)
+    executor: dict[str, object]  # the executor's plan (run.executors.base.Plan.as_record)
+    test_slowdown: float | None  # RNNBENCH_TEST_SLOWDOWN: a padded test run
 
 
 class ResultsJson(TypedDict):
-    """A whole results file (schema.ResultsDoc). `suite` and `env` are free-form documents of their own."""
+    """A whole results file (schema.ResultsDoc). `suite` is the suite document (suite.schema)."""
 
     schema_version: int
     suite: dict[str, Any]
-    env: dict[str, Any]
-    reference: NotRequired[dict[str, Any]]
+    env: EnvJson
+    reference: NotRequired[ReferenceJson]
     status: NotRequired[Literal["running", "interrupted", "complete"] | None]
     cases: list[CaseJson]
+    # written by the driver, not checked by the schema
+    rnnbench_version: NotRequired[str]
+    suite_path: NotRequired[str]
+    started_at: NotRequired[str]
+    finished_at: NotRequired[str | None]
