@@ -41,6 +41,7 @@ DRIVER_WRITES = {
         "wall_s",
     },
     "PairedJson": {"blocks"},
+    "TimingJson": {"ci_coverage"},
     "ResultsJson": {"rnnbench_version", "suite_path", "started_at", "finished_at"},
 }
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnnbench import stats
-from rnnbench.results.records import CaseJson
+from rnnbench.results.records import CaseJson, ResultsJson
 
 # Every grouping of cases is read from the case id (suite/expand.py `case_id`):
 # task[-options]/T<seq_len>/<label>/h<hidden>|p~<ref>[/L<layers>][/n<train_size>][/b<batch>][/lr<lr>]/s<seed>
@@ -117,13 +117,14 @@ class Group:
         return None
 
 
-def group_results(doc: dict[str, Any]) -> tuple[list[str], list[str], dict[tuple[str, str], Group]]:
+def group_results(doc: ResultsJson | dict[str, Any]) -> tuple[list[str], list[str], dict[tuple[str, str], Group]]:
     """Sections and labels in run order, and the group of every (section, label) pair."""
-    # doc: ResultsJson, and Group.cases list[CaseJson], once claims/ passes typed documents
+    # dict, and Group.cases list[dict]: claims/, until it passes ResultsJson (then Group.cases: list[CaseJson])
     sections: list[str] = []
     labels: list[str] = []
     groups: dict[tuple[str, str], Group] = {}
-    for case in doc["cases"]:
+    cases: list[Any] = doc["cases"]
+    for case in cases:
         section, label = section_key(case), case.get("label", case["arch"])
         if section not in sections:
             sections.append(section)

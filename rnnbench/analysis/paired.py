@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -12,7 +12,7 @@ from rnnbench import stats
 from rnnbench.results.records import CaseJson, ResultsJson
 
 
-def _samples(case: CaseJson | dict[str, Any], metric: tuple[str, ...]) -> list[float] | None:
+def _samples(case: CaseJson, metric: tuple[str, ...]) -> list[float] | None:
     """The raw samples at a timing's path in the case: ("train", "step_ms"), ("inference", "b1", "latency_ms") …"""
     node: object = case
     for key in metric:
@@ -21,9 +21,9 @@ def _samples(case: CaseJson | dict[str, Any], metric: tuple[str, ...]) -> list[f
     return samples
 
 
-def _timed(cases: Iterable[CaseJson] | Iterable[dict[str, Any]]) -> dict[str, CaseJson | dict[str, Any]]:
+def _timed(cases: Iterable[CaseJson]) -> dict[str, CaseJson]:
     """Representatives only (a seed that shares another's samples would count them twice), by group."""
-    out: dict[str, CaseJson | dict[str, Any]] = {}
+    out: dict[str, CaseJson] = {}
     for case in cases:
         paired = case.get("paired")
         if case.get("status") in ("ok", "diverged") and paired and paired.get("timed_as") == case.get("id"):
@@ -39,8 +39,8 @@ def _blocks_key(metric: tuple[str, ...]) -> str | None:
 
 
 def paired_log_ratio_blocks(
-    num_cases: Iterable[CaseJson] | Iterable[dict[str, Any]],  # dict: claims/ (Group.cases), until it is typed
-    den_cases: Iterable[CaseJson] | Iterable[dict[str, Any]],
+    num_cases: Iterable[CaseJson],
+    den_cases: Iterable[CaseJson],
     metric: tuple[str, ...] = ("train", "step_ms"),
 ) -> list[list[list[float]]]:
     """Per timing group that holds both sides, per process it was timed in, the per-round log(num/den).
@@ -66,8 +66,8 @@ def paired_log_ratio_blocks(
 
 
 def paired_log_ratios(
-    num_cases: Iterable[CaseJson] | Iterable[dict[str, Any]],  # dict: claims/ (Group.cases), until it is typed
-    den_cases: Iterable[CaseJson] | Iterable[dict[str, Any]],
+    num_cases: Iterable[CaseJson],
+    den_cases: Iterable[CaseJson],
     metric: tuple[str, ...] = ("train", "step_ms"),
 ) -> list[float]:
     """Per-round log(num/den), pooled over every timing group (and process) that holds both sides."""
@@ -104,7 +104,7 @@ def paired_ratio_of(
     the process-to-process spread a repeat run shows; otherwise the rounds are pooled
     (`stats.paired_ratio_ci`), an interval for this process's ratio only.
     """
-    groups = paired_log_ratio_blocks(num_cases, den_cases, metric)
+    groups = paired_log_ratio_blocks(cast(Iterable[CaseJson], num_cases), cast(Iterable[CaseJson], den_cases), metric)
     if not groups:
         return None
     rounds = sum(len(block) for group in groups for block in group)

@@ -10,10 +10,11 @@ from rnnbench.claims.table import claims_document, evaluate_claims
 from rnnbench.compare.comparison import Comparison
 from rnnbench.compare.rows import Row
 from rnnbench.render.format import format_ci, is_bounded
+from rnnbench.results.records import ResultsJson
 from rnnbench.results.store import finite_or_none
 
 
-def json_report(doc: dict[str, Any]) -> str:
+def json_report(doc: ResultsJson) -> str:
     """The claims, their findings with every number, and the context they were measured in."""
     return json.dumps(finite_or_none(claims_document(doc, evaluate_claims(doc))), indent=1, allow_nan=False) + "\n"
 

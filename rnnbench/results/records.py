@@ -29,6 +29,7 @@ class TimingJson(TypedDict, total=False):
     ci95: list[float] | None
     n: int | None
     unstable: bool | None
+    ci_coverage: float  # not checked by the schema: the CI's real coverage (below 6 samples, under 95 %)
 
 
 class FinalJson(TypedDict, total=False):
