@@ -69,3 +69,22 @@ def test_golden_file_has_no_unknown_case_keys():
         assert set(case) <= set(records.CaseJson.__annotations__)
         assert set(case.get("train", {})) <= set(records.TrainJson.__annotations__)
     assert set(doc["reference"]) <= set(records.ReferenceJson.__annotations__)
+
+
+def test_comparison_row_json_names_every_row_field():
+    import dataclasses
+
+    from rnnbench.compare.rows import Row
+    from rnnbench.export.json_doc import RowJson
+
+    assert set(RowJson.__annotations__) == {f.name for f in dataclasses.fields(Row)} | {"ci_text"}
+
+
+def test_event_kinds():
+    """Every event type names its kind once; render/progress.py reads each of them."""
+    import typing
+
+    from rnnbench.results import events
+
+    kinds = [typing.get_args(t.__annotations__["kind"])[0] for t in typing.get_args(events.Event)]
+    assert kinds == ["run_start", "unit_start", "phase", "progress", "worker_lost", "case_end", "run_end"]
