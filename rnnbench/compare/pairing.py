@@ -58,7 +58,7 @@ def timing_samples(case: CaseJson) -> dict[str, tuple[str, int | None, list[floa
     inference = case.get("inference") or {}
     for key in sorted(inference, key=lambda k: int(k[1:]) if k[1:].isdigit() else 0):
         size = int(key[1:]) if key[1:].isdigit() else 1
-        latency = inference[key].get("latency_ms")
+        latency = (inference[key] or {}).get("latency_ms")  # null only in a file not loaded by load_results
         if size == 1:
             add(f"latency_{key}", latency)
         else:  # throughput: the same samples, read as sequences per second (higher is better)
