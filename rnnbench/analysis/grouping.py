@@ -9,29 +9,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnnbench import stats
+from rnnbench.results.records import CaseJson, ResultsJson
 
 # Every grouping of cases is read from the case id (suite/expand.py `case_id`):
 # task[-options]/T<seq_len>/<label>/h<hidden>|p~<ref>[/L<layers>][/n<train_size>][/b<batch>][/lr<lr>]/s<seed>
 # (/b and /lr only where a matrix changed them), so a batch-size or lr sweep point is a configuration of its own.
 
 
-def section_key(case: dict[str, Any]) -> str:
+def section_key(case: CaseJson) -> str:
     """The case id without its model label and seed: the configuration the columns are compared on."""
     parts = case["id"].split("/")
     return "/".join(parts[:2] + parts[3:-1])
 
 
-def task_key(case: dict[str, Any]) -> str:
+def task_key(case: CaseJson | dict[str, Any]) -> str:  # dict: claims/ (Group.cases), until it is typed
     """The task with its non-default options, as the case id spells it."""
     return case["id"].split("/", 1)[0] if case.get("id") else case["task"]
 
 
-def sweep_key(case: dict[str, Any]) -> tuple[str, str]:
+def sweep_key(case: CaseJson) -> tuple[str, str]:
     """(task, label): the cases a sweep over seq_len or train_size lines up."""
     return task_key(case), case.get("label") or case["arch"]
 
 
-def sweep_config(case: dict[str, Any], axis: str) -> str:
+def sweep_config(case: CaseJson, axis: str) -> str:
     """The configuration a sweep over `axis` ("seq_len" or "train_size") lines up: the case id without
     its label, seed and that axis, in words (`adding h32`, `temporal_order T30 h32`).
 
@@ -52,7 +53,7 @@ class Group:
 
     section: str
     label: str
-    cases: list[dict[str, Any]] = field(default_factory=list)
+    cases: list[dict[str, Any]] = field(default_factory=list)  # CaseJson once claims/ passes ResultsJson
 
     @property
     def ok(self) -> list[dict[str, Any]]:
@@ -78,7 +79,7 @@ class Group:
         """Raw samples of one timing pooled across seeds (same shapes, so the same distribution), summarized."""
         samples: list[float] = []
         for case in self.measured:
-            node: Any = case
+            node: object = case
             for key in path:
                 node = node.get(key) if isinstance(node, dict) else None
             if isinstance(node, dict) and node.get("samples"):
@@ -116,12 +117,14 @@ class Group:
         return None
 
 
-def group_results(doc: dict[str, Any]) -> tuple[list[str], list[str], dict[tuple[str, str], Group]]:
+def group_results(doc: ResultsJson | dict[str, Any]) -> tuple[list[str], list[str], dict[tuple[str, str], Group]]:
     """Sections and labels in run order, and the group of every (section, label) pair."""
+    # dict, and Group.cases list[dict]: claims/, until it passes ResultsJson (then Group.cases: list[CaseJson])
     sections: list[str] = []
     labels: list[str] = []
     groups: dict[tuple[str, str], Group] = {}
-    for case in doc["cases"]:
+    cases: list[Any] = doc["cases"]
+    for case in cases:
         section, label = section_key(case), case.get("label", case["arch"])
         if section not in sections:
             sections.append(section)

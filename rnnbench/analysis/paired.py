@@ -4,23 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from rnnbench import stats
+from rnnbench.results.records import CaseJson, ResultsJson
 
 
-def _samples(case: dict[str, Any], metric: tuple[str, ...]) -> list[float] | None:
-    node: Any = case
+def _samples(case: CaseJson, metric: tuple[str, ...]) -> list[float] | None:
+    """The raw samples at a timing's path in the case: ("train", "step_ms"), ("inference", "b1", "latency_ms") …"""
+    node: object = case
     for key in metric:
         node = node.get(key) if isinstance(node, dict) else None
-    return node.get("samples") if isinstance(node, dict) else None
+    samples: list[float] | None = node.get("samples") if isinstance(node, dict) else None
+    return samples
 
 
-def _timed(cases: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _timed(cases: Iterable[CaseJson]) -> dict[str, CaseJson]:
     """Representatives only (a seed that shares another's samples would count them twice), by group."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, CaseJson] = {}
     for case in cases:
         paired = case.get("paired")
         if case.get("status") in ("ok", "diverged") and paired and paired.get("timed_as") == case.get("id"):
@@ -36,8 +39,8 @@ def _blocks_key(metric: tuple[str, ...]) -> str | None:
 
 
 def paired_log_ratio_blocks(
-    num_cases: Iterable[dict[str, Any]],
-    den_cases: Iterable[dict[str, Any]],
+    num_cases: Iterable[CaseJson],
+    den_cases: Iterable[CaseJson],
     metric: tuple[str, ...] = ("train", "step_ms"),
 ) -> list[list[list[float]]]:
     """Per timing group that holds both sides, per process it was timed in, the per-round log(num/den).
@@ -53,7 +56,8 @@ def paired_log_ratio_blocks(
             continue
         d = [float(x) for x in stats.paired_log_ratios(b, a)]
         key = _blocks_key(metric)
-        sizes = ((num[group].get("paired") or {}).get("blocks") or {}).get(key) if key else None
+        paired = num[group].get("paired")
+        sizes = ((paired.get("blocks") if paired else None) or {}).get(key) if key else None
         if not sizes or sum(sizes) != len(d):
             sizes = [len(d)]
         starts = np.cumsum([0, *sizes])
@@ -62,8 +66,8 @@ def paired_log_ratio_blocks(
 
 
 def paired_log_ratios(
-    num_cases: Iterable[dict[str, Any]],
-    den_cases: Iterable[dict[str, Any]],
+    num_cases: Iterable[CaseJson],
+    den_cases: Iterable[CaseJson],
     metric: tuple[str, ...] = ("train", "step_ms"),
 ) -> list[float]:
     """Per-round log(num/den), pooled over every timing group (and process) that holds both sides."""
@@ -88,8 +92,8 @@ class PairedRatio:
 
 
 def paired_ratio_of(
-    num_cases: Iterable[dict[str, Any]],
-    den_cases: Iterable[dict[str, Any]],
+    num_cases: Iterable[CaseJson] | Iterable[dict[str, Any]],  # dict: claims/ (Group.cases), until it is typed
+    den_cases: Iterable[CaseJson] | Iterable[dict[str, Any]],
     metric: tuple[str, ...] = ("train", "step_ms"),
     confidence: float = 0.95,
 ) -> PairedRatio | None:
@@ -100,7 +104,7 @@ def paired_ratio_of(
     the process-to-process spread a repeat run shows; otherwise the rounds are pooled
     (`stats.paired_ratio_ci`), an interval for this process's ratio only.
     """
-    groups = paired_log_ratio_blocks(num_cases, den_cases, metric)
+    groups = paired_log_ratio_blocks(cast(Iterable[CaseJson], num_cases), cast(Iterable[CaseJson], den_cases), metric)
     if not groups:
         return None
     rounds = sum(len(block) for group in groups for block in group)
@@ -113,27 +117,23 @@ def paired_ratio_of(
 
 
 def paired_ratio(
-    doc: dict[str, Any], num_id: str, den_id: str, metric: tuple[str, ...] = ("train", "step_ms"), confidence=0.95
+    doc: ResultsJson, num_id: str, den_id: str, metric: tuple[str, ...] = ("train", "step_ms"), confidence=0.95
 ) -> tuple[float, float, float, float, int] | None:
     """(ratio, low, high, p, rounds) of case num_id over den_id, or None when they were not timed together."""
     by_id = {c.get("id"): c for c in doc.get("cases", [])}
     num, den = by_id.get(num_id), by_id.get(den_id)
     if num is None or den is None:
         return None
-    ids = {c.get("id") for c in doc.get("cases", [])}
     # a seed's record names its representative: read the representatives' samples
-    num = (
-        by_id.get((num.get("paired") or {}).get("timed_as"), num)
-        if (num.get("paired") or {}).get("timed_as") in ids
-        else num
-    )
-    den = (
-        by_id.get((den.get("paired") or {}).get("timed_as"), den)
-        if (den.get("paired") or {}).get("timed_as") in ids
-        else den
-    )
+    num, den = _representative(num, by_id), _representative(den, by_id)
     found = paired_ratio_of([num], [den], metric, confidence)
     return None if found is None else (found.ratio, found.low, found.high, found.p, found.rounds)
+
+
+def _representative(case: CaseJson, by_id: dict[str, CaseJson]) -> CaseJson:
+    paired = case.get("paired")
+    timed_as = paired.get("timed_as") if paired else None
+    return by_id[timed_as] if timed_as in by_id else case
 
 
 def ratio_of_log_ratios(d: list[float], confidence: float = 0.95) -> tuple[float, float, float, float, int]:

@@ -31,32 +31,33 @@ Rules, chosen once here:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from rnnbench import stats
 from rnnbench.analysis.grouping import sweep_config, sweep_key, task_key
+from rnnbench.results.records import CaseJson, FinalJson, MatchedJson, ResultsJson
 
 ATTEMPTED = ("ok", "diverged", "failed")
 
 
-def _final(case: dict[str, Any]) -> dict[str, Any]:
+def _final(case: CaseJson) -> FinalJson:
     train = case.get("train")
     return (train.get("final") or {}) if isinstance(train, dict) else {}
 
 
-def is_solved(case: dict[str, Any]) -> bool:
+def is_solved(case: CaseJson) -> bool:
     return case.get("status") == "ok" and bool(_final(case).get("solved"))
 
 
-def final_metric(case: dict[str, Any]) -> float | None:
+def final_metric(case: CaseJson | dict[str, Any]) -> float | None:  # dict: claims/, until typed
     """The final held-out metric of an ok run, or None."""
     if case.get("status") != "ok":
         return None
-    metric = _final(case).get("metric")
+    metric = _final(cast(CaseJson, case)).get("metric")
     return float(metric) if isinstance(metric, (int, float)) and not isinstance(metric, bool) else None
 
 
-def stopped_by_time(case: dict[str, Any]) -> bool:
+def stopped_by_time(case: CaseJson) -> bool:
     """An unsolved ok run that hit max_seconds before max_steps: its budget was the machine's speed, not the steps."""
     steps = (case.get("train") or {}).get("steps")
     max_steps = ((case.get("settings") or {}).get("train") or {}).get("max_steps")
@@ -65,13 +66,13 @@ def stopped_by_time(case: dict[str, Any]) -> bool:
     return case.get("status") == "ok" and not is_solved(case) and steps < max_steps
 
 
-def _label(case: dict[str, Any]) -> str:
+def _label(case: CaseJson) -> str:
     return case.get("label") or case["arch"]
 
 
-def _groups(doc: dict[str, Any], axis: str, statuses=ATTEMPTED) -> dict[tuple[str, str], list[dict[str, Any]]]:
+def _groups(doc: ResultsJson, axis: str, statuses=ATTEMPTED) -> dict[tuple[str, str], list[CaseJson]]:
     """(configuration, label) -> its cases with one of `statuses`, in run order."""
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str], list[CaseJson]] = {}
     for case in doc.get("cases", []):
         if case.get("status") in statuses:
             groups.setdefault((sweep_config(case, axis), _label(case)), []).append(case)
@@ -122,11 +123,12 @@ def horizon_of(by_seq_len: dict[int, tuple[int, int]]) -> tuple[int | None, tupl
     return horizon, tuple(gaps), censored
 
 
-def horizons(doc: dict[str, Any]) -> dict[tuple[str, str], HorizonResult]:
+def horizons(doc: ResultsJson | dict[str, Any]) -> dict[tuple[str, str], HorizonResult]:  # dict: claims/, until typed
     """The memory horizon of every (configuration, label) in the results, whatever the number of seq_lens."""
     out: dict[tuple[str, str], HorizonResult] = {}
-    interrupted_groups = _groups(doc, "seq_len", ("interrupted",))
-    for key, cases in _groups(doc, "seq_len").items():
+    typed = cast(ResultsJson, doc)
+    interrupted_groups = _groups(typed, "seq_len", ("interrupted",))
+    for key, cases in _groups(typed, "seq_len").items():
         by_seed: dict[int, dict[int, bool]] = {}
         failed: dict[int, int] = {}
         time_capped: dict[int, int] = {}
@@ -190,7 +192,9 @@ def spread(values: list[float], n_runs: int | None = None, seeds: tuple[int, ...
     )
 
 
-def data_efficiency(doc: dict[str, Any]) -> dict[tuple[str, str], dict[int, MetricSpread]]:
+def data_efficiency(
+    doc: ResultsJson | dict[str, Any],
+) -> dict[tuple[str, str], dict[int, MetricSpread]]:  # dict: claims/
     """(configuration, label) -> train_size -> final-metric spread, for cases trained on a finite pool.
 
     The configuration is everything but train_size, label and seed (`grouping.sweep_config`).
@@ -199,11 +203,12 @@ def data_efficiency(doc: dict[str, Any]) -> dict[tuple[str, str], dict[int, Metr
     run finished ok is left out too (its runs show in the recap's status counts).
     """
     out: dict[tuple[str, str], dict[int, MetricSpread]] = {}
-    for key, cases in _groups(doc, "train_size").items():
-        by_size: dict[int, list[dict[str, Any]]] = {}
+    for key, cases in _groups(cast(ResultsJson, doc), "train_size").items():
+        by_size: dict[int, list[CaseJson]] = {}
         for case in cases:
-            if case.get("train_size") is not None:
-                by_size.setdefault(int(case["train_size"]), []).append(case)
+            train_size = case.get("train_size")
+            if train_size is not None:
+                by_size.setdefault(int(train_size), []).append(case)
         sizes: dict[int, MetricSpread] = {}
         for size in sorted(by_size):
             runs = by_size[size]
@@ -223,10 +228,11 @@ def data_efficiency(doc: dict[str, Any]) -> dict[tuple[str, str], dict[int, Metr
     return out
 
 
-def matched_sizes(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+def matched_sizes(doc: ResultsJson) -> dict[tuple[str, str], MatchedJson]:
     """(task, label) -> the `matched` record of its first case that has one (match_params runs only)."""
-    out: dict[tuple[str, str], dict[str, Any]] = {}
+    out: dict[tuple[str, str], MatchedJson] = {}
     for case in doc.get("cases", []):
-        if isinstance(case.get("matched"), dict):
-            out.setdefault(sweep_key(case), case["matched"])
+        matched = case.get("matched")
+        if isinstance(matched, dict):
+            out.setdefault(sweep_key(case), matched)
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rnnbench.compare.comparison import CompareError
+from rnnbench.results.records import CaseJson, DataJson, EnvJson, RanOnJson, ResultsJson
 from rnnbench.suite.schema import CaseSettings
 
 BLOCKING_ENV_KEYS = ("device", "torch", "dtype")  # timings across these are incomparable
@@ -13,9 +14,7 @@ BLOCKING_ENV_KEYS = ("device", "torch", "dtype")  # timings across these are inc
 SHOWN_ENV_KEYS = ("device_name", "threads", "cuda", "cudnn", "python", "platform")  # shown when they differ
 
 
-def check_comparable(
-    base: dict[str, Any], new: dict[str, Any], allow_env_mismatch: bool
-) -> list[tuple[str, Any, Any, bool]]:
+def check_comparable(base: ResultsJson, new: ResultsJson, allow_env_mismatch: bool) -> list[tuple[str, Any, Any, bool]]:
     """Raise CompareError for different schemas, suites or (unless allowed) environments; return every env difference."""
     if base.get("schema_version") != new.get("schema_version"):
         raise CompareError(f"different schema versions ({base.get('schema_version')} vs {new.get('schema_version')})")
@@ -25,7 +24,7 @@ def check_comparable(
     check_same_data(base, new)
     diffs = []
     for key in BLOCKING_ENV_KEYS + SHOWN_ENV_KEYS:
-        old, now = base["env"].get(key), new["env"].get(key)
+        old, now = _env(base["env"], key), _env(new["env"], key)
         if old != now:
             diffs.append((key, old, now, key in BLOCKING_ENV_KEYS))
     blocking = [f"{k} {a} -> {b}" for k, a, b, hard in diffs if hard]
@@ -34,16 +33,21 @@ def check_comparable(
     return diffs
 
 
-def _data_sets(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _env(env: EnvJson, key: str) -> object:
+    return env.get(key)
+
+
+def _data_sets(doc: ResultsJson) -> dict[str, DataJson]:
     """task -> the data record of its cases (real-data tasks only; the first case of each task)."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, DataJson] = {}
     for case in doc["cases"]:
-        if isinstance(case.get("data"), dict):
-            out.setdefault(case["task"], case["data"])
+        data = case.get("data")
+        if isinstance(data, dict):
+            out.setdefault(case["task"], data)
     return out
 
 
-def check_same_data(base: dict[str, Any], new: dict[str, Any]) -> None:
+def check_same_data(base: ResultsJson, new: ResultsJson) -> None:
     """A real-data task scored on another data set (charlm read from another Python's stdlib) is not comparable."""
     base_data, new_data = _data_sets(base), _data_sets(new)
     for task in sorted(set(base_data) & set(new_data)):
@@ -55,7 +59,7 @@ def check_same_data(base: dict[str, Any], new: dict[str, Any]) -> None:
             )
 
 
-def _data_name(record: dict[str, Any]) -> str:
+def _data_name(record: DataJson) -> str:
     python = f", Python {record['python']}" if record.get("python") else ""
     return f"{str(record.get('sha256'))[:12]}{python}"
 
@@ -72,17 +76,21 @@ def _schema_default(key: str) -> Any:
 _NO_DEFAULT = object()
 
 
-def settings_diff(base_case: dict[str, Any], new_case: dict[str, Any]) -> list[str]:
+def settings_diff(base_case: CaseJson, new_case: CaseJson) -> list[str]:
     """Settings keys whose values differ. A key one file lacks (it predates the field, e.g. `packed`) is
     read at today's default: a file written before a setting existed is not incomparable for it."""
     old, now = base_case.get("settings") or {}, new_case.get("settings") or {}
     return sorted(k for k in set(old) | set(now) if old.get(k, _schema_default(k)) != now.get(k, _schema_default(k)))
 
 
-def placement_diff(base_case: dict[str, Any], new_case: dict[str, Any]) -> str | None:
+def placement_diff(base_case: CaseJson, new_case: CaseJson) -> str | None:
     """Two cases measured on different device types (by name) cannot be paired; older files record no placement."""
-    old, now = base_case.get("ran_on") or {}, new_case.get("ran_on") or {}
-    for key in ("device", "device_name"):
-        if old.get(key) and now.get(key) and old[key] != now[key]:
-            return f"measured on {key} {old[key]} in BASE and {now[key]} in NEW (--allow-env-mismatch compares anyway)"
+    old: RanOnJson = base_case.get("ran_on") or {}
+    now: RanOnJson = new_case.get("ran_on") or {}
+    for key, a, b in (
+        ("device", old.get("device"), now.get("device")),
+        ("device_name", old.get("device_name"), now.get("device_name")),
+    ):
+        if a and b and a != b:
+            return f"measured on {key} {a} in BASE and {b} in NEW (--allow-env-mismatch compares anyway)"
     return None

@@ -7,8 +7,9 @@ import math
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
+from rnnbench.compare.numerics import NumericsJson
 from rnnbench.compare.rows import DEFAULT_THRESHOLD, Row
 
 DEFAULT_ALPHA = 0.01
@@ -16,6 +17,17 @@ DEFAULT_ALPHA = 0.01
 
 class CompareError(Exception):
     """Inputs that cannot be compared (different suites, environments, bad thresholds); one line."""
+
+
+class RunMeta(TypedDict, total=False):
+    """Which run a side is (shown in the header, and in the JSON export's `base` and `new`)."""
+
+    git_sha: str | None
+    started_at: str | None
+    rnnbench_version: str | None
+    device_name: str | None
+    torch: str | None
+    test_slowdown: float | None
 
 
 @dataclass(frozen=True)
@@ -40,9 +52,11 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
     machine_ratio: float | None = None  # NEW/BASE reference matmul time: > 1, the NEW machine was slower
     geomeans: dict[str, float] = field(default_factory=dict)  # label (and "overall") -> geomean of timing ratios
-    base_meta: dict[str, Any] = field(default_factory=dict)  # git_sha, started_at, rnnbench_version of each run
-    new_meta: dict[str, Any] = field(default_factory=dict)
-    numerics: dict[str, Any] = field(default_factory=dict)  # ab: the outputs check (compare/output_check.py)
+    base_meta: RunMeta = field(default_factory=lambda: RunMeta())  # git_sha, started_at, rnnbench_version of each run
+    new_meta: RunMeta = field(default_factory=lambda: RunMeta())
+    numerics: NumericsJson = field(
+        default_factory=lambda: NumericsJson()
+    )  # ab: the outputs check (compare/output_check.py)
 
     @property
     def regressions(self) -> list[Row]:

@@ -12,7 +12,7 @@ import tempfile
 from typing import Any, Protocol
 
 from rnnbench.compare.comparison import Comparison
-from rnnbench.compare.numerics import model_check, tolerance_text
+from rnnbench.compare.numerics import ModelCheckJson, NumericsJson, model_check, tolerance_text
 from rnnbench.compare.rows import Row
 
 CHECK_BATCH = 8  # sequences per model: outputs travel as JSON, and 8 already exercise the batched kernels
@@ -28,10 +28,11 @@ def _unavailable(side: str, error: str) -> str:
     return f"not available: {side} side: {error}{hint}"
 
 
-def check_outputs(base: Asks, new: Asks, entries: list[tuple[str, str]], atol: float, rtol: float) -> dict[str, Any]:
+def check_outputs(base: Asks, new: Asks, entries: list[tuple[str, str]], atol: float, rtol: float) -> NumericsJson:
     """The --out record: tolerance, whether the check ran, and per train entry its verdict and differences."""
     labels = {name: label for name, label in entries if name.endswith("|train")}
-    record: dict[str, Any] = {"atol": atol, "rtol": rtol, "batch": CHECK_BATCH, "status": "checked", "models": {}}
+    models: dict[str, ModelCheckJson] = {}
+    record = NumericsJson(atol=atol, rtol=rtol, batch=CHECK_BATCH, status="checked", models=models)
     with tempfile.TemporaryDirectory(prefix="rnnbench-ab-outputs-") as folder:
         request = {"cmd": "outputs", "save": folder, "entries": list(labels), "max_batch": CHECK_BATCH}
         saved = base.answer(request, "its outputs (weights and inputs saved)")
@@ -46,20 +47,19 @@ def check_outputs(base: Asks, new: Asks, entries: list[tuple[str, str]], atol: f
     for name, label in labels.items():
         b = saved["outputs"].get(name, {"error": "no answer"})
         n = loaded["outputs"].get(name, {"error": "no answer"})
-        record["models"][name] = {"label": label, **model_check(b, n, atol, rtol)}  # the base's error first
+        models[name] = ModelCheckJson(label=label, **model_check(b, n, atol, rtol))  # the base's error first
     return record
 
 
-def _figures(check: dict[str, Any]) -> str:
+def _figures(check: ModelCheckJson) -> str:
     parts = []
-    for what in ("outputs", "loss"):
-        d = check.get(what)
+    for what, d in (("outputs", check.get("outputs")), ("loss", check.get("loss"))):
         if d:
             parts.append(f"{what} max |Δ| {d['max_abs']:.2g} (rel {d['max_rel']:.2g})")
     return ", ".join(parts)
 
 
-def numerics_row(name: str, check: dict[str, Any]) -> Row:
+def numerics_row(name: str, check: ModelCheckJson) -> Row:
     reason = "; ".join(part for part in (check["reason"], _figures(check)) if part)
     return Row(
         config=name.rsplit("|", 1)[0],
@@ -75,7 +75,7 @@ def numerics_row(name: str, check: dict[str, Any]) -> Row:
     )
 
 
-def add_numerics(comparison: Comparison, record: dict[str, Any] | None) -> None:
+def add_numerics(comparison: Comparison, record: NumericsJson | None) -> None:
     """Notes for every model (its largest differences even within tolerance) and a gating row per changed one."""
     if not record:
         return

@@ -10,11 +10,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from rnnbench import stats
 from rnnbench.compare.checks import check_comparable, placement_diff, settings_diff
-from rnnbench.compare.comparison import CompareError, CompareOptions, Comparison, resolve_thresholds, threshold_for
+from rnnbench.compare.comparison import (
+    CompareError,
+    CompareOptions,
+    Comparison,
+    RunMeta,
+    resolve_thresholds,
+    threshold_for,
+)
 from rnnbench.compare.drift import paired_drift, reference_drift, reference_ms, timed_itself
 from rnnbench.compare.rows import (
     ACCURACY_METRIC,
@@ -25,6 +31,7 @@ from rnnbench.compare.rows import (
     solve_row,
     timing_row,
 )
+from rnnbench.results.records import CaseJson, FinalJson, ResultsJson, TimingJson, TrainJson
 from rnnbench.results.schema import ResultsError
 from rnnbench.results.store import load_results
 
@@ -36,12 +43,12 @@ def config_of(case_id: str) -> str:
     return case_id.rsplit("/", 1)[0]
 
 
-def timing_samples(case: dict[str, Any]) -> dict[str, tuple[str, int | None, list[float]]]:
+def timing_samples(case: CaseJson) -> dict[str, tuple[str, int | None, list[float]]]:
     """metric name -> (unit, batch size for throughput, raw samples in ms)."""
     out: dict[str, tuple[str, int | None, list[float]]] = {}
-    train = case.get("train") or {}
+    train: TrainJson = case.get("train") or {}
 
-    def add(name: str, node: Any, unit: str = "ms", batch: int | None = None) -> None:
+    def add(name: str, node: TimingJson | None, unit: str = "ms", batch: int | None = None) -> None:
         if isinstance(node, dict) and node.get("samples"):
             out[name] = (unit, batch, [float(x) for x in node["samples"]])
 
@@ -51,7 +58,7 @@ def timing_samples(case: dict[str, Any]) -> dict[str, tuple[str, int | None, lis
     inference = case.get("inference") or {}
     for key in sorted(inference, key=lambda k: int(k[1:]) if k[1:].isdigit() else 0):
         size = int(key[1:]) if key[1:].isdigit() else 1
-        latency = (inference[key] or {}).get("latency_ms")
+        latency = (inference[key] or {}).get("latency_ms")  # null only in a file not loaded by load_results
         if size == 1:
             add(f"latency_{key}", latency)
         else:  # throughput: the same samples, read as sequences per second (higher is better)
@@ -59,7 +66,7 @@ def timing_samples(case: dict[str, Any]) -> dict[str, tuple[str, int | None, lis
     return out
 
 
-def _match(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+def _match(base: ResultsJson, new: ResultsJson, out: Comparison) -> list[tuple[CaseJson, CaseJson]]:
     """Pairs of cases with the same id that both carry measurements; everything else is listed in `out`."""
     base_by_id = {c["id"]: c for c in base["cases"]}
     new_by_id = {c["id"]: c for c in new["cases"]}
@@ -88,7 +95,7 @@ def _match(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> list[t
     return pairs
 
 
-def _scale(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> Scale:
+def _scale(base: ResultsJson, new: ResultsJson, out: Comparison) -> Scale:
     """The machines by the reference kernel: its change between the runs, its drift within them, the view shown."""
     base_ref, new_ref = reference_ms(base), reference_ms(new)
     if out.options.normalize:
@@ -121,7 +128,7 @@ def _scale(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> Scale:
     return Scale(*view, machine=out.machine_ratio, noise=drift + moved)
 
 
-def _notes(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> None:
+def _notes(base: ResultsJson, new: ResultsJson, out: Comparison) -> None:
     for side, doc in (("BASE", base), ("NEW", new)):
         factor = doc["env"].get("test_slowdown")
         if factor:
@@ -146,8 +153,8 @@ def _notes(base: dict[str, Any], new: dict[str, Any], out: Comparison) -> None:
 
 
 def compare(
-    base: dict[str, Any],
-    new: dict[str, Any],
+    base: ResultsJson,
+    new: ResultsJson,
     options: CompareOptions = CompareOptions(),
     base_name: str = "BASE",
     new_name: str = "NEW",
@@ -163,7 +170,7 @@ def compare(
         raise CompareError(f"{base_name} and {new_name} have no measured case in common")
     scale = _scale(base, new, out)
     _notes(base, new, out)
-    configs: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+    configs: dict[str, list[tuple[CaseJson, CaseJson]]] = {}
     for pair in pairs:
         configs.setdefault(config_of(pair[0]["id"]), []).append(pair)
     metrics = {m for b, _ in pairs for m in timing_samples(b)} | {SOLVE_METRIC, ACCURACY_METRIC}
@@ -184,7 +191,7 @@ def compare(
 
 def _config_rows(
     config: str,
-    group: list[tuple[dict[str, Any], dict[str, Any]]],
+    group: list[tuple[CaseJson, CaseJson]],
     scale: Scale,
     limit: Callable[[str], float],
     alpha: float,
@@ -213,24 +220,24 @@ def _config_rows(
     return rows
 
 
-def _ms_to_solve(case: dict[str, Any]) -> float | None:
+def _ms_to_solve(case: CaseJson) -> float | None:
     return (case.get("train") or {}).get("ms_to_solve") if case["status"] == "ok" else None
 
 
-def _meta(doc: dict[str, Any]) -> dict[str, Any]:
+def _meta(doc: ResultsJson) -> RunMeta:
     env = doc["env"]
-    return {
-        "git_sha": env.get("git_sha"),
-        "started_at": doc.get("started_at"),
-        "rnnbench_version": doc.get("rnnbench_version"),
-        "device_name": env.get("device_name"),
-        "torch": env.get("torch"),
-        "test_slowdown": env.get("test_slowdown"),
-    }
+    return RunMeta(
+        git_sha=env.get("git_sha"),
+        started_at=doc.get("started_at"),
+        rnnbench_version=doc.get("rnnbench_version"),
+        device_name=env.get("device_name"),
+        torch=env.get("torch"),
+        test_slowdown=env.get("test_slowdown"),
+    )
 
 
-def _final(case: dict[str, Any]) -> dict[str, Any] | None:
-    final = (case.get("train") or {}).get("final") or {}
+def _final(case: CaseJson) -> FinalJson | None:
+    final: FinalJson = (case.get("train") or {}).get("final") or {}
     return final if case["status"] == "ok" and final.get("metric") is not None else None
 
 

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 
 from rnnbench import stats
+from rnnbench.results.records import FinalJson
 
 DEFAULT_THRESHOLD = 0.05
 MIN_SEEDS_FOR_TEST = 3
@@ -256,17 +256,24 @@ def solve_row(
     )
 
 
-def skill(final: dict[str, Any]) -> float:
+def skill(final: FinalJson) -> float:
     """The final metric as a share of the way from chance (0) to perfect (1): a drop reads alike for mse and accuracy."""
-    metric, chance, higher = float(final["metric"]), final.get("chance"), bool(final.get("higher_is_better", True))
+    value = final["metric"]
+    if value is None:
+        raise TypeError("the final metric is null")  # callers pass finals that have one
+    metric, chance, higher = float(value), final.get("chance"), bool(final.get("higher_is_better", True))
     ideal = 1.0 if higher else 0.0
     if chance is None or chance == ideal:
         return metric if higher else -metric
     return (metric - chance) / (ideal - chance)
 
 
+def _metrics(finals: list[FinalJson]) -> list[float]:
+    return [m for f in finals if (m := f["metric"]) is not None]  # skill() has refused a null one
+
+
 def accuracy_row(
-    config: str, label: str, base: list[dict[str, Any]], new: list[dict[str, Any]], threshold: float, alpha: float
+    config: str, label: str, base: list[FinalJson], new: list[FinalJson], threshold: float, alpha: float
 ) -> Row:
     """Final metric across seeds; a drop of more than `threshold` of the chance-to-perfect span is worse."""
     base_skill, new_skill = [skill(f) for f in base], [skill(f) for f in new]
@@ -281,8 +288,8 @@ def accuracy_row(
         metric=ACCURACY_METRIC,
         kind="accuracy",
         unit=str((new or base)[0].get("metric_name", "metric")),
-        base=stats.median([f["metric"] for f in base]),
-        new=stats.median([f["metric"] for f in new]),
+        base=stats.median(_metrics(base)),
+        new=stats.median(_metrics(new)),
         delta=delta,
         p=p,
         min_effect=threshold,

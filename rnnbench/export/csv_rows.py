@@ -5,12 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import math
-from typing import Any
+from typing import Any, cast
 
 from rnnbench import stats
+from rnnbench.results.records import CaseJson, ResultsJson
+
+CsvRow = dict[str, object]  # column -> a scalar (str, int, float, bool) or None, written as text
 
 
-def _get(node: Any, *path: str) -> Any:
+def _get(node: object, *path: str) -> Any:
     for key in path:
         node = node.get(key) if isinstance(node, dict) else None
     return node
@@ -35,9 +38,9 @@ CASE_FIELDS = (
 )
 
 
-def case_row(case: dict[str, Any], batch_keys: list[str]) -> dict[str, Any]:
+def case_row(case: CaseJson, batch_keys: list[str]) -> CsvRow:
     """One case flattened: identity, timings (medians and CI, ms), training outcome, cost."""
-    row: dict[str, Any] = {key: case.get(key) for key in CASE_FIELDS}
+    row: CsvRow = {key: case.get(key) for key in CASE_FIELDS}
     if isinstance(row["hidden_size"], list):
         row["hidden_size"] = "-".join(map(str, row["hidden_size"]))
     step = _get(case, "train", "step_ms") or {}
@@ -72,13 +75,13 @@ def case_row(case: dict[str, Any], batch_keys: list[str]) -> dict[str, Any]:
     return row
 
 
-def csv_report(doc: dict[str, Any]) -> str:
+def csv_report(doc: ResultsJson) -> str:
     """One row per case; numbers at full precision (they parse back to the file's values), empty for none."""
     keys = {k for case in doc["cases"] for k in (case.get("inference") or {})}
     batch_keys = sorted(keys, key=lambda k: int(k[1:]) if k[1:].isdigit() else math.inf)
     rows = [case_row(case, batch_keys) for case in doc["cases"]]
     out = io.StringIO()
-    fields = list(rows[0]) if rows else list(case_row({}, batch_keys))
+    fields = list(rows[0]) if rows else list(case_row(cast(CaseJson, {}), batch_keys))
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in rows:

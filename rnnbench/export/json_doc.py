@@ -3,25 +3,97 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import TypedDict, cast
 
 from rnnbench.claims.table import claims_document, evaluate_claims
-from rnnbench.compare.comparison import Comparison
+from rnnbench.compare.comparison import Comparison, RunMeta
+from rnnbench.compare.numerics import NumericsJson
 from rnnbench.compare.rows import Row
 from rnnbench.render.format import format_ci, is_bounded
+from rnnbench.results.records import ResultsJson
 from rnnbench.results.store import finite_or_none
 
 
-def json_report(doc: dict[str, Any]) -> str:
+def json_report(doc: ResultsJson) -> str:
     """The claims, their findings with every number, and the context they were measured in."""
     return json.dumps(finite_or_none(claims_document(doc, evaluate_claims(doc))), indent=1, allow_nan=False) + "\n"
 
 
-def comparison_json(comparison: Comparison) -> dict[str, Any]:
+class SideJson(RunMeta):
+    path: str  # the results file, or the side's name
+
+
+class OptionsJson(TypedDict):
+    alpha: float
+    threshold: float
+    normalize: bool
+    allow_env_mismatch: bool
+
+
+class RowJson(TypedDict):
+    """compare.rows.Row as JSON, with its interval as shown."""
+
+    config: str
+    label: str
+    metric: str
+    kind: str
+    unit: str
+    base: float | None
+    new: float | None
+    ratio: float | None
+    ci: Sequence[float | None] | None  # an unbounded side is null
+    delta: float | None
+    p: float | None
+    min_effect: float
+    verdict: str
+    regression: bool
+    reason: str
+    n_base: int
+    n_new: int
+    seeds: Sequence[tuple[str, float]]
+    ci_text: str
+
+
+class EnvDiffJson(TypedDict):
+    key: str
+    base: object
+    new: object
+    blocking: bool
+
+
+class NotComparedJson(TypedDict):
+    id: str
+    reason: str
+
+
+class ComparisonJson(TypedDict):
+    """`rnnbench compare --format json`: everything the table shows, plus per-seed ratios."""
+
+    suite: str
+    base: SideJson
+    new: SideJson
+    options: OptionsJson
+    regressed: bool
+    n_regressions: int
+    resolution: float | None
+    too_noisy: bool
+    rows: list[RowJson]
+    geomeans: dict[str, float]
+    machine_ratio: float | None
+    env_diffs: list[EnvDiffJson]
+    notes: list[str]
+    only_in_base: list[str]
+    only_in_new: list[str]
+    not_compared: list[NotComparedJson]
+    numerics: NumericsJson | None
+
+
+def comparison_json(comparison: Comparison) -> ComparisonJson:
     """Everything the table shows, plus per-seed ratios; `regressed` is what --fail-on-regression acts on."""
     c = comparison
-    return finite_or_none(
+    document: ComparisonJson = finite_or_none(  # a non-finite number becomes null
         {
             "suite": c.suite,
             "base": {"path": c.base_name, **c.base_meta},
@@ -42,11 +114,12 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
             "numerics": c.numerics or None,
         }
     )
+    return document
 
 
-def _row_json(row: Row) -> dict[str, Any]:
+def _row_json(row: Row) -> RowJson:
     """A row with its interval as shown (`ci_text`); an unbounded side is null, never 0 or infinity."""
-    out = asdict(row)
+    out = cast(RowJson, asdict(row))  # every field of Row; ci_text is added below
     if row.ci is not None:
         out["ci"] = [value if is_bounded(value) else None for value in row.ci]
     out["ci_text"] = format_ci(row)

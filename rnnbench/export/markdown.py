@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.table import Table
 
 from rnnbench.compare.comparison import Comparison
@@ -11,9 +9,10 @@ from rnnbench.compare.rows import Row
 from rnnbench.export.markdown_table import escape_cell, table_markdown
 from rnnbench.render.compare import config_title, decision_line, header_lines, verdict_text
 from rnnbench.render.format import format_change, format_ci, format_p, format_value
+from rnnbench.results.records import ResultsJson
 
 
-def markdown_report(doc: dict[str, Any]) -> str:
+def markdown_report(doc: ResultsJson) -> str:
     """Every table of the terminal report (the recap, the analyses, the claims), as Markdown."""
     from rnnbench.render.report import run_report
 

@@ -24,6 +24,7 @@ from rnnbench import stats  # noqa: E402
 from rnnbench.analysis import grouping
 from rnnbench.analysis import sweeps as analysis
 from rnnbench.analysis.grouping import group_results  # noqa: E402
+from rnnbench.results.records import CaseJson, ResultsJson  # noqa: E402
 
 DPI = 100
 PANEL = (5.0, 3.2)  # inches (width, height) of one panel
@@ -52,13 +53,13 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
 
 
-def _colors(doc: dict[str, Any]) -> dict[str, Any]:
+def _colors(doc: ResultsJson) -> dict[str, tuple[float, float, float, float]]:
     labels = list(dict.fromkeys(c.get("label") or c["arch"] for c in doc["cases"]))
     palette = matplotlib.colormaps["tab10"]
     return {label: palette(i % 10) for i, label in enumerate(labels)}
 
 
-def _final_info(cases: list[dict[str, Any]], key: str) -> Any:
+def _final_info(cases: list[CaseJson], key: str) -> Any:
     for case in cases:
         value = (case.get("train") or {}).get("final", {}).get(key)
         if value is not None:
@@ -74,7 +75,7 @@ def _band(ax, x: np.ndarray, rows: list[np.ndarray], color: Any, label: str) -> 
         ax.fill_between(x, stacked.min(axis=0), stacked.max(axis=0), color=color, alpha=BAND_ALPHA, linewidth=0)
 
 
-def _metric_axis(ax, cases: list[dict[str, Any]], values: list[float]) -> None:
+def _metric_axis(ax, cases: list[CaseJson], values: list[float]) -> None:
     name = _final_info(cases, "metric_name") or "metric"
     chance = _final_info(cases, "chance")
     if chance is not None:
@@ -93,7 +94,7 @@ def _seq_len_axis(ax, lengths: list[int], log: bool) -> None:
     ax.set_xlabel("seq_len")
 
 
-def _curves(cases: list[dict[str, Any]]) -> list[np.ndarray]:
+def _curves(cases: list[CaseJson]) -> list[np.ndarray]:
     """Each seed's curve as rows (step, elapsed_ms, metric), points without a metric dropped."""
     out = []
     for case in cases:
@@ -103,7 +104,7 @@ def _curves(cases: list[dict[str, Any]]) -> list[np.ndarray]:
     return out
 
 
-def learning_curves(doc: dict[str, Any], directory: Path) -> list[PlotOutcome]:
+def learning_curves(doc: ResultsJson, directory: Path) -> list[PlotOutcome]:
     """One PNG per task: a row per configuration, metric vs step and vs training wall time, a line per architecture."""
     sections, labels, groups = group_results(doc)
     colors, outcomes = _colors(doc), []
@@ -140,9 +141,9 @@ def learning_curves(doc: dict[str, Any], directory: Path) -> list[PlotOutcome]:
     return outcomes
 
 
-def _swept(doc: dict[str, Any]) -> dict[str, dict[str, dict[int, list[dict[str, Any]]]]]:
+def _swept(doc: ResultsJson) -> dict[str, dict[str, dict[int, list[CaseJson]]]]:
     """task -> label -> seq_len -> cases, for tasks run at ≥ 2 seq_lens (fresh-data cases, when the task has any)."""
-    out: dict[str, dict[str, dict[int, list[dict[str, Any]]]]] = {}
+    out: dict[str, dict[str, dict[int, list[CaseJson]]]] = {}
     for task in dict.fromkeys(grouping.task_key(c) for c in doc["cases"]):
         cases = [c for c in doc["cases"] if grouping.task_key(c) == task and c.get("status") in analysis.ATTEMPTED]
         fresh = [c for c in cases if c.get("train_size") is None]
@@ -156,7 +157,7 @@ def _swept(doc: dict[str, Any]) -> dict[str, dict[str, dict[int, list[dict[str, 
     return out
 
 
-def memory_horizon(doc: dict[str, Any], directory: Path) -> list[PlotOutcome]:
+def memory_horizon(doc: ResultsJson, directory: Path) -> list[PlotOutcome]:
     """Final metric vs seq_len per task, a line per architecture (median, seed range), its horizon in the legend."""
     swept = _swept(doc)
     if not swept:
@@ -197,7 +198,7 @@ def memory_horizon(doc: dict[str, Any], directory: Path) -> list[PlotOutcome]:
     return [PlotOutcome("memory horizon", path, f"{len(swept)} task(s)")]
 
 
-def step_time_vs_seq_len(doc: dict[str, Any], directory: Path) -> list[PlotOutcome]:
+def step_time_vs_seq_len(doc: ResultsJson, directory: Path) -> list[PlotOutcome]:
     """Train-step time (median, CI of pooled seeds) vs seq_len per task, with a least-squares line and its slope per architecture."""
     swept, colors, panels = _swept(doc), _colors(doc), []
     for task, by_label in swept.items():
@@ -234,10 +235,10 @@ def step_time_vs_seq_len(doc: dict[str, Any], directory: Path) -> list[PlotOutco
     return [PlotOutcome("step time vs seq_len", path, f"{len(panels)} task(s)")]
 
 
-def _pooled(cases: list[dict[str, Any]], *path: str) -> list[float]:
+def _pooled(cases: list[CaseJson], *path: str) -> list[float]:
     samples = []
     for case in cases:
-        node: Any = case
+        node: object = case
         for key in path:
             node = node.get(key) if isinstance(node, dict) else None
         samples += (node or {}).get("samples", []) if isinstance(node, dict) else []
@@ -248,7 +249,7 @@ def _batch_order(key: str) -> float:
     return int(key[1:]) if key[1:].isdigit() else float("inf")
 
 
-def time_bars(doc: dict[str, Any], directory: Path) -> list[PlotOutcome]:
+def time_bars(doc: ResultsJson, directory: Path) -> list[PlotOutcome]:
     """Per task (its configuration with the most architectures): train step, inference at batch 1 and at the largest batch."""
     sections, labels, groups = group_results(doc)
     colors, rows = _colors(doc), []
@@ -295,7 +296,7 @@ PLOTS = {
 }
 
 
-def write_plots(doc: dict[str, Any], directory: Path) -> list[PlotOutcome]:
+def write_plots(doc: ResultsJson, directory: Path) -> list[PlotOutcome]:
     """Every figure the results allow, written under `directory`; the others listed as skipped, with why."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from rnnbench.compare.comparison import Comparison
 from rnnbench.export.csv_rows import csv_report
 from rnnbench.export.github_action import github_action_benchmark_text
 from rnnbench.export.json_doc import comparison_json_text, json_report
 from rnnbench.export.markdown import comparison_markdown, markdown_report
+from rnnbench.results.records import ResultsJson
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class Exporter:
     """One format: text from a results document and/or from a comparison; None where it does not apply."""
 
     description: str
-    results: Callable[[dict[str, Any]], str] | None = None
+    results: Callable[[ResultsJson], str] | None = None
     comparison: Callable[[Comparison], str] | None = None
 
 
@@ -41,7 +41,7 @@ RESULTS_FORMATS = tuple(name for name, exporter in FORMATS.items() if exporter.r
 COMPARISON_FORMATS = tuple(name for name, exporter in FORMATS.items() if exporter.comparison is not None)
 
 
-def export_results(doc: dict[str, Any], fmt: str) -> str:
+def export_results(doc: ResultsJson, fmt: str) -> str:
     exporter = FORMATS.get(fmt)
     if exporter is None or exporter.results is None:
         raise ValueError(f"unknown format {fmt!r} (known: {', '.join(RESULTS_FORMATS)})")

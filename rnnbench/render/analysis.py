@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.table import Table
 from rich.text import Text
 
 from rnnbench.analysis.sweeps import HorizonResult, data_efficiency, horizons, matched_sizes
 from rnnbench.render.format import MISSING, format_metric
+from rnnbench.results.records import EnvJson, ResultsJson
 
 
-def _caption(doc: dict[str, Any], extra: str) -> Text:
-    env = doc.get("env", {})
+def _caption(doc: ResultsJson, extra: str) -> Text:
+    env: EnvJson = doc.get("env", {})
     where = " · ".join(str(env.get(key) or "?") for key in ("device_name", "device", "dtype"))
     return Text(f"{where} · torch {env.get('torch') or '?'} · {extra}")  # Text, not markup: brackets are literal
 
@@ -41,11 +40,11 @@ def _horizon_cell(result: HorizonResult) -> Text:
     return Text(text, style="bold")
 
 
-def _exact(count: Any) -> str:
+def _exact(count: object) -> str:
     return f"{count:,}" if isinstance(count, int) else MISSING
 
 
-def horizon_table(doc: dict[str, Any]) -> Table | None:
+def horizon_table(doc: ResultsJson) -> Table | None:
     """Configuration × architecture rows, one column per seq_len (solved seeds / seeds run) and the horizon.
 
     A configuration is everything but seq_len and seed (task, hidden size, layers, train_size, ...),
@@ -84,7 +83,7 @@ def horizon_table(doc: dict[str, Any]) -> Table | None:
     return table
 
 
-def data_table(doc: dict[str, Any]) -> Table | None:
+def data_table(doc: ResultsJson) -> Table | None:
     """Task × architecture rows, one column per train_size: median final metric [min–max] across seeds."""
     efficiency = data_efficiency(doc)
     if not any(len(sizes) > 1 for sizes in efficiency.values()):
@@ -122,7 +121,7 @@ def data_table(doc: dict[str, Any]) -> Table | None:
     return table
 
 
-def matched_table(doc: dict[str, Any]) -> Table | None:
+def matched_table(doc: ResultsJson) -> Table | None:
     """The hidden sizes match_params chose and the core parameter counts they give; None when it was not used."""
     matched = matched_sizes(doc)
     if not matched:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from rich import box
 from rich.console import Group as RichGroup
 from rich.table import Table
 from rich.text import Text
 
-from rnnbench.compare.comparison import Comparison
+from rnnbench.compare.comparison import Comparison, RunMeta
 from rnnbench.compare.rows import Row
 from rnnbench.render.format import format_change, format_ci, format_p, format_value
 
@@ -28,8 +27,8 @@ def header_lines(comparison: Comparison) -> list[str]:
     """Which runs, which options, what differs: shown above the table in every format."""
     c, opts = comparison, comparison.options
 
-    def run(name: str, meta: dict[str, Any]) -> str:
-        extra = ", ".join(str(meta[k]) for k in ("git_sha", "started_at") if meta.get(k))
+    def run(name: str, meta: RunMeta) -> str:
+        extra = ", ".join(str(v) for v in (meta.get("git_sha"), meta.get("started_at")) if v)
         return f"{name} ({extra})" if extra else name
 
     lines = [f"BASE {run(c.base_name, c.base_meta)} → NEW {run(c.new_name, c.new_meta)}"]

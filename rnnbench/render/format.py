@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from rnnbench import stats
 from rnnbench.compare.rows import Row
+from rnnbench.results.records import TimingJson
 
 MISSING = "—"
 UNBOUNDED = "too few to bound"  # an interval the data cannot bound on either side (3 vs 3 seeds)
@@ -37,7 +37,7 @@ def coverage_label(coverage: float | None, level: float = LEVEL) -> str:
     return f"{coverage * 100:.4g} % CI"
 
 
-def summary_coverage(summary: dict[str, Any]) -> float:
+def summary_coverage(summary: TimingJson) -> float:
     """A stored timing's CI coverage; older files lack `ci_coverage`, so it comes from the sample count."""
     coverage = summary.get("ci_coverage")
     if isinstance(coverage, (int, float)):
@@ -62,7 +62,7 @@ def format_ms(ms: float | None) -> str:
     return f"{ms * 1000:.0f} µs"
 
 
-def format_timing(summary: dict[str, Any] | None) -> str:
+def format_timing(summary: TimingJson | None) -> str:
     """Median ± half-width of its 95 % CI (as % of the median); `!` marks an unstable measurement.
 
     Below 6 samples the interval is not a 95 % one: its real coverage follows, e.g. `±4.0% (75 % CI)`."""

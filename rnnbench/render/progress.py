@@ -16,6 +16,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from rnnbench.results.events import Event
+
 
 class ProgressView:
     """Turns run events into a live display: case i/N, its id, phase, step, loss, elapsed; a row per worker when parallel."""
@@ -45,18 +47,17 @@ class ProgressView:
     def __exit__(self, *exc: Any) -> None:
         self.progress.__exit__(*exc)
 
-    def _row(self, event: dict[str, Any]) -> TaskID | None:
+    def _row(self, event: Event) -> TaskID | None:
         """The row an event updates: its worker's when several run at once, else the main bar."""
         worker = event.get("worker")
-        if not self.parallel or worker is None:
+        if not isinstance(worker, str) or not self.parallel:
             return self.bar
         if worker not in self.rows:
             self.rows[worker] = self.progress.add_task(worker, total=None, case=f"  {worker}", detail="", left="")
         return self.rows[worker]
 
-    def __call__(self, event: dict[str, Any]) -> None:
-        kind = event["kind"]
-        if kind == "run_start":
+    def __call__(self, event: Event) -> None:
+        if event["kind"] == "run_start":
             done = event["n_cases"] - event["n_todo"]
             self.parallel = event.get("workers", 1) > 1 or event.get("executor") == "ray"
             self.bar = self.progress.add_task(
@@ -70,26 +71,27 @@ class ProgressView:
         row = self._row(event)
         if row is None:
             return
-        if kind in ("case_start", "unit_start"):
-            ids = event["ids"] if kind == "unit_start" else [event["id"]]
+        if event["kind"] == "unit_start":
+            ids = event["ids"]
             self.case_id = ids[0]
             more = f" +{len(ids) - 1}" if len(ids) > 1 else ""
             if row == self.bar:
-                position = f"{event['index'] + 1}/{event['n_cases']} " if "n_cases" in event else ""
+                n_cases = event.get("n_cases")
+                position = f"{event['index'] + 1}/{n_cases} " if n_cases is not None else ""
                 self.progress.update(self.bar, case=f"{position}{self.case_id}{more}", detail="")
             else:
                 self.progress.update(row, case=f"  {event['worker']}: {self.case_id}{more}", detail="")
-        elif kind == "phase":
+        elif event["kind"] == "phase":
             self.progress.update(row, detail=event["phase"])
-        elif kind == "progress":
+        elif event["kind"] == "progress":
             self.progress.update(
                 row,
                 detail=f"step {event['step']}/{event['max_steps']} loss {event['loss']:.4g} {event['elapsed_s']:.1f}s",
             )
             self.progress.update(self.bar, left=self.eta.text(self.clock()))  # counts down while a case runs
-        elif kind == "worker_lost":
+        elif event["kind"] == "worker_lost":
             self.progress.console.print(f"[red]{event['worker']} lost[/] — {event['cause']}", highlight=False)
-        elif kind == "case_end":
+        elif event["kind"] == "case_end":
             record = event["record"]
             self.progress.advance(self.bar)
             self.eta.case_done(self.clock(), record.get("id"))

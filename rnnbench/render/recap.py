@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.table import Table
 from rich.text import Text
 
@@ -18,6 +16,7 @@ from rnnbench.render.format import (
     format_ratio_ci,
     format_timing,
 )
+from rnnbench.results.records import EnvJson, ResultsJson
 from rnnbench.stats import median, ratio_ci
 
 
@@ -106,11 +105,11 @@ ROWS = (
 )
 
 
-def recap_table(doc: dict[str, Any], title: str | None = None) -> Table:
+def recap_table(doc: ResultsJson, title: str | None = None) -> Table:
     """The lecture's recap table, made of this run's numbers: one column per architecture."""
     sections, labels, groups = group_results(doc)
     labels = plugins_last(doc, labels)
-    env = doc.get("env", {})
+    env: EnvJson = doc.get("env", {})
     table = Table(
         title=title or f"Measured recap — {doc['suite'].get('name', '?')}",
         caption=f"{env.get('device_name', '?')} · {env.get('device', '?')} · {env.get('dtype', '?')} · torch {env.get('torch', '?')}"
@@ -153,7 +152,7 @@ def recap_table(doc: dict[str, Any], title: str | None = None) -> Table:
 # --- plugins (issue 13): their columns after the built-ins, and one row of ratios against LSTM each
 
 
-def plugin_labels(doc: dict[str, Any]) -> list[str]:
+def plugin_labels(doc: ResultsJson) -> list[str]:
     """Labels of plugin models (cases that carry a `plugin` record), in run order."""
     out: list[str] = []
     for case in doc["cases"]:
@@ -163,12 +162,12 @@ def plugin_labels(doc: dict[str, Any]) -> list[str]:
     return out
 
 
-def plugins_last(doc: dict[str, Any], labels: list[str]) -> list[str]:
+def plugins_last(doc: ResultsJson, labels: list[str]) -> list[str]:
     plugins = set(plugin_labels(doc))
     return [lab for lab in labels if lab not in plugins] + [lab for lab in labels if lab in plugins]
 
 
-def _lstm_label(doc: dict[str, Any]) -> str | None:
+def _lstm_label(doc: ResultsJson) -> str | None:
     labels = [c.get("label", c["arch"]) for c in doc["cases"] if c["arch"] == "lstm" and not c.get("plugin")]
     return "lstm" if "lstm" in labels else (labels[0] if labels else None)
 
@@ -205,7 +204,7 @@ def _metric_ratio(plugin: Group, lstm: Group) -> str:
     return text + (f" (×{p / q:.2f})" if q else "")
 
 
-def plugin_ratio_table(doc: dict[str, Any]) -> Table | None:
+def plugin_ratio_table(doc: ResultsJson) -> Table | None:
     """One row per plugin and section: step time, time to solve and final metric against LSTM; None without plugins."""
     plugins, lstm = plugin_labels(doc), _lstm_label(doc)
     if not plugins:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.console import RenderableType
 
 from rnnbench.claims.table import evaluate_claims
@@ -11,9 +9,10 @@ from rnnbench.render.analysis import data_table, horizon_table, matched_table
 from rnnbench.render.claims import claims_table
 from rnnbench.render.recap import plugin_ratio_table, recap_table
 from rnnbench.render.recap_shape import recap_shape_table
+from rnnbench.results.records import ResultsJson
 
 
-def run_report(doc: dict[str, Any], details: bool = False) -> list[RenderableType]:
+def run_report(doc: ResultsJson, details: bool = False) -> list[RenderableType]:
     """Renderables in display order: the recap in the lecture's shape first; each analysis adds itself only
     when the results hold its cases; the claims' evidence table, every finding, only with `details`."""
     results = evaluate_claims(doc)

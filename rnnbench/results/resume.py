@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from rnnbench.results.records import EnvJson, ResultsJson
 from rnnbench.results.schema import SCHEMA_VERSION, ResultsError
 from rnnbench.results.store import finite_or_none, utc_now_iso
 from rnnbench.suite.schema import Suite
@@ -51,7 +52,7 @@ def _at_todays_defaults(stored: dict[str, Any]) -> dict[str, Any]:
         return stored
 
 
-def check_resume_suite(path: str | Path, doc: dict[str, Any], suite: dict[str, Any], case_ids: list[str]) -> None:
+def check_resume_suite(path: str | Path, doc: ResultsJson, suite: dict[str, Any], case_ids: list[str]) -> None:
     """Refuse to continue `doc` with a suite other than the one it was started with (see docs/interruption-and-failures.md)."""
     old = {k: v for k, v in _at_todays_defaults(doc["suite"]).items() if k != "description"}
     new = {k: v for k, v in json.loads(json.dumps(finite_or_none(suite))).items() if k != "description"}
@@ -68,7 +69,7 @@ def check_resume_suite(path: str | Path, doc: dict[str, Any], suite: dict[str, A
         raise ResultsError(f"{path}: holds case {sorted(extra)[0]} that this suite does not expand to")
 
 
-def check_resume_env(path: str | Path, doc: dict[str, Any], env: dict[str, Any]) -> None:
+def check_resume_env(path: str | Path, doc: ResultsJson, env: EnvJson) -> None:
     """Refuse to continue `doc` on another device, dtype or torch: its timings would not be comparable."""
     for key in RESUME_ENV_KEYS:
         if doc["env"].get(key) != env.get(key):
@@ -78,12 +79,12 @@ def check_resume_env(path: str | Path, doc: dict[str, Any], env: dict[str, Any])
             )
 
 
-def is_complete(doc: dict[str, Any], case_ids: list[str]) -> bool:
+def is_complete(doc: ResultsJson, case_ids: list[str]) -> bool:
     """Whether a resumed file has nothing left to run."""
     return doc.get("status") == "complete" and set(case_ids) <= finished_ids(doc)
 
 
-def new_document(suite: dict[str, Any], suite_path: str, env: dict[str, Any], version: str) -> dict[str, Any]:
+def new_document(suite: dict[str, Any], suite_path: str, env: EnvJson, version: str) -> ResultsJson:
     return {
         "schema_version": SCHEMA_VERSION,
         "rnnbench_version": version,
@@ -98,6 +99,6 @@ def new_document(suite: dict[str, Any], suite_path: str, env: dict[str, Any], ve
     }
 
 
-def finished_ids(doc: dict[str, Any]) -> set[str]:
+def finished_ids(doc: ResultsJson) -> set[str]:
     """Cases that need not run again on resume: everything but interrupted ones."""
     return {c["id"] for c in doc["cases"] if c.get("status") != "interrupted"}

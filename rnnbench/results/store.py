@@ -6,12 +6,14 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 
+from rnnbench.results.records import ResultsJson
 from rnnbench.results.schema import SCHEMA_VERSION, ResultsDoc, ResultsError
 
 MAX_RESULTS_BYTES = 512 * 1024 * 1024
@@ -50,7 +52,7 @@ def _plain_file_mode() -> int:
 _PLAIN_FILE_MODE = _plain_file_mode()
 
 
-def save_atomic(path: Path, doc: dict[str, Any]) -> None:
+def save_atomic(path: Path, doc: Mapping[str, object]) -> None:
     """Write the document so that a reader, or a crash at any moment, sees the old file or the new one, whole."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,8 +70,10 @@ def save_atomic(path: Path, doc: dict[str, Any]) -> None:
         raise
 
 
-def load_results(path: str | Path) -> dict[str, Any]:
-    """Read and check a results file; every problem is one ResultsError line naming the file."""
+def load_results(path: str | Path) -> ResultsJson:
+    """Read and check a results file; every problem is one ResultsError line naming the file.
+
+    The dict as read (written back unchanged on resume), typed: the schema has just checked it."""
     path = Path(path)
     if path.is_dir():
         raise ResultsError(f"{path}: is a directory, not a results file")
@@ -111,18 +115,20 @@ def load_results(path: str | Path) -> dict[str, Any]:
         loc = ".".join(str(p) for p in first["loc"])
         msg = first["msg"].removeprefix("Value error, ")
         raise ResultsError(f"{path}: field {loc}: {msg}{_case_hint(data, first['loc'])}") from None
+    doc = cast(ResultsJson, data)  # checked by ResultsDoc above
     seen: set[str] = set()
-    for case in data["cases"]:
+    for case in doc["cases"]:
         if case["id"] in seen:
             raise ResultsError(f"{path}: case {case['id']} appears twice; hand-edited?")
         seen.add(case["id"])
-    return data
+    return doc
 
 
-def _case_hint(data: dict[str, Any], loc: tuple[Any, ...]) -> str:
+def _case_hint(data: dict[str, object], loc: tuple[int | str, ...]) -> str:
     """` (case adding/T50/lstm/h64/s0)` when the bad field is inside a case that has an id."""
-    if len(loc) >= 2 and loc[0] == "cases" and isinstance(loc[1], int):
-        case = data["cases"][loc[1]]
+    cases = data.get("cases")
+    if len(loc) >= 2 and loc[0] == "cases" and isinstance(loc[1], int) and isinstance(cases, list):
+        case = cases[loc[1]]
         if isinstance(case, dict) and isinstance(case.get("id"), str):
             return f" (case {case['id']})"
     return ""
