@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import platform
 import socket
 import subprocess
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from rnnbench.cores import available_cores
 from rnnbench.measure.allocator import steady_malloc
 from rnnbench.measure.backend import dtype_supported, env_flags
 from rnnbench.measure.timer import slowdown_factor
@@ -98,16 +98,12 @@ def _test_slowdown() -> float | None:
 
 def placement(device: torch.device, worker: str) -> dict:
     """Where one case ran: recorded with it, so that timings are paired only within one host and device type."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not every platform can say which cores a process may use
-        cores = os.cpu_count() or 1
     return {
         "host": socket.gethostname(),
         "device": device.type,
         "device_name": device_name(device),
         "cpu_model": cpu_model(),
         "worker": worker,
-        "cores": cores,
+        "cores": len(available_cores()),
         "threads": torch.get_num_threads(),
     }

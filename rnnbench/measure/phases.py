@@ -10,9 +10,8 @@ from torch import nn
 
 from rnnbench.measure.flops import achieved_gflops
 from rnnbench.measure.timer import make_sync, time_fn, time_fn_detailed, time_phases
+from rnnbench.phases import PHASES
 from rnnbench.stats import summarize
-
-PHASES = ("forward", "backward", "optimizer")
 
 
 class TimingSettings(Protocol):

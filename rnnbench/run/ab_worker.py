@@ -30,7 +30,6 @@ def main() -> int:
         from rnnbench.measure.env import resolve_device
         from rnnbench.measure.timer import make_sync, slowdown_factor
         from rnnbench.run.group_timing import inference_entry, prepare, representatives, train_entry
-        from rnnbench.run.runner import _with_dtype, build_case_model
         from rnnbench.suite.expand import load_suite, timing_groups
     except Exception as err:  # the orchestrator names the side and exits 2
         _reply({"error": f"import failed: {type(err).__name__}: {err}".splitlines()[0]})
@@ -61,7 +60,7 @@ def main() -> int:
                 device = resolve_device(suite.device)
                 sync, use_events, factor = make_sync(device), device.type == "cuda", slowdown_factor()
                 for group in timing_groups(cases):
-                    prepared = prepare(representatives(group), device, build_case_model, _with_dtype)
+                    prepared = prepare(representatives(group), device)
                     s = group[0].settings
                     for key, p in prepared.items():
                         entries[f"{key}|train"] = train_entry(p, s.grad_clip)
