@@ -91,7 +91,6 @@ def test_time_interleaved_aligns_rounds_and_pads_only_when_asked():
         max_repeats=8,
         max_seconds=10,
         clock=clock,
-        slowdown=1.0,
     )
     assert m.rounds == 8 and len(m.total_ms["a"]) == len(m.total_ms["b"]) == 8
     assert calls[2:6] == ["a", "b", "b", "a"]  # after warm-up: A B, B A

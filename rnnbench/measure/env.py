@@ -13,7 +13,7 @@ import torch
 from rnnbench.cores import available_cores
 from rnnbench.measure.allocator import steady_malloc
 from rnnbench.measure.backend import dtype_supported, env_flags
-from rnnbench.measure.timer import slowdown_factor
+from rnnbench.measure.timer import test_slowdown
 
 
 class DeviceError(Exception):
@@ -82,18 +82,9 @@ def env_fingerprint(device: torch.device, dtype: str) -> dict:
         "dtype": dtype,
         "git_sha": git_sha(),
         "flags": env_flags(),
-        "test_slowdown": _test_slowdown(),
+        "test_slowdown": test_slowdown(),  # the installed clock pads samples: a test run
         "malloc": steady_malloc(),
     }
-
-
-def _test_slowdown() -> float | None:
-    """The test-only RNNBENCH_TEST_SLOWDOWN factor, when set: a padded run must never pass for a real one."""
-    try:
-        factor = slowdown_factor()
-    except ValueError as err:
-        raise DeviceError(str(err)) from None
-    return factor if factor != 1.0 else None
 
 
 def placement(device: torch.device, worker: str) -> dict:

@@ -23,14 +23,18 @@ def main(argv: list[str]) -> int:
         os.environ[var] = str(threads)
     import torch
 
+    from rnnbench.measure.timer import using_clock
+    from rnnbench.run.clock import clock_from_env
+
     torch.set_num_threads(threads)
     channel.send(("ready", None, None))
-    for message in channel:
-        if message is None:
-            break
-        run_unit, unit, options = message
-        payload = run_unit(unit, options, name, lambda event, index=unit.index: channel.send(("event", index, event)))
-        channel.send(("done", unit.index, payload))
+    with using_clock(clock_from_env()):  # the driver checked the knob: it is valid here
+        for message in channel:
+            if message is None:
+                break
+            run_unit, unit, options = message
+            on_event = lambda event, index=unit.index: channel.send(("event", index, event))  # noqa: E731
+            channel.send(("done", unit.index, run_unit(unit, options, name, on_event)))
     return 0
 
 

@@ -21,10 +21,14 @@ def _ray_unit(run_unit: UnitRunner, unit: Unit, options: Any, threads: int) -> A
     import ray
     import torch
 
+    from rnnbench.measure.timer import using_clock
+    from rnnbench.run.clock import clock_from_env
+
     torch.set_num_threads(threads)
     context = ray.get_runtime_context()
     worker = f"ray:{context.get_node_id()[:8]}:{os.getpid()}"
-    return run_unit(unit, options, worker, lambda event: None)  # no event channel back: progress is per unit
+    with using_clock(clock_from_env()):
+        return run_unit(unit, options, worker, lambda event: None)  # no event channel back: progress is per unit
 
 
 def _worker_of(unit: Unit, payload: Any) -> str:
