@@ -156,12 +156,7 @@ def run(
                 resume_doc = _resume_doc(resume, out, parsed, cases)
                 out = resume
             out_path = out or default_results_path(parsed.name)
-            command = resume_command(
-                suite if suite in BUILTIN_SUITES else str(path),
-                out_path,
-                device,
-                None if max_cases == DEFAULT_MAX_CASES else max_cases,
-            ) + _plan_words(plan)
+            command = _resume_command(suite, path, out_path, device, max_cases, plan)
             console = stdout()
             console.print(
                 f"suite [bold]{escape(parsed.name)}[/] ({escape(str(path))}): {len(cases)} cases → {escape(str(out_path))}",
@@ -175,6 +170,12 @@ def run(
     console.print(f"results: {out_path}", highlight=False, markup=False, soft_wrap=True)
     if failed:
         raise fail(f"{len(failed)} case(s) failed; see {out_path}", EXIT_CASES_FAILED)
+
+
+def _resume_command(suite: str, path, out_path: Path, device: str | None, max_cases: int, plan) -> str:
+    """The command that continues this run if it is interrupted (the same executor options)."""
+    cap = None if max_cases == DEFAULT_MAX_CASES else max_cases
+    return resume_command(suite if suite in BUILTIN_SUITES else str(path), out_path, device, cap) + _plan_words(plan)
 
 
 def _with_device(parsed, cases, device: str):
