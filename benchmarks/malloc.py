@@ -26,7 +26,7 @@ from rnnbench.measure.allocator import steady_malloc
 malloc = steady_malloc()  # honours RNNBENCH_MALLOC=default, as every timing process does
 import torch
 from rnnbench.run.group_timing import time_group
-from rnnbench.run.runner import _with_dtype, build_case_model
+from rnnbench.run.build import build_case_model, with_dtype
 from rnnbench.stats import paired_ratio_ci
 from rnnbench.suite.expand import load_suite
 
@@ -35,7 +35,7 @@ _, cases, _ = load_suite("suites/ci.yaml")
 group = [c for c in cases if c.seed == cases[0].seed]  # the whole ci group (rnn, lstm, gru, bilstm), one seed
 by_model = {c.arch: c for c in group}
 share = float(sys.argv[1]) / (group[0].settings.timing.max_seconds * len(group))
-speeds = time_group(group, lambda _: None, build_case_model, _with_dtype, share)
+speeds = time_group(group, lambda _: None, share)
 lstm, gru = (speeds[by_model[arch].id]["train_timing"]["step_ms"] for arch in ("lstm", "gru"))
 ratio = paired_ratio_ci(lstm["samples"], gru["samples"])[0]
 print(json.dumps({"malloc": malloc["mode"], "ratio": ratio, "lstm_ms": lstm["median"], "gru_ms": gru["median"]}))

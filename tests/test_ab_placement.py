@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from rnnbench.compare.placement import core_slots, pin
+from rnnbench.cores import core_slots, pin
 
 
 def test_slots_of_the_suites_threads():

@@ -19,9 +19,10 @@ from rnnbench.compare.rows import skill
 from rnnbench.export.github_action import github_action_benchmark
 from rnnbench.export.json_doc import comparison_json
 from rnnbench.export.markdown import comparison_markdown
-from rnnbench.measure.timer import SLOWDOWN_ENV, slowdown_factor, time_fn_detailed
+from rnnbench.measure.timer import PaddedClock, time_fn_detailed, using_clock
 from rnnbench.render.compare import comparison_renderable, decision_line
 from rnnbench.results.store import save_atomic
+from rnnbench.run.clock import SLOWDOWN_ENV, clock_from_env, slowdown_factor
 
 runner = CliRunner()
 TIMINGS = ("step", "forward", "backward", "optimizer", "latency_b1", "throughput_b32")
@@ -405,25 +406,28 @@ def test_slowdown_knob_pads_each_sample_inside_the_timed_region(monkeypatch):
     def work() -> None:
         now[0] += 10e-3
 
-    options = dict(warmup=0, min_repeats=5, max_repeats=5, clock=clock, target_rel_ci=None)
-    monkeypatch.delenv(SLOWDOWN_ENV, raising=False)
-    plain = time_fn_detailed(work, **options).samples_ms
-    monkeypatch.setenv(SLOWDOWN_ENV, "1.5")
-    padded = time_fn_detailed(work, **options).samples_ms
+    options = dict(warmup=0, min_repeats=5, max_repeats=5, target_rel_ci=None)
+    plain = time_fn_detailed(work, clock=clock, **options).samples_ms
+    padded = time_fn_detailed(work, clock=PaddedClock(1.5, clock), **options).samples_ms
     assert all(p == pytest.approx(1.5 * q, abs=0.2) for p, q in zip(padded, plain))
-    assert time_fn_detailed(work, slowdown=1.0, **options).samples_ms == pytest.approx(plain)
+    with using_clock(PaddedClock(1.5, clock)):  # a timer given no clock reads the installed one
+        installed = time_fn_detailed(work, **options).samples_ms
+    assert all(p == pytest.approx(1.5 * q, abs=0.2) for p, q in zip(installed, plain))
+    assert time_fn_detailed(work, clock=PaddedClock(1.0, clock), **options).samples_ms == pytest.approx(plain)
 
 
 def test_the_knob_is_recorded_in_the_environment(monkeypatch):
     import torch
 
-    from rnnbench.measure.env import DeviceError, env_fingerprint
+    from rnnbench.measure.env import env_fingerprint
 
+    assert env_fingerprint(torch.device("cpu"), "float32")["test_slowdown"] is None
     monkeypatch.setenv(SLOWDOWN_ENV, "1.2")
-    assert env_fingerprint(torch.device("cpu"), "float32")["test_slowdown"] == 1.2
+    with using_clock(clock_from_env()):
+        assert env_fingerprint(torch.device("cpu"), "float32")["test_slowdown"] == 1.2
     monkeypatch.setenv(SLOWDOWN_ENV, "slow")
-    with pytest.raises(DeviceError, match=SLOWDOWN_ENV):
-        env_fingerprint(torch.device("cpu"), "float32")
+    with pytest.raises(ValueError, match=SLOWDOWN_ENV):
+        clock_from_env()
 
 
 # --- the CLI end to end ------------------------------------------------------------------------------

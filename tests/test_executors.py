@@ -15,11 +15,11 @@ from suite_texts import seed_sweep_suite, steps_suite, wall_clock_suite
 from typer.testing import CliRunner
 
 from rnnbench.cli.main import app
+from rnnbench.cores import split_cores
 from rnnbench.results.schema import ResultsError
 from rnnbench.results.store import load_results
 from rnnbench.run.driver import lock_for, run_suite
 from rnnbench.run.executors.base import Plan
-from rnnbench.run.executors.local import split_cores
 from rnnbench.suite.expand import load_suite, timing_groups
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -22,7 +22,7 @@ from rnnbench.results.resume import new_document
 from rnnbench.results.schema import ResultsError
 from rnnbench.results.store import load_results, save_atomic
 from rnnbench.run import driver as driver_module
-from rnnbench.run import runner as runner_module
+from rnnbench.run.executors.unit import UnitRunner
 from rnnbench.run.interrupts import Interrupted, interrupts_raise, resume_command
 from rnnbench.suite.expand import load_suite
 
@@ -239,7 +239,6 @@ def _ok_record(case) -> dict:
 def quick_runner(monkeypatch):
     """run_suite without the reference matmul or timings; returns the ids of the cases trained, in order."""
     monkeypatch.setattr(driver_module, "reference_matmul_gflops", lambda device: {"matmul_gflops": 1.0})
-    monkeypatch.setattr(runner_module, "time_cases", lambda cases, on_event: {c.id: {} for c in cases})
     monkeypatch.setattr(driver_module, "assemble", lambda case, options, speed, trained: trained)
     calls: list[str] = []
 
@@ -247,8 +246,13 @@ def quick_runner(monkeypatch):
         calls.append(case.id)
         return _ok_record(case)
 
-    monkeypatch.setattr(runner_module, "train_case", fake_train_case)
+    # the CLI's run builds no runner of its own: it gets the driver's default, stood in for here
+    monkeypatch.setattr(driver_module, "RUN_UNIT", UnitRunner(_no_timings, fake_train_case))
     return calls
+
+
+def _no_timings(cases, on_event):
+    return {c.id: {} for c in cases}
 
 
 def test_run_suite_marks_the_case_in_flight_interrupted(write_suite, tmp_path, quick_runner, monkeypatch):
@@ -259,10 +263,10 @@ def test_run_suite_marks_the_case_in_flight_interrupted(write_suite, tmp_path, q
             raise Interrupted(signal.SIGTERM)
         return _ok_record(case)
 
-    monkeypatch.setattr(runner_module, "train_case", second_is_interrupted)
     out = tmp_path / "r.json"
     with pytest.raises(KeyboardInterrupt):
-        driver_module.run_suite(suite, cases, out, suite_path=str(path))
+        run_unit = UnitRunner(_no_timings, second_is_interrupted)
+        driver_module.run_suite(suite, cases, out, suite_path=str(path), run_unit=run_unit)
     doc = load_results(out)
     assert doc["status"] == "interrupted"
     assert [(c["seq_len"], c["status"], c["error"]) for c in doc["cases"]] == [

@@ -17,7 +17,7 @@ from rnnbench.models.registry import MODELS
 from rnnbench.render.recap import recap_table
 from rnnbench.results.store import load_results, save_atomic
 from rnnbench.run import driver as driver_module
-from rnnbench.run import runner as runner_module
+from rnnbench.run.build import build_case_model
 from rnnbench.run.train import TrainLimits, make_optimizer, train
 from rnnbench.suite.expand import load_suite
 from rnnbench.tasks.data import eval_batch, train_batches
@@ -50,14 +50,15 @@ def test_diverged_and_failed_cases_are_recorded_and_the_suite_goes_on(write_suit
         + FAST
         + "models: [rnn, {arch: gru, grad_clip: null, optimizer: {name: sgd, lr: 1.0e+30}}, lstm]\n"
     )
-    real_build = runner_module.build_case_model
+    real_build = build_case_model
 
     def out_of_memory_for_rnn(case, task, device):
         if case.arch == "rnn":
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
         return real_build(case, task, device)
 
-    monkeypatch.setattr(runner_module, "build_case_model", out_of_memory_for_rnn)
+    for module in ("runner", "speed", "group_timing"):  # training, solo timing and group timing all build it
+        monkeypatch.setattr(f"rnnbench.run.{module}.build_case_model", out_of_memory_for_rnn)
     out = tmp_path / "r.json"
     result = cli.invoke(app, ["run", str(path), "--out", str(out), "--quiet"], env={"COLUMNS": "160"})
     assert result.exit_code == 1, result.output

@@ -117,7 +117,8 @@ tasks:
 
 
 def test_runner_builds_and_records_the_matched_size(write_suite):
-    from rnnbench.run.runner import build_case_model, run_case
+    from rnnbench.run.build import build_case_model
+    from rnnbench.run.runner import run_case
     from rnnbench.tasks.registry import TASKS
 
     _, cases, _ = load_suite(write_suite(MATCHED_SUITE))

@@ -12,7 +12,7 @@ from rnnbench.catalog import CELL_IMPLS, TASK_SPECS
 from rnnbench.models.cells import _FusedOutputs, build_core
 from rnnbench.models.packing import lengths_from_padding
 from rnnbench.models.registry import MODELS
-from rnnbench.run.runner import build_case_model
+from rnnbench.run.build import build_case_model
 from rnnbench.suite.expand import expand, parse_suite
 from rnnbench.suite.files import SuiteError
 from rnnbench.suite.schema import CaseSettings

@@ -91,7 +91,6 @@ def test_time_interleaved_aligns_rounds_and_pads_only_when_asked():
         max_repeats=8,
         max_seconds=10,
         clock=clock,
-        slowdown=1.0,
     )
     assert m.rounds == 8 and len(m.total_ms["a"]) == len(m.total_ms["b"]) == 8
     assert calls[2:6] == ["a", "b", "b", "a"]  # after warm-up: A B, B A
@@ -175,3 +174,29 @@ def test_one_worker_pair_cannot_bound_a_change_and_says_so():
     step = next(r for r in comparison.rows if r.metric == "step")
     assert step.ratio == pytest.approx(1.05) and step.ci == (0.0, math.inf) and not step.regression
     assert "cannot bound a change" in decision_line(comparison)
+
+
+def test_a_failing_group_timing_is_timed_alone_and_says_why(tmp_path, monkeypatch):
+    from rnnbench.run import speed
+
+    def broken(cases, on_event, share=1.0):
+        raise RuntimeError("one model cannot build\nsecond line")
+
+    monkeypatch.setattr(speed, "time_group", broken)
+    solo: list[str] = []
+    monkeypatch.setattr(speed, "solo_speed", lambda case, on_event: solo.append(case.id) or {"timed": "alone"})
+    (tmp_path / "tiny.yaml").write_text(TINY_SUITE)
+    _, cases, _ = load_suite(tmp_path / "tiny.yaml")
+    speeds = speed.time_cases(cases)
+    assert solo == [c.id for c in cases]
+    assert all(s == {"timed": "alone", "paired_error": "RuntimeError: one model cannot build"} for s in speeds.values())
+
+
+def test_the_timing_method_is_chosen_by_explicit_options(tmp_path):
+    from rnnbench.run.speed import PAIRED, PROCESSES, SOLO, timing_method
+
+    (tmp_path / "tiny.yaml").write_text(TINY_SUITE)
+    _, cases, _ = load_suite(tmp_path / "tiny.yaml")
+    assert timing_method(cases[:1], 3) == SOLO
+    assert timing_method(cases, 1) == PAIRED
+    assert timing_method(cases, 2) == PROCESSES

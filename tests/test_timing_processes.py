@@ -109,18 +109,19 @@ def test_run_group_in_processes_records_blocks_and_leaves_no_child(tmp_path):
 
 
 def test_a_failing_timing_process_falls_back_to_timing_each_case_alone(tmp_path, monkeypatch):
-    from rnnbench.run import runner
+    from rnnbench.run import runner, speed
 
     def broken(cases, processes, on_event):
         raise timing_processes.TimingProcessError("the timing process died with exit code -9")
 
-    monkeypatch.setattr(runner, "time_group_in_processes", broken)
+    monkeypatch.setattr(speed, "time_group_in_processes", broken)
     (tmp_path / "tiny.yaml").write_text(
         TINY_SUITE.replace("target_rel_ci: 0.05}", "target_rel_ci: 0.05, processes: 2}")
     )
     _, cases, _ = load_suite(tmp_path / "tiny.yaml")
     records = runner.run_group(cases)
     assert all(r["status"] in ("ok", "diverged") and "paired" not in r for r in records)
+    assert all(r["paired_error"] == "TimingProcessError: the timing process died with exit code -9" for r in records)
 
 
 def test_a_child_that_dies_is_one_line_naming_what_was_awaited_and_no_orphan(monkeypatch):

@@ -9,11 +9,11 @@ from typing import Annotated
 
 import typer
 
-from rnnbench.cli.compare import TERMINAL_FORMAT, show_comparison
+from rnnbench.cli.compare import TERMINAL_FORMAT, check_format, show_comparison
 from rnnbench.cli.options import SuiteArg, fail
-from rnnbench.compare.numerics import DEFAULT_ATOL, DEFAULT_RTOL
-from rnnbench.export.registry import COMPARISON_FORMATS
+from rnnbench.compare.ab import AbOptions
 
+DEFAULTS = AbOptions()  # the one set of ab defaults: the options below show them
 EnvList = Annotated[list[str] | None, typer.Option(help="K=V for that side's environment; repeatable.")]
 
 
@@ -45,26 +45,28 @@ def ab(
     new_path: Annotated[Path | None, typer.Option(help="Prepended to the new side's PYTHONPATH.")] = None,
     base_env: EnvList = None,
     new_env: EnvList = None,
-    pairs: Annotated[int, typer.Option(min=1, help="Fresh worker pairs (the unit of the interval).")] = 6,
-    seconds: Annotated[float, typer.Option(min=0.1, help="Timing budget over all pairs, seconds.")] = 36.0,
-    threshold: Annotated[str, typer.Option(help="Minimum effect that counts, e.g. 5% or 0.05.")] = "5%",
+    pairs: Annotated[int, typer.Option(min=1, help="Fresh worker pairs (the unit of the interval).")] = DEFAULTS.pairs,
+    seconds: Annotated[float, typer.Option(min=0.1, help="Timing budget over all pairs, seconds.")] = DEFAULTS.seconds,
+    threshold: Annotated[
+        str, typer.Option(help="Minimum effect that counts, e.g. 5% or 0.05.")
+    ] = f"{DEFAULTS.threshold:.0%}",
     alpha: Annotated[
         float, typer.Option(min=1e-9, max=0.5, help="Significance level (CIs at 1 - alpha), over worker pairs.")
-    ] = 0.05,
+    ] = DEFAULTS.alpha,
     atol: Annotated[
         str,
         typer.Option(
             help="Outputs check: both sides run the base's weights on its inputs; outputs and loss agree when "
             "|NEW - BASE| <= atol + rtol * |BASE| per value. Default about 8 float32 eps, for outputs near zero."
         ),
-    ] = f"{DEFAULT_ATOL:g}",
+    ] = f"{DEFAULTS.atol:g}",
     rtol: Annotated[
         str,
         typer.Option(
             help="Outputs check: relative tolerance. Default about 84 float32 eps: rounding measured 19x inside, "
             "a 0.1% change at least 4.5x outside (docs/ci-gate.md)."
         ),
-    ] = f"{DEFAULT_RTOL:g}",
+    ] = f"{DEFAULTS.rtol:g}",
     fail_on_regression: Annotated[
         bool, typer.Option("--fail-on-regression", help="Exit 1 on a regression: a slower timing or outputs changed.")
     ] = False,
@@ -78,14 +80,26 @@ def ab(
 
     First both sides run the base's weights on the base's inputs: outputs or loss beyond --atol/--rtol
     add an "outputs changed" row, a regression."""
-    from rnnbench.compare.ab import AbError, AbOptions, Side, comparison_of, run_ab, save_doc
+    from rnnbench.compare.ab import comparison_of, save_doc
+
+    check_format(fmt)
+    options, suite_path = _options(suite, pairs, seconds, threshold, alpha, atol, rtol)
+    base = _side("base", base_python, base_path, base_env)
+    new = _side("new", new_python, new_path, new_env)
+    doc = _run(suite_path, base, new, options, quiet=fmt != TERMINAL_FORMAT)
+    comparison = comparison_of(doc, options)
+    if out is not None:
+        doc["rows"] = [row.__dict__ for row in comparison.rows]
+        save_doc(out, doc)
+    show_comparison(comparison, fmt, summary, fail_on_regression)
+
+
+def _options(suite: str, pairs: int, seconds: float, threshold: str, alpha: float, atol: str, rtol: str):
+    """The AbOptions the flags ask for (threads from the suite), and the suite's path; bad values fail in one line."""
     from rnnbench.compare.comparison import parse_threshold
     from rnnbench.suite.expand import load_suite
     from rnnbench.suite.files import SuiteError
 
-    choices = (TERMINAL_FORMAT, *COMPARISON_FORMATS)
-    if fmt not in choices:
-        raise fail(f"--format: {fmt!r} is not one of {', '.join(choices)}")
     try:
         threshold_value = parse_threshold(threshold)
     except ValueError as err:
@@ -104,20 +118,26 @@ def ab(
         atol=atol_value,
         rtol=rtol_value,
     )
-    for flag, path in (("--base-path", base_path), ("--new-path", new_path)):
-        if path is not None and not path.is_dir():
-            raise fail(f"{flag}: {path} is not a folder")
-    base = Side("base", base_python, str(base_path) if base_path else None, _env(base_env, "--base-env"))
-    new = Side("new", new_python, str(new_path) if new_path else None, _env(new_env, "--new-env"))
-    progress = (lambda msg: print(msg, file=sys.stderr)) if fmt == TERMINAL_FORMAT else (lambda _: None)
+    return options, suite_path
+
+
+def _side(name: str, python: str, path: Path | None, env: list[str] | None):
+    """One side: its interpreter, the folder prepended to its PYTHONPATH (must exist), its extra environment."""
+    from rnnbench.compare.ab import Side
+
+    if path is not None and not path.is_dir():
+        raise fail(f"--{name}-path: {path} is not a folder")
+    return Side(name, python, str(path) if path else None, _env(env, f"--{name}-env"))
+
+
+def _run(suite_path, base, new, options: AbOptions, quiet: bool) -> dict:
+    """run_ab, its progress on stderr unless `quiet`; a refusal or Ctrl-C as a one-line failure."""
+    from rnnbench.compare.ab import AbError, run_ab
+
+    progress = (lambda _: None) if quiet else (lambda msg: print(msg, file=sys.stderr))
     try:
-        doc = run_ab(str(Path(suite_path).resolve()), base, new, options, progress)
+        return run_ab(str(Path(suite_path).resolve()), base, new, options, progress)
     except AbError as err:
         raise fail(str(err)) from None
     except KeyboardInterrupt:
         raise fail("interrupted: every worker stopped", 130) from None
-    comparison = comparison_of(doc, options)
-    if out is not None:
-        doc["rows"] = [row.__dict__ for row in comparison.rows]
-        save_doc(out, doc)
-    show_comparison(comparison, fmt, summary, fail_on_regression)

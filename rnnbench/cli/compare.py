@@ -63,29 +63,40 @@ def compare(
     ] = Path("results"),
 ) -> None:
     """Compare two results of one suite: timing ratios with CIs and p-values, accuracy, and a regression gate."""
-    from rnnbench.compare.comparison import CompareError, CompareOptions, parse_threshold
-    from rnnbench.compare.pairing import compare as compare_docs
-    from rnnbench.compare.pairing import latest_pair
+    from rnnbench.compare.comparison import CompareOptions, parse_threshold
 
-    choices = (TERMINAL_FORMAT, *COMPARISON_FORMATS)
-    if fmt not in choices:
-        raise fail(f"--format: {fmt!r} is not one of {', '.join(choices)}")
+    check_format(fmt)
     if (base is None) != (new is None):
         raise fail("give both BASE and NEW, or neither (then the two newest results under --results-dir)")
     try:
         options = CompareOptions(alpha, parse_threshold(threshold), normalize, allow_env_mismatch)
     except ValueError as err:
         raise fail(f"--threshold: {err}") from None
+    show_comparison(_compare_files(base, new, results_dir, options), fmt, summary, fail_on_regression)
+
+
+def _compare_files(base: Path | None, new: Path | None, results_dir: Path, options) -> Comparison:
+    """BASE against NEW (or the two newest results under `results_dir`); unreadable or unlike runs fail in one line."""
+    from rnnbench.compare.comparison import CompareError
+    from rnnbench.compare.pairing import compare as compare_docs
+    from rnnbench.compare.pairing import latest_pair
+
     try:
         if base is None or new is None:
             base, new = latest_pair(results_dir)
         base_doc, new_doc = load_results(base), load_results(new)
-        comparison = compare_docs(base_doc, new_doc, options, str(base), str(new))
+        return compare_docs(base_doc, new_doc, options, str(base), str(new))
     except ResultsError as err:
         raise fail(str(err)) from None
     except CompareError as err:
         raise fail(f"{base} vs {new}: {err}" if new is not None else str(err)) from None
-    show_comparison(comparison, fmt, summary, fail_on_regression)
+
+
+def check_format(fmt: str) -> None:
+    """--format must be the terminal table or one of the comparison formats."""
+    choices = (TERMINAL_FORMAT, *COMPARISON_FORMATS)
+    if fmt not in choices:
+        raise fail(f"--format: {fmt!r} is not one of {', '.join(choices)}")
 
 
 def show_comparison(comparison: Comparison, fmt: str, summary: Path | None, fail_on_regression: bool) -> None:

@@ -147,78 +147,101 @@ def run(
     command: str | None = None
     with interrupts_raise():
         try:
-            from rnnbench.measure.env import DeviceError
-            from rnnbench.render.report import run_report
-            from rnnbench.run.driver import run_suite
-            from rnnbench.run.executors.base import ExecutorError
-
             plan = _plan(executor, workers, ray_address)
             parsed, cases, path = _load(suite, max_cases)
             if device is not None:
-                try:
-                    parsed = parsed.model_validate({**parsed.model_dump(), "device": device})
-                except ValueError as err:
-                    raise fail(f"--device: {str(err).splitlines()[-1].strip()}") from None
-                cases = [c.model_copy(update={"device": device}) for c in cases]
+                parsed, cases = _with_device(parsed, cases, device)
             resume_doc = None
             if resume is not None:
-                if out is not None and out.resolve() != resume.resolve():
-                    raise fail("--out and --resume name different files; --resume continues into its own file")
-                case_ids = [c.id for c in cases]
-                try:
-                    resume_doc = load_results(resume)
-                    check_resume_suite(resume, resume_doc, parsed.model_dump(mode="json"), case_ids)
-                except ResultsError as err:
-                    raise fail(str(err)) from None
-                if is_complete(resume_doc, case_ids):
-                    stdout().print(
-                        f"{resume}: already complete, all {len(case_ids)} cases finished; nothing to resume",
-                        highlight=False,
-                        markup=False,
-                        soft_wrap=True,
-                    )
-                    raise typer.Exit(EXIT_OK)
+                resume_doc = _resume_doc(resume, out, parsed, cases)
                 out = resume
             out_path = out or default_results_path(parsed.name)
-            command = resume_command(
-                suite if suite in BUILTIN_SUITES else str(path),
-                out_path,
-                device,
-                None if max_cases == DEFAULT_MAX_CASES else max_cases,
-            ) + _plan_words(plan)
+            command = _resume_command(suite, path, out_path, device, max_cases, plan)
             console = stdout()
             console.print(
                 f"suite [bold]{escape(parsed.name)}[/] ({escape(str(path))}): {len(cases)} cases → {escape(str(out_path))}",
                 highlight=False,
             )
-            try:
-                if quiet:
-                    doc = run_suite(parsed, cases, out_path, suite_path=str(path), resume_doc=resume_doc, plan=plan)
-                else:
-                    with ProgressView(console) as view:
-                        doc = run_suite(
-                            parsed,
-                            cases,
-                            out_path,
-                            suite_path=str(path),
-                            resume_doc=resume_doc,
-                            on_event=view,
-                            plan=plan,
-                        )
-            except ExecutorError as err:
-                raise fail(str(err)) from None
-            except DeviceError as err:
-                raise fail(f"{path}: {err}") from None
-            except ResultsError as err:  # resuming on another device, dtype or torch
-                raise fail(str(err)) from None
-            for part in run_report(doc, details=verbose):
-                console.print(part)
-            if not verbose:
-                hint = DETAILS_HINT.format(command=f"rnnbench report {shlex.quote(str(out_path))} --details")
-                console.print(hint, highlight=False, markup=False, soft_wrap=True)
+            doc = _run_suite(parsed, cases, out_path, path, resume_doc, plan, console if not quiet else None)
+            _print_report(console, doc, out_path, verbose)
         except KeyboardInterrupt as interrupt:
             raise _interrupted_exit(interrupt, out_path, command) from None
     failed = [c for c in doc["cases"] if c["status"] == "failed"]
     console.print(f"results: {out_path}", highlight=False, markup=False, soft_wrap=True)
     if failed:
         raise fail(f"{len(failed)} case(s) failed; see {out_path}", EXIT_CASES_FAILED)
+
+
+def _resume_command(suite: str, path, out_path: Path, device: str | None, max_cases: int, plan) -> str:
+    """The command that continues this run if it is interrupted (the same executor options)."""
+    cap = None if max_cases == DEFAULT_MAX_CASES else max_cases
+    return resume_command(suite if suite in BUILTIN_SUITES else str(path), out_path, device, cap) + _plan_words(plan)
+
+
+def _with_device(parsed, cases, device: str):
+    """The suite and its cases on `--device` instead of the suite's own device."""
+    try:
+        parsed = parsed.model_validate({**parsed.model_dump(), "device": device})
+    except ValueError as err:
+        raise fail(f"--device: {str(err).splitlines()[-1].strip()}") from None
+    return parsed, [c.model_copy(update={"device": device}) for c in cases]
+
+
+def _resume_doc(resume: Path, out: Path | None, parsed, cases) -> dict:
+    """The interrupted results file to continue, checked against the suite; exits 0 when it is already complete."""
+    if out is not None and out.resolve() != resume.resolve():
+        raise fail("--out and --resume name different files; --resume continues into its own file")
+    case_ids = [c.id for c in cases]
+    try:
+        resume_doc = load_results(resume)
+        check_resume_suite(resume, resume_doc, parsed.model_dump(mode="json"), case_ids)
+    except ResultsError as err:
+        raise fail(str(err)) from None
+    if is_complete(resume_doc, case_ids):
+        stdout().print(
+            f"{resume}: already complete, all {len(case_ids)} cases finished; nothing to resume",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_OK)
+    return resume_doc
+
+
+def _run_suite(parsed, cases, out_path: Path, path, resume_doc, plan, console: Console | None) -> dict:
+    """run_suite with this process's clock (RNNBENCH_TEST_SLOWDOWN's padding, if set) and live progress
+    unless `console` is None; its refusals as one-line failures."""
+    from rnnbench.measure.env import DeviceError
+    from rnnbench.measure.timer import using_clock
+    from rnnbench.run.clock import clock_from_env
+    from rnnbench.run.driver import run_suite
+    from rnnbench.run.executors.base import ExecutorError
+
+    try:
+        clock = clock_from_env()
+    except ValueError as err:
+        raise fail(f"{path}: {err}") from None
+    try:
+        with using_clock(clock):
+            if console is None:
+                return run_suite(parsed, cases, out_path, suite_path=str(path), resume_doc=resume_doc, plan=plan)
+            with ProgressView(console) as view:
+                return run_suite(
+                    parsed, cases, out_path, suite_path=str(path), resume_doc=resume_doc, on_event=view, plan=plan
+                )
+    except ExecutorError as err:
+        raise fail(str(err)) from None
+    except DeviceError as err:
+        raise fail(f"{path}: {err}") from None
+    except ResultsError as err:  # resuming on another device, dtype or torch
+        raise fail(str(err)) from None
+
+
+def _print_report(console: Console, doc: dict, out_path: Path, verbose: bool) -> None:
+    from rnnbench.render.report import run_report
+
+    for part in run_report(doc, details=verbose):
+        console.print(part)
+    if not verbose:
+        hint = DETAILS_HINT.format(command=f"rnnbench report {shlex.quote(str(out_path))} --details")
+        console.print(hint, highlight=False, markup=False, soft_wrap=True)

@@ -26,13 +26,13 @@ from rnnbench import stats
 from rnnbench.compare.comparison import CompareOptions, Comparison
 from rnnbench.compare.numerics import DEFAULT_ATOL, DEFAULT_RTOL
 from rnnbench.compare.output_check import add_numerics, check_outputs
-from rnnbench.compare.placement import core_slots, pin
 from rnnbench.compare.rows import Row, decided_timing_row
+from rnnbench.cores import core_slots, pin
 from rnnbench.measure.allocator import steady_env
+from rnnbench.phases import PHASES
 from rnnbench.run.worker_process import WorkerError, WorkerProcess, child_env, python_module, stop_all
 
 WORKER_MODULE = "rnnbench.run.ab_worker"
-PHASES = ("forward", "backward", "optimizer")
 
 
 class AbError(Exception):

@@ -31,11 +31,10 @@ from rnnbench.compare.rows import (
     solve_row,
     timing_row,
 )
+from rnnbench.phases import PHASES
 from rnnbench.results.records import CaseJson, FinalJson, ResultsJson, TimingJson, TrainJson
 from rnnbench.results.schema import ResultsError
 from rnnbench.results.store import load_results
-
-PHASES = ("forward", "backward", "optimizer")
 
 
 def config_of(case_id: str) -> str:

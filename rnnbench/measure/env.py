@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import platform
 import socket
 import subprocess
@@ -11,9 +10,10 @@ from pathlib import Path
 
 import torch
 
+from rnnbench.cores import available_cores
 from rnnbench.measure.allocator import steady_malloc
 from rnnbench.measure.backend import dtype_supported, env_flags
-from rnnbench.measure.timer import slowdown_factor
+from rnnbench.measure.timer import test_slowdown
 
 
 class DeviceError(Exception):
@@ -82,32 +82,19 @@ def env_fingerprint(device: torch.device, dtype: str) -> dict:
         "dtype": dtype,
         "git_sha": git_sha(),
         "flags": env_flags(),
-        "test_slowdown": _test_slowdown(),
+        "test_slowdown": test_slowdown(),  # the installed clock pads samples: a test run
         "malloc": steady_malloc(),
     }
 
 
-def _test_slowdown() -> float | None:
-    """The test-only RNNBENCH_TEST_SLOWDOWN factor, when set: a padded run must never pass for a real one."""
-    try:
-        factor = slowdown_factor()
-    except ValueError as err:
-        raise DeviceError(str(err)) from None
-    return factor if factor != 1.0 else None
-
-
 def placement(device: torch.device, worker: str) -> dict:
     """Where one case ran: recorded with it, so that timings are paired only within one host and device type."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not every platform can say which cores a process may use
-        cores = os.cpu_count() or 1
     return {
         "host": socket.gethostname(),
         "device": device.type,
         "device_name": device_name(device),
         "cpu_model": cpu_model(),
         "worker": worker,
-        "cores": cores,
+        "cores": len(available_cores()),
         "threads": torch.get_num_threads(),
     }

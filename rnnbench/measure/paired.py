@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import gc
 import random
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import torch
 
-from rnnbench.measure.timer import Clock, Sync, _no_sync, _padded_end, slowdown_factor
+from rnnbench.measure.timer import Clock, Sync, current_clock, no_sync, time_iteration, warm_up
+from rnnbench.suite.schema import DEFAULT_MAX_REPEATS
 
 
 @dataclass(frozen=True)
@@ -48,27 +48,9 @@ def round_orders(names: list[str], n_rounds: int, seed: int = 0) -> list[list[st
     return orders[:n_rounds]
 
 
-def _iteration(entry: Entry, use_events: bool, sync: Sync, clock: Clock, factor: float) -> list[float]:
-    """One timed iteration of an entry's phases, in ms per phase (same method as timer.time_phases)."""
-    calls = list(entry.phases.values())
-    if entry.before_each is not None:
-        entry.before_each()
-    if use_events:
-        events = [torch.cuda.Event(enable_timing=True) for _ in range(len(calls) + 1)]
-        events[0].record()
-        for call, event in zip(calls, events[1:]):
-            call()
-            event.record()
-        events[-1].synchronize()
-        return [a.elapsed_time(b) for a, b in zip(events, events[1:])]
-    sync()
-    stamps = [clock()]
-    for index, call in enumerate(calls):
-        call()
-        if index == len(calls) - 1:
-            sync()
-        stamps.append(_padded_end(stamps[-1], clock(), factor, clock))
-    return [(b - a) * 1e3 for a, b in zip(stamps, stamps[1:])]
+def iterate(entry: Entry, use_events: bool, sync: Sync, clock: Clock) -> list[float]:
+    """One timed iteration of an entry's phases, in ms per phase (`timer.time_iteration`, as every timer)."""
+    return time_iteration(list(entry.phases.values()), entry.before_each, use_events, sync, clock)
 
 
 def time_interleaved(
@@ -77,12 +59,11 @@ def time_interleaved(
     device: torch.device | str = "cpu",
     warmup: int = 5,
     min_repeats: int = 10,
-    max_repeats: int = 10_000,
+    max_repeats: int = DEFAULT_MAX_REPEATS,
     max_seconds: float = 2.0,
-    clock: Clock = time.perf_counter,
-    sync: Sync = _no_sync,
+    clock: Clock | None = None,
+    sync: Sync = no_sync,
     seed: int = 0,
-    slowdown: float | None = None,
 ) -> Interleaved:
     """Time every entry in rounds (see `round_orders`) until `max_seconds` for the whole block or
     `max_repeats` rounds, never fewer than `min_repeats`. No early stop on a tight CI: the paired
@@ -90,15 +71,11 @@ def time_interleaved(
     if not entries:
         raise ValueError("time_interleaved needs at least one entry")
     names = list(entries)
-    factor = slowdown_factor() if slowdown is None else slowdown
+    clock = clock or current_clock()
     use_events = torch.device(device).type == "cuda"
     for _ in range(warmup):
         for name in names:
-            entry = entries[name]
-            if entry.before_each is not None:
-                entry.before_each()
-            for call in entry.phases.values():
-                call()
+            warm_up(list(entries[name].phases.values()), entries[name].before_each, 1)
     sync()
     gc.collect()
     phases = {name: {phase: [] for phase in entries[name].phases} for name in names}
@@ -113,7 +90,7 @@ def time_interleaved(
         order = next(schedule)
         orders.append(order)
         for name in order:
-            durations = _iteration(entries[name], use_events, sync, clock, factor)
+            durations = iterate(entries[name], use_events, sync, clock)
             for phase, duration in zip(entries[name].phases, durations):
                 phases[name][phase].append(duration)
             totals[name].append(sum(durations))

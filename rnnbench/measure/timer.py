@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import gc
-import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 
 from rnnbench.stats import relative_ci_half_width
+from rnnbench.suite.schema import DEFAULT_MAX_REPEATS
 
 Clock = Callable[[], float]  # seconds, monotonic
 Sync = Callable[[], None]
@@ -23,34 +24,59 @@ _CHECK_EVERY_SAMPLE_UNTIL = 64
 RESTART = "restart"
 
 
-def _no_sync() -> None:
+def no_sync() -> None:
+    """The sync of a device with nothing queued (the CPU)."""
     return None
 
 
-# Test-only knob: RNNBENCH_TEST_SLOWDOWN=1.2 pads every host-timed sample (and CPU phase) with a
-# busy-wait of 0.2x its measured duration, inside the timed region, to fake a 20 % regression for
-# testing `rnnbench compare`. env.py records it in the results, so a padded run is never taken for a real one.
-SLOWDOWN_ENV = "RNNBENCH_TEST_SLOWDOWN"
+@dataclass(frozen=True)
+class PaddedClock:
+    """A clock whose samples last `factor` times their work (test-only: fakes a regression).
+
+    The end of each sample (and of each host-timed phase) busy-waits inside the timed region until
+    it has lasted `factor` times what it measured. Built in one place, from the environment, by the
+    process entry points (`rnnbench.run.clock`); the environment record says so (env.test_slowdown).
+    """
+
+    factor: float
+    read: Callable[[], float] = time.perf_counter
+
+    def __call__(self) -> float:
+        return self.read()
 
 
-def slowdown_factor() -> float:
-    """The padding factor from RNNBENCH_TEST_SLOWDOWN (1.0 when unset); ValueError unless a number >= 1."""
-    raw = os.environ.get(SLOWDOWN_ENV, "").strip()
-    try:
-        factor = float(raw or 1.0)
-    except ValueError:
-        factor = 0.0
-    if not 1.0 <= factor < float("inf"):
-        raise ValueError(f"{SLOWDOWN_ENV}={raw!r}: must be a number >= 1 (e.g. 1.2 for 20 % slower)")
-    return factor
-
-
-def _padded_end(start: float, end: float, factor: float, clock: Clock) -> float:
-    """Busy-wait until the sample has lasted `factor` times its work; the new end time."""
-    target = start + (end - start) * factor
-    while factor > 1.0 and end < target:
-        end = clock()
+def sample_end(clock: Clock, start: float) -> float:
+    """The clock read at the end of a sample begun at `start`; a PaddedClock first pads the sample."""
+    end = clock()
+    if isinstance(clock, PaddedClock) and clock.factor > 1.0:
+        target = start + (end - start) * clock.factor
+        while end < target:
+            end = clock()
     return end
+
+
+_installed: list[Clock] = [time.perf_counter]  # the process's clock: what a timer given no clock reads
+
+
+def current_clock() -> Clock:
+    """The clock timers read when given none: time.perf_counter unless an entry point installed another."""
+    return _installed[-1]
+
+
+@contextmanager
+def using_clock(clock: Clock) -> Iterator[Clock]:
+    """Every timer given no clock reads `clock` inside this block (an entry point's padded clock)."""
+    _installed.append(clock)
+    try:
+        yield clock
+    finally:
+        _installed.pop()
+
+
+def test_slowdown() -> float | None:
+    """The padding factor of the installed clock, None when it pads nothing (recorded in the results)."""
+    clock = current_clock()
+    return clock.factor if isinstance(clock, PaddedClock) and clock.factor != 1.0 else None
 
 
 def make_sync(device: torch.device | str) -> Sync:
@@ -61,7 +87,7 @@ def make_sync(device: torch.device | str) -> Sync:
     if device.type == "mps":
         return torch.mps.synchronize
     if device.type == "cpu":
-        return _no_sync
+        return no_sync
     raise ValueError(f"no synchronization known for device type {device.type!r}")
 
 
@@ -149,13 +175,12 @@ def time_fn_detailed(
     *,
     warmup: int = 5,
     min_repeats: int = 10,
-    max_repeats: int = 10_000,
+    max_repeats: int = DEFAULT_MAX_REPEATS,
     max_seconds: float = 2.0,
     target_rel_ci: float | None = 0.02,
-    clock: Clock = time.perf_counter,
-    sync: Sync = _no_sync,
+    clock: Clock | None = None,
+    sync: Sync = no_sync,
     before_each: Callable[[], object] | None = None,
-    slowdown: float | None = None,
 ) -> Measurement:
     """Time `fn` adaptively; each sample is sync(); t0 = clock(); fn(); sync(); clock() - t0, in ms.
 
@@ -166,9 +191,9 @@ def time_fn_detailed(
     `max_repeats` samples. Warm-up calls are thrown
     away; garbage is collected once before the measured block, never inside it.
     `before_each`, if given, runs untimed before every call (warm-up included).
-    `slowdown`: the test-only padding factor (None reads RNNBENCH_TEST_SLOWDOWN).
+    `clock`: None reads the installed clock (`current_clock`; a PaddedClock pads every sample).
     """
-    factor = slowdown_factor() if slowdown is None else slowdown
+    clock = clock or current_clock()
     rule = _StopRule(min_repeats, max_repeats, max_seconds, target_rel_ci)
     for _ in range(warmup):
         if before_each is not None:
@@ -185,7 +210,7 @@ def time_fn_detailed(
         start = clock()
         fn()
         sync()
-        end = _padded_end(start, clock(), factor, clock)
+        end = sample_end(clock, start)
         samples.append((end - start) * 1e3)
         reason = rule.stop_reason(samples, end - block_start)
         if reason == RESTART:
@@ -207,11 +232,11 @@ def time_fn(
     *,
     warmup: int = 5,
     min_repeats: int = 10,
-    max_repeats: int = 10_000,
+    max_repeats: int = DEFAULT_MAX_REPEATS,
     max_seconds: float = 2.0,
     target_rel_ci: float | None = 0.02,
-    clock: Clock = time.perf_counter,
-    sync: Sync = _no_sync,
+    clock: Clock | None = None,
+    sync: Sync = no_sync,
     before_each: Callable[[], object] | None = None,
 ) -> list[float]:
     """The raw samples (ms) of `time_fn_detailed`."""
@@ -228,6 +253,49 @@ def time_fn(
     ).samples_ms
 
 
+def time_iteration(
+    calls: Sequence[Callable[[], object]],
+    before_each: Callable[[], object] | None,
+    use_events: bool,
+    sync: Sync,
+    clock: Clock,
+) -> list[float]:
+    """One timed iteration of consecutive phases, in ms per phase: the one method every phase timer uses.
+
+    `before_each` runs untimed first. On CUDA (`use_events`) a `torch.cuda.Event` is recorded between
+    phases and the host synchronizes once, so phases are not serialized by extra syncs. Elsewhere the
+    host `clock` is read between phases (`sample_end`: a PaddedClock pads each), with `sync` before
+    the first phase and after the last.
+    """
+    if before_each is not None:
+        before_each()
+    if use_events:
+        events = [torch.cuda.Event(enable_timing=True) for _ in range(len(calls) + 1)]
+        events[0].record()
+        for call, event in zip(calls, events[1:]):
+            call()
+            event.record()
+        events[-1].synchronize()
+        return [first.elapsed_time(second) for first, second in zip(events, events[1:])]
+    sync()
+    stamps = [clock()]
+    for index, call in enumerate(calls):
+        call()
+        if index == len(calls) - 1:
+            sync()
+        stamps.append(sample_end(clock, stamps[-1]))
+    return [(second - first) * 1e3 for first, second in zip(stamps, stamps[1:])]
+
+
+def warm_up(calls: Sequence[Callable[[], object]], before_each: Callable[[], object] | None, n: int) -> None:
+    """`n` untimed iterations (autotuning, primitive creation, allocator), `before_each` included."""
+    for _ in range(n):
+        if before_each is not None:
+            before_each()
+        for call in calls:
+            call()
+
+
 def time_phases(
     phases: Mapping[str, Callable[[], object]],
     *,
@@ -235,69 +303,29 @@ def time_phases(
     device: torch.device | str = "cpu",
     warmup: int = 5,
     min_repeats: int = 10,
-    max_repeats: int = 10_000,
+    max_repeats: int = DEFAULT_MAX_REPEATS,
     max_seconds: float = 2.0,
     target_rel_ci: float | None = 0.02,
-    clock: Clock = time.perf_counter,
-    sync: Sync = _no_sync,
+    clock: Clock | None = None,
+    sync: Sync = no_sync,
 ) -> PhaseMeasurement:
     """Time consecutive phases of one iteration (e.g. forward, backward, optimizer), adaptively on the total.
 
-    `before_each` runs untimed before every iteration (e.g. zero_grad). On CUDA a
-    `torch.cuda.Event` is recorded between phases and the host synchronizes once per
-    iteration, so phases are not serialized by extra syncs. Elsewhere the host
-    `clock` is read between phases, with `sync` before the first and after the last.
+    `before_each` runs untimed before every iteration (e.g. zero_grad); each iteration is
+    `time_iteration` (CUDA events between phases on CUDA, the host clock elsewhere).
     """
     if not phases:
         raise ValueError("time_phases needs at least one phase")
-    names = list(phases)
-    calls = [phases[name] for name in names]
-    use_events = torch.device(device).type == "cuda"
-    rule = _StopRule(min_repeats, max_repeats, max_seconds, target_rel_ci)
-    factor = slowdown_factor()
-
-    def run_iteration() -> list[float]:
-        if before_each is not None:
-            before_each()
-        if use_events:
-            events = [torch.cuda.Event(enable_timing=True) for _ in range(len(calls) + 1)]
-            events[0].record()
-            for call, event in zip(calls, events[1:]):
-                call()
-                event.record()
-            events[-1].synchronize()
-            return [first.elapsed_time(second) for first, second in zip(events, events[1:])]
-        sync()
-        stamps = [clock()]
-        for index, call in enumerate(calls):
-            call()
-            if index == len(calls) - 1:
-                sync()
-            stamps.append(_padded_end(stamps[-1], clock(), factor, clock))
-        return [(second - first) * 1e3 for first, second in zip(stamps, stamps[1:])]
-
-    for _ in range(warmup):
-        if before_each is not None:
-            before_each()
-        for call in calls:
-            call()
+    clock = clock or current_clock()
+    calls = list(phases.values())
+    warm_up(calls, before_each, warmup)
     sync()
     gc.collect()
-    per_phase: dict[str, list[float]] = {name: [] for name in names}
-    totals: list[float] = []
-    block_start = clock()
-    while True:
-        durations = run_iteration()
-        for name, duration in zip(names, durations):
-            per_phase[name].append(duration)
-        totals.append(sum(durations))
-        elapsed = clock() - block_start
-        reason = rule.stop_reason(totals, elapsed)
-        if reason == RESTART:  # the pilot chose the sample size; its samples would bias the interval
-            per_phase = {name: [] for name in names}
-            totals = []
-        elif reason is not None:
-            break
+    rule = _StopRule(min_repeats, max_repeats, max_seconds, target_rel_ci)
+    use_events = torch.device(device).type == "cuda"
+    per_phase, totals, reason, elapsed = _adaptive_phases(
+        list(phases), lambda: time_iteration(calls, before_each, use_events, sync, clock), rule, clock
+    )
     return PhaseMeasurement(
         phases_ms=per_phase,
         total_ms=totals,
@@ -307,3 +335,24 @@ def time_phases(
         warmup=warmup,
         pilot=rule.pilot,
     )
+
+
+def _adaptive_phases(
+    names: list[str], iteration: Callable[[], list[float]], rule: _StopRule, clock: Clock
+) -> tuple[dict[str, list[float]], list[float], str, float]:
+    """Iterations until `rule` stops on the totals (a pilot's samples thrown away): per phase, totals, why, seconds."""
+    per_phase: dict[str, list[float]] = {name: [] for name in names}
+    totals: list[float] = []
+    block_start = clock()
+    while True:
+        durations = iteration()
+        for name, duration in zip(names, durations):
+            per_phase[name].append(duration)
+        totals.append(sum(durations))
+        elapsed = clock() - block_start
+        reason = rule.stop_reason(totals, elapsed)
+        if reason == RESTART:  # the pilot chose the sample size; its samples would bias the interval
+            per_phase = {name: [] for name in names}
+            totals = []
+        elif reason is not None:
+            return per_phase, totals, reason, elapsed

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from rnnbench.run.runner import Autocast
+from rnnbench.run.build import Autocast
 from rnnbench.tasks.base import Batch
 
 FILE_FORMAT = 1  # bumped when the saved record changes shape

@@ -20,22 +20,18 @@ from rnnbench.run.worker_process import ChildChannel
 
 def main() -> int:
     channel = ChildChannel("json")
-    _reply = channel.send
     try:
         import platform
 
         import torch
 
         import rnnbench
-        from rnnbench.measure.env import resolve_device
-        from rnnbench.measure.timer import make_sync, slowdown_factor
-        from rnnbench.run.group_timing import inference_entry, prepare, representatives, train_entry
-        from rnnbench.run.runner import _with_dtype, build_case_model
-        from rnnbench.suite.expand import load_suite, timing_groups
+        from rnnbench.run.clock import clock_from_env
     except Exception as err:  # the orchestrator names the side and exits 2
-        _reply({"error": f"import failed: {type(err).__name__}: {err}".splitlines()[0]})
+        channel.send({"error": f"import failed: {type(err).__name__}: {err}".splitlines()[0]})
         return 3
-    _reply(
+    worker = _Worker(clock_from_env())  # a bad RNNBENCH_TEST_SLOWDOWN ends the worker: the side is named
+    channel.send(
         {
             "hello": {
                 "python": platform.python_version(),
@@ -43,83 +39,99 @@ def main() -> int:
                 "torch": torch.__version__,
                 "rnnbench": rnnbench.__version__,
                 "rnnbench_path": rnnbench.__file__,
-                "test_slowdown": slowdown_factor() if slowdown_factor() != 1.0 else None,
+                "test_slowdown": getattr(worker.clock, "factor", None),
             }
         }
     )
-    entries: dict[str, Any] = {}
-    models: dict[str, Any] = {}
-    checked: dict[str, dict[str, Any]] = {}  # train entry -> its prepared model, task and batch (numerics check)
-    factor, sync, use_events = 1.0, make_sync("cpu"), False
     for request in channel:
-        cmd = request.get("cmd")
+        if request.get("cmd") == "quit":
+            break
         try:
-            if cmd == "prepare":
-                suite, cases, _ = load_suite(request["suite"])
-                if suite.threads is not None:
-                    torch.set_num_threads(suite.threads)
-                device = resolve_device(suite.device)
-                sync, use_events, factor = make_sync(device), device.type == "cuda", slowdown_factor()
-                for group in timing_groups(cases):
-                    prepared = prepare(representatives(group), device, build_case_model, _with_dtype)
-                    s = group[0].settings
-                    for key, p in prepared.items():
-                        entries[f"{key}|train"] = train_entry(p, s.grad_clip)
-                        models[f"{key}|train"] = (p["model"], False, s.timing.warmup, p["case"].label)
-                        checked[f"{key}|train"] = p
-                        for size in s.inference.batch_sizes:
-                            entries[f"{key}|b{size}"] = inference_entry(p, size)
-                            models[f"{key}|b{size}"] = (p["model"], True, s.timing.warmup, p["case"].label)
-                for name in entries:
-                    _block(entries[name], models[name], request.get("warmup", models[name][2]), sync, use_events, 1.0)
-                _reply({"entries": [[name, models[name][3]] for name in entries]})
-            elif cmd == "sample":
-                name = request["entry"]
-                _reply(_block(entries[name], models[name], int(request["n"]), sync, use_events, factor))
-            elif cmd == "outputs":
-                from rnnbench.run.ab_outputs import load_and_run, save_and_run
-
-                if "save" in request:
-                    chosen = {name: checked[name] for name in request["entries"] if name in checked}
-                    _reply({"outputs": save_and_run(chosen, request["save"], int(request["max_batch"]))})
-                else:
-                    _reply({"outputs": load_and_run(checked, request["load"])})
-            elif cmd == "quit":
-                break
-            else:
-                _reply({"error": f"unknown command {cmd!r}"})
+            channel.send(worker.answer(request))
         except Exception as err:
-            _reply({"error": f"{type(err).__name__}: {err}".splitlines()[0][:300]})
+            channel.send({"error": f"{type(err).__name__}: {err}".splitlines()[0][:300]})
     return 0
 
 
-def _block(entry, model_info, n: int, sync, use_events: bool, factor: float) -> dict[str, Any]:
-    """n iterations of one entry; inference entries run in eval mode under inference_mode."""
-    import torch
+class _Worker:
+    """A side's prepared entries and how it times them: warm-ups on the plain clock, samples on `clock`."""
 
-    from rnnbench.measure.paired import _iteration
+    def __init__(self, clock: Any) -> None:
+        from rnnbench.measure.timer import make_sync
 
-    model, is_inference = model_info[0], model_info[1]
-    totals: list[float] = []
-    phases: dict[str, list[float]] = {name: [] for name in entry.phases}
-    if is_inference:
-        model.eval()
-    try:
-        with torch.inference_mode(is_inference):
-            for _ in range(n):
-                durations = _iteration(entry, use_events, sync, time_clock, factor)
-                for name, d in zip(entry.phases, durations):
-                    phases[name].append(d)
-                totals.append(sum(durations))
-    finally:
-        model.train()
-    return {"total_ms": totals, "phases_ms": phases}
+        self.clock = clock  # time.perf_counter, or the knob's PaddedClock (samples only, never warm-ups)
+        self.entries: dict[str, Any] = {}
+        self.models: dict[str, Any] = {}
+        self.checked: dict[str, dict[str, Any]] = {}  # train entry -> its prepared model, task and batch (numerics)
+        self.sync, self.use_events = make_sync("cpu"), False
 
+    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        cmd = request.get("cmd")
+        if cmd == "prepare":
+            self.prepare(request["suite"])
+            for name in self.entries:
+                self.block(name, request.get("warmup", self.models[name][2]), padded=False)
+            return {"entries": [[name, self.models[name][3]] for name in self.entries]}
+        if cmd == "sample":
+            return self.block(request["entry"], int(request["n"]), padded=True)
+        if cmd == "outputs":
+            from rnnbench.run.ab_outputs import load_and_run, save_and_run
 
-def time_clock() -> float:
-    import time
+            if "save" in request:
+                chosen = {name: self.checked[name] for name in request["entries"] if name in self.checked}
+                return {"outputs": save_and_run(chosen, request["save"], int(request["max_batch"]))}
+            return {"outputs": load_and_run(self.checked, request["load"])}
+        return {"error": f"unknown command {cmd!r}"}
 
-    return time.perf_counter()
+    def prepare(self, suite_path: str) -> None:
+        """Every model of the suite built (one per timing group's model), with its train and inference entries."""
+        import torch
+
+        from rnnbench.measure.env import resolve_device
+        from rnnbench.measure.timer import make_sync
+        from rnnbench.run.group_timing import inference_entry, prepare, representatives, train_entry
+        from rnnbench.suite.expand import load_suite, timing_groups
+
+        suite, cases, _ = load_suite(suite_path)
+        if suite.threads is not None:
+            torch.set_num_threads(suite.threads)
+        device = resolve_device(suite.device)
+        self.sync, self.use_events = make_sync(device), device.type == "cuda"
+        for group in timing_groups(cases):
+            prepared = prepare(representatives(group), device)
+            s = group[0].settings
+            for key, p in prepared.items():
+                self.entries[f"{key}|train"] = train_entry(p, s.grad_clip)
+                self.models[f"{key}|train"] = (p["model"], False, s.timing.warmup, p["case"].label)
+                self.checked[f"{key}|train"] = p
+                for size in s.inference.batch_sizes:
+                    self.entries[f"{key}|b{size}"] = inference_entry(p, size)
+                    self.models[f"{key}|b{size}"] = (p["model"], True, s.timing.warmup, p["case"].label)
+
+    def block(self, name: str, n: int, padded: bool) -> dict[str, Any]:
+        """n iterations of one entry; inference entries run in eval mode under inference_mode."""
+        import time
+
+        import torch
+
+        from rnnbench.measure.paired import iterate
+
+        entry, (model, is_inference) = self.entries[name], self.models[name][:2]
+        clock = self.clock if padded else time.perf_counter
+        totals: list[float] = []
+        phases: dict[str, list[float]] = {phase: [] for phase in entry.phases}
+        if is_inference:
+            model.eval()
+        try:
+            with torch.inference_mode(is_inference):
+                for _ in range(n):
+                    durations = iterate(entry, self.use_events, self.sync, clock)
+                    for phase, d in zip(entry.phases, durations):
+                        phases[phase].append(d)
+                    totals.append(sum(durations))
+        finally:
+            model.train()
+        return {"total_ms": totals, "phases_ms": phases}
 
 
 if __name__ == "__main__":

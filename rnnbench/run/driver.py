@@ -15,16 +15,14 @@ from rnnbench.measure.phases import reference_matmul_gflops
 from rnnbench.results.resume import check_resume_env, finished_ids, new_document
 from rnnbench.results.schema import ResultsError
 from rnnbench.results.store import load_results, save_atomic, utc_now_iso
-from rnnbench.run.executors.base import EventFn, Finished, Plan, Unit, lost_record
-from rnnbench.run.executors.registry import EXECUTORS
+from rnnbench.run.events import EventFn, ignore
+from rnnbench.run.executors.base import Finished, Plan, Unit, lost_record
+from rnnbench.run.executors.registry import EXECUTORS, RUN_UNIT
+from rnnbench.run.executors.unit import UnitRunner
 from rnnbench.run.runner import RunOptions, assemble
 from rnnbench.suite.expand import timing_groups
 from rnnbench.suite.limits import case_limit_seconds
 from rnnbench.suite.schema import Case, Suite
-
-
-def _ignore(_: dict[str, Any]) -> None:
-    pass
 
 
 def lock_for(out_path: Path) -> FileLock:
@@ -52,8 +50,9 @@ def run_suite(
     *,
     suite_path: str = "",
     resume_doc: dict[str, Any] | None = None,
-    on_event: EventFn = _ignore,
+    on_event: EventFn = ignore,
     plan: Plan | None = None,
+    run_unit: UnitRunner | None = None,
 ) -> dict[str, Any]:
     """Run every case not already finished, one timing group at a time per worker, saving after each group.
 
@@ -61,6 +60,7 @@ def run_suite(
     work, saves every finished case and marks the groups in flight `interrupted`, then propagates;
     `resume_doc` (that file, loaded) continues it with any executor. Resuming on another device,
     dtype or torch, or while another process writes the file, raises ResultsError.
+    `run_unit`: what the executor runs for each unit (None: this module's RUN_UNIT, the real timing and training).
     """
     device = resolve_device(suite.device)
     check_dtype(device, suite.dtype)
@@ -68,7 +68,8 @@ def run_suite(
     plan.device_type = device.type
     if plan.threads is None:
         plan.threads = suite.threads
-    executor = EXECUTORS[plan.executor](plan, torch.cuda.device_count() if device.type == "cuda" else 0)
+    gpus = torch.cuda.device_count() if device.type == "cuda" else 0
+    executor = EXECUTORS[plan.executor](plan, gpus, run_unit or RUN_UNIT)
     lock = _locked(out_path)
     try:
         with set_threads(suite.threads):

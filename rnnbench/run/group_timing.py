@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -11,15 +10,16 @@ import torch
 from rnnbench.measure.backend import detect_backend
 from rnnbench.measure.env import resolve_device
 from rnnbench.measure.paired import Entry, Interleaved, time_interleaved
-from rnnbench.measure.phases import PHASES, train_step_calls
+from rnnbench.measure.phases import train_step_calls
 from rnnbench.measure.timer import make_sync
+from rnnbench.phases import PHASES
+from rnnbench.run.build import build_case_model, timing_generator, with_dtype
+from rnnbench.run.events import EventFn
 from rnnbench.run.train import make_optimizer
 from rnnbench.stats import summarize
 from rnnbench.suite.expand import model_key
 from rnnbench.suite.schema import Case
 from rnnbench.tasks.registry import TASKS
-
-EventFn = Callable[[dict[str, Any]], None]
 
 
 def group_id(cases: list[Case]) -> str:
@@ -48,14 +48,14 @@ def representatives(cases: list[Case]) -> dict[str, Case]:
     return reps
 
 
-def prepare(reps: dict[str, Case], device: torch.device, build: Callable, wrap: Callable) -> dict[str, dict[str, Any]]:
+def prepare(reps: dict[str, Case], device: torch.device) -> dict[str, dict[str, Any]]:
     """Per representative: its model (seed weights, dtype wrapper), optimizer, fixed train batch and inference inputs."""
     prepared: dict[str, dict[str, Any]] = {}
     for key, case in reps.items():
         s = case.settings
         task = TASKS[case.task](seq_len=case.seq_len, **case.task_options)
-        model = wrap(build(case, task, device), device, case.dtype)
-        generator = torch.Generator().manual_seed(10_000 + case.seed)
+        model = with_dtype(build_case_model(case, task, device), device, case.dtype)
+        generator = timing_generator(case)
         prepared[key] = {
             "case": case,
             "task": task,
@@ -67,10 +67,8 @@ def prepare(reps: dict[str, Case], device: torch.device, build: Callable, wrap: 
     return prepared
 
 
-def time_group(
-    cases: list[Case], on_event: EventFn, build: Callable, wrap: Callable, share: float = 1.0
-) -> dict[str, dict[str, Any]]:
-    """Speed blocks keyed by case id (the shape `runner._measure_speed` returns, plus `paired`).
+def time_group(cases: list[Case], on_event: EventFn, share: float = 1.0) -> dict[str, dict[str, Any]]:
+    """Speed blocks keyed by case id (the shape `speed.measure_speed` returns, plus `paired`).
 
     One representative per model (the first seed): the seed changes the weights, not the work, so
     every seed of a model shares its representative's samples (recorded as `paired.timed_as`).
@@ -81,7 +79,7 @@ def time_group(
     reps = representatives(cases)
     gid = group_id(cases)
     s = cases[0].settings
-    prepared = prepare(reps, device, build, wrap)
+    prepared = prepare(reps, device)
     train_entries = {key: train_entry(p, s.grad_clip) for key, p in prepared.items()}
     on_event({"kind": "phase", "phase": f"timing train step, {len(reps)} models interleaved"})
     train = time_interleaved(train_entries, device=device, sync=sync, seed=0, **_budget(cases, share))

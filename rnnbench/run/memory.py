@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from rnnbench.measure.memory import inference_memory, training_memory
+from rnnbench.run.build import timing_generator
 from rnnbench.run.train import make_optimizer
 from rnnbench.suite.schema import Case
 
@@ -19,7 +20,7 @@ def case_memory(case: Case, task, model: nn.Module, device: torch.device) -> dic
     task whose inputs vary in length (packed) is measured on the sequences that were timed.
     """
     s = case.settings
-    generator = torch.Generator().manual_seed(10_000 + case.seed)
+    generator = timing_generator(case)
     batch = task.sample(s.batch_size, generator, device)
     training = training_memory(
         model,

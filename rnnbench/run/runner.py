@@ -1,12 +1,11 @@
-"""Running cases: `run_case` (pure: a Case in, a result record out) and `run_group` (one timing group); see run/driver.py."""
+"""A case's training unit (`train_case`), its record (`assemble`), and `run_case`/`run_group` that do a whole group in this process.
+
+How a group is timed is run/speed.py; the driver (run/driver.py) runs the units through an executor."""
 
 from __future__ import annotations
 
-import copy
 import time
-import traceback
-from collections.abc import Callable, Iterator
-from contextlib import nullcontext
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,29 +13,21 @@ import torch
 from torch import nn
 
 from rnnbench.measure.allocator import steady_malloc
-from rnnbench.measure.backend import autocast_context, detect_backend
 from rnnbench.measure.env import resolve_device
 from rnnbench.measure.flops import achieved_gflops, forward_flops
-from rnnbench.measure.phases import time_inference, time_train_step
 from rnnbench.measure.timer import make_sync
 from rnnbench.models.matching import match_case
 from rnnbench.models.plugins import PluginModel
-from rnnbench.models.registry import MODELS, Recurrent
+from rnnbench.models.registry import Recurrent
 from rnnbench.results.store import utc_now_iso
-from rnnbench.run.group_timing import time_group
+from rnnbench.run.build import autocast_for, build_case_model, with_dtype
+from rnnbench.run.events import EventFn, ignore
 from rnnbench.run.memory import case_memory
-from rnnbench.run.timing_processes import time_group_in_processes
+from rnnbench.run.speed import failure, time_cases
 from rnnbench.run.train import TrainLimits, make_optimizer, train
-from rnnbench.suite.arch import is_plugin
 from rnnbench.suite.schema import Case
 from rnnbench.tasks.data import eval_batch, train_batches
 from rnnbench.tasks.registry import TASKS
-
-EventFn = Callable[[dict[str, Any]], None]
-
-
-def _ignore(_: dict[str, Any]) -> None:
-    pass
 
 
 @dataclass(frozen=True)
@@ -46,75 +37,13 @@ class RunOptions:
     reference_gflops: float | None = None  # the machine's matmul GFLOP/s, for % of peak
 
 
-class Autocast(nn.Module):
-    """Runs the wrapped model's forward under autocast, so timers and the trainer need not know the dtype."""
-
-    def __init__(self, inner: nn.Module, device: torch.device, dtype: str) -> None:
-        super().__init__()
-        self.inner, self.device, self.dtype = inner, device, dtype
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        with autocast_context(self.device, self.dtype):
-            return self.inner(x).float()
-
-
-def build_case_model(case: Case, task, device: torch.device) -> Recurrent | PluginModel:
-    s = case.settings
-    matched = match_case(case, task.input_size)  # match_params: the size is chosen before any weight exists
-    torch.manual_seed(case.seed)  # the initial weights are a function of the seed alone
-    if is_plugin(case.arch):  # imported and checked before any case started; built here, outside every timer
-        plugin = PluginModel(
-            arch=case.arch,
-            input_size=task.input_size,
-            output_size=task.output_size,
-            output_kind=task.output_kind,
-            hidden_size=s.hidden_size,
-            num_layers=s.num_layers,
-            bidirectional=case.bidirectional,
-        )
-        return plugin.to(device)
-    model = MODELS[case.arch](
-        input_size=task.input_size,
-        output_size=task.output_size,
-        output_kind=task.output_kind,
-        hidden_size=s.hidden_size if matched is None else matched.hidden_size,
-        num_layers=s.num_layers,
-        impl=s.impl,
-        forget_bias=s.forget_bias,
-        packed=s.packed and task.left_padded,
-    )
-    return model.to(device)
-
-
-def _with_dtype(model: nn.Module, device: torch.device, dtype: str) -> nn.Module:
-    return model if dtype == "float32" else Autocast(model, device, dtype)
-
-
-def _measure_speed(case: Case, task, model: nn.Module, device: torch.device, on_event: EventFn) -> dict[str, Any]:
-    """Train-step and inference timings on a copy of the model, so training starts from the seed's weights."""
-    s = case.settings
-    timed = _with_dtype(copy.deepcopy(model), device, case.dtype)
-    optimizer = make_optimizer(s.optimizer.name, timed.parameters(), s.optimizer.lr)
-    generator = torch.Generator().manual_seed(10_000 + case.seed)
-    batch = task.sample(s.batch_size, generator, device)
-    on_event({"kind": "phase", "phase": "timing train step"})
-    train_timing = time_train_step(timed, optimizer, batch, task.loss, s.grad_clip, s.timing, device)
-    inference = {}
-    for size in s.inference.batch_sizes:
-        on_event({"kind": "phase", "phase": f"timing inference b{size}"})
-        inputs = task.sample(size, generator, device).inputs
-        inference[f"b{size}"] = time_inference(timed, inputs, s.timing, device)
-    backend = detect_backend(timed, batch.inputs)
-    return {"train_timing": train_timing, "inference": inference, "backend": backend}
-
-
 def _train(case: Case, task, model: nn.Module, device: torch.device, on_event: EventFn):
     """The accuracy run: train from the seed's weights until solved or out of budget."""
     s = case.settings
     on_event({"kind": "phase", "phase": "training"})
     optimizer = make_optimizer(s.optimizer.name, model.parameters(), s.optimizer.lr)
     limits = TrainLimits(s.train.max_steps, s.train.max_seconds, s.train.eval_every, s.grad_clip)
-    autocast = (lambda: autocast_context(device, case.dtype)) if case.dtype != "float32" else nullcontext
+    autocast = autocast_for(device, case.dtype)
     return train(
         model,
         optimizer,
@@ -158,51 +87,12 @@ def _final_summary(task, final: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_case(case: Case, options: RunOptions = RunOptions(), on_event: EventFn = _ignore) -> dict[str, Any]:
+def run_case(case: Case, options: RunOptions = RunOptions(), on_event: EventFn = ignore) -> dict[str, Any]:
     """Time and train one case; never raises for a failure inside the case (it is recorded instead)."""
     return run_group([case], options, on_event)[0]
 
 
-def time_cases(cases: list[Case], on_event: EventFn = _ignore) -> dict[str, dict[str, Any]]:
-    """A timing unit: every case's speed block by id, the group's models interleaved where there are several.
-
-    If the group timing itself fails (e.g. one model cannot build), each case is timed alone, and a
-    case whose own timing fails gets `{"error", "traceback"}` instead: one broken model loses no other.
-    """
-    steady_malloc()  # whichever process this runs in (driver, worker, Ray task) allocates like the others
-    speeds: dict[str, dict[str, Any]] = {}
-    if len(cases) > 1:
-        try:
-            processes = cases[0].settings.timing.processes
-            if processes > 1:
-                speeds = time_group_in_processes(cases, processes, on_event)
-            else:
-                speeds = time_group(cases, on_event, build_case_model, _with_dtype)
-        except Exception:
-            speeds = {}
-    for case in cases:
-        if case.id not in speeds:
-            speeds[case.id] = _solo_speed(case, on_event)
-    return speeds
-
-
-def _failure(err: Exception) -> dict[str, Any]:
-    return {
-        "error": f"{type(err).__name__}: {err}".splitlines()[0][:500],
-        "traceback": traceback.format_exc(limit=8),
-    }
-
-
-def _solo_speed(case: Case, on_event: EventFn) -> dict[str, Any]:
-    try:
-        device = resolve_device(case.device)
-        task = TASKS[case.task](seq_len=case.seq_len, **case.task_options)
-        return _measure_speed(case, task, build_case_model(case, task, device), device, on_event)
-    except Exception as err:  # recorded on the case; its training still runs
-        return _failure(err)
-
-
-def train_case(case: Case, options: RunOptions = RunOptions(), on_event: EventFn = _ignore) -> dict[str, Any]:
+def train_case(case: Case, options: RunOptions = RunOptions(), on_event: EventFn = ignore) -> dict[str, Any]:
     """A training unit: everything in a case's record but its timings; never raises for a failure inside the case."""
     steady_malloc()
     started = time.perf_counter()
@@ -210,7 +100,7 @@ def train_case(case: Case, options: RunOptions = RunOptions(), on_event: EventFn
     try:
         part.update(_train_part(case, on_event))
     except Exception as err:  # one broken case must not end a long run
-        part.update(status="failed", **_failure(err))
+        part.update(status="failed", **failure(err))
     part["wall_s"] = time.perf_counter() - started
     return part
 
@@ -234,7 +124,7 @@ def _train_part(case: Case, on_event: EventFn) -> dict[str, Any]:
     if (matched := match_case(case, task.input_size)) is not None:
         out.update(hidden_size=matched.hidden_size, matched=matched.as_record())
     on_event({"kind": "phase", "phase": "counting memory"})
-    out["memory"] = case_memory(case, task, _with_dtype(model, device, case.dtype), device)  # outside every timer
+    out["memory"] = case_memory(case, task, with_dtype(model, device, case.dtype), device)  # outside every timer
     outcome = _train(case, task, model, device, on_event)
     out.update(
         status=outcome.status,
@@ -295,18 +185,20 @@ def assemble(case: Case, options: RunOptions, speed: dict[str, Any], trained: di
         record["paired"] = speed["paired"]
     if "timed_on" in speed:
         record["timed_on"] = speed["timed_on"]
+    if "paired_error" in speed:  # the group's paired timing failed: this case was timed alone, and why
+        record["paired_error"] = speed["paired_error"]
     return record
 
 
 def run_group(
-    cases: list[Case], options: RunOptions = RunOptions(), on_event: EventFn = _ignore
+    cases: list[Case], options: RunOptions = RunOptions(), on_event: EventFn = ignore
 ) -> list[dict[str, Any]]:
     """One timing group in this process: its timing unit, then each case's training unit; a record per case, in order."""
     return list(iter_group(cases, options, on_event))
 
 
 def iter_group(
-    cases: list[Case], options: RunOptions = RunOptions(), on_event: EventFn = _ignore
+    cases: list[Case], options: RunOptions = RunOptions(), on_event: EventFn = ignore
 ) -> Iterator[dict[str, Any]]:
     """`run_group` one record at a time, each as soon as its case has trained (so a caller can save it)."""
     speeds = time_cases(cases, on_event)

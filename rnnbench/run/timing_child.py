@@ -13,8 +13,11 @@ def main() -> int:
         import torch
 
         from rnnbench.measure.allocator import steady_malloc
+        from rnnbench.measure.timer import using_clock
+        from rnnbench.run.clock import clock_from_env
         from rnnbench.run.group_timing import time_group
-        from rnnbench.run.runner import _with_dtype, build_case_model
+
+        clock = clock_from_env()
     except Exception as err:
         channel.send(("error", f"import failed: {type(err).__name__}: {err}".splitlines()[0]))
         return 3
@@ -24,7 +27,8 @@ def main() -> int:
         _, cases, share, threads = request
         torch.set_num_threads(threads)
         try:
-            channel.send(("ok", time_group(cases, lambda _: None, build_case_model, _with_dtype, share)))
+            with using_clock(clock):
+                channel.send(("ok", time_group(cases, lambda _: None, share)))
         except Exception as err:  # the parent raises it as one line
             channel.send(("error", f"{type(err).__name__}: {err}".splitlines()[0]))
         return 0

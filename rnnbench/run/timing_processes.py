@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from rnnbench.cores import available_cores
 from rnnbench.measure.allocator import steady_env
-from rnnbench.run.executors.local import available_cores
-from rnnbench.run.group_timing import EventFn, inference_block
+from rnnbench.run.events import EventFn
+from rnnbench.run.group_timing import inference_block
 from rnnbench.run.worker_process import WorkerError, WorkerProcess, child_env, python_module, stop_all
 from rnnbench.stats import summarize
 from rnnbench.suite.schema import Case

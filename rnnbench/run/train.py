@@ -79,53 +79,72 @@ def train(
     sync()
     segment_start = clock()
     step = 0
-    last_loss = None
     while step < limits.max_steps:
-        batch = next(batches)
-        optimizer.zero_grad(set_to_none=True)
-        with autocast():
-            loss = task.loss(model(batch.inputs), batch)
-        loss.backward()
-        if limits.grad_clip is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), limits.grad_clip)
-        optimizer.step()
+        loss = _train_step(model, optimizer, task, next(batches), autocast, limits.grad_clip)
         step += 1
-        last_loss = loss
         out_of_time = train_seconds + (clock() - segment_start) >= limits.max_seconds
         if step % limits.eval_every == 0 or step == limits.max_steps or out_of_time:
             sync()
             train_seconds += clock() - segment_start
-            train_loss = last_loss.item()
-            if not math.isfinite(train_loss):
-                outcome.status, outcome.diverged_at = "diverged", step
-                outcome.final = {"loss": train_loss, "metric": None, "solved": False}
-                break
-            result = evaluate(model, task, eval_set, autocast)
-            elapsed_ms = train_seconds * 1e3
-            outcome.curve.append([step, elapsed_ms, result.loss, result.metric])
-            outcome.final = {
-                "loss": result.loss,
-                "metric": result.metric,
-                "solved": result.solved,
-                "train_loss": train_loss,
-            }
-            if on_progress:
-                on_progress(
-                    {
-                        "step": step,
-                        "max_steps": limits.max_steps,
-                        "loss": result.loss,
-                        "metric": result.metric,
-                        "elapsed_s": train_seconds,
-                    }
-                )
-            if result.solved and outcome.steps_to_solve is None:
-                outcome.steps_to_solve, outcome.ms_to_solve = step, elapsed_ms
-                break
-            if out_of_time:
+            point = _Point(step, train_seconds, loss.item())
+            if _evaluate_at(point, outcome, model, task, eval_set, limits, autocast, on_progress) or out_of_time:
                 break
             sync()
             segment_start = clock()
     outcome.steps = step
     outcome.wall_ms = train_seconds * 1e3
     return outcome
+
+
+def _train_step(model: nn.Module, optimizer, task: Task, batch: Batch, autocast, grad_clip: float | None):
+    """One optimizer step on `batch`; its loss, still on the device (read only at evaluation points)."""
+    optimizer.zero_grad(set_to_none=True)
+    with autocast():
+        loss = task.loss(model(batch.inputs), batch)
+    loss.backward()
+    if grad_clip is not None:
+        nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    return loss
+
+
+@dataclass(frozen=True)
+class _Point:
+    """An evaluation point: the step, the training seconds so far, the last step's loss."""
+
+    step: int
+    train_seconds: float
+    train_loss: float
+
+
+def _evaluate_at(
+    point: _Point, outcome: TrainOutcome, model, task: Task, eval_set: Batch, limits: TrainLimits, autocast, on_progress
+) -> bool:
+    """Evaluate on the held-out set and record it in `outcome`; True when training ends here (diverged or solved)."""
+    if not math.isfinite(point.train_loss):
+        outcome.status, outcome.diverged_at = "diverged", point.step
+        outcome.final = {"loss": point.train_loss, "metric": None, "solved": False}
+        return True
+    result = evaluate(model, task, eval_set, autocast)
+    elapsed_ms = point.train_seconds * 1e3
+    outcome.curve.append([point.step, elapsed_ms, result.loss, result.metric])
+    outcome.final = {
+        "loss": result.loss,
+        "metric": result.metric,
+        "solved": result.solved,
+        "train_loss": point.train_loss,
+    }
+    if on_progress:
+        on_progress(
+            {
+                "step": point.step,
+                "max_steps": limits.max_steps,
+                "loss": result.loss,
+                "metric": result.metric,
+                "elapsed_s": point.train_seconds,
+            }
+        )
+    if result.solved and outcome.steps_to_solve is None:
+        outcome.steps_to_solve, outcome.ms_to_solve = point.step, elapsed_ms
+        return True
+    return False

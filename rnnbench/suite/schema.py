@@ -41,10 +41,13 @@ class TrainConfig(Strict):
     eval_size: PositiveInt = 1000  # held-out sequences scored at each evaluation
 
 
+DEFAULT_MAX_REPEATS = 1000  # the timers' default too (measure/timer.py): one cap on the samples of a block
+
+
 class TimingConfig(Strict):
     warmup: StrictInt = Field(5, ge=0)  # iterations thrown away (autotuning, primitive creation, allocator)
     min_repeats: PositiveInt = 10
-    max_repeats: PositiveInt = 1000
+    max_repeats: PositiveInt = DEFAULT_MAX_REPEATS
     max_seconds: PositiveFloat = 2.0  # budget per measured block (an interleaved group: this x its cases)
     # solo timing only (a case alone in its group): stop when the median's 95 % CI is this tight;
     # interleaved groups run for their budget (docs/measurement.md, "Two timing modes")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rnnbench.results.store import utc_now_iso
+from rnnbench.run.events import EventFn
 from rnnbench.suite.schema import Case
-
-EventFn = Callable[[dict[str, Any]], None]
 
 
 class ExecutorError(Exception):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import queue
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from rnnbench.run.executors.base import EventFn, ExecutorError, Finished, Plan, Unit
+from rnnbench.cores import available_cores, split_cores
+from rnnbench.run.events import EventFn
+from rnnbench.run.executors.base import ExecutorError, Finished, Plan, Unit
 from rnnbench.run.executors.order import longest_first
+from rnnbench.run.executors.unit import UnitRunner
 from rnnbench.run.worker_process import (
     EXITED,
     Received,
@@ -20,24 +22,6 @@ from rnnbench.run.worker_process import (
     python_module,
     stop_all,
 )
-
-
-def available_cores() -> list[int]:
-    try:
-        return sorted(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return list(range(os.cpu_count() or 1))
-
-
-def split_cores(cores: list[int], n: int) -> list[list[int]]:
-    """n contiguous, disjoint slices of `cores`, as equal as they can be."""
-    base, extra = divmod(len(cores), n)
-    out, start = [], 0
-    for i in range(n):
-        size = base + (1 if i < extra else 0)
-        out.append(cores[start : start + size])
-        start += size
-    return out
 
 
 def check_workers(n: int, device_type: str, gpus: int) -> list[list[int]]:
@@ -61,8 +45,9 @@ def _start_worker(name: str, cores: list[int], threads: int, gpu: int | None, in
 
 
 class LocalExecutor:
-    def __init__(self, plan: Plan, slices: list[list[int]]) -> None:
+    def __init__(self, plan: Plan, slices: list[list[int]], run_unit: UnitRunner) -> None:
         self.plan = plan
+        self.run_unit = run_unit  # sent with every unit: the worker runs what it is handed
         self.slices = slices
         self._inbox: queue.Queue[Received] = queue.Queue()  # every worker's messages, in the order they arrive
         self._workers: list[WorkerProcess] = []
@@ -89,7 +74,7 @@ class LocalExecutor:
                     self._units[worker] = unit
                     if self.plan.device_type == "cuda":  # the worker sees only its own GPU, as cuda:0
                         unit = replace(unit, cases=[c.model_copy(update={"device": "cuda"}) for c in unit.cases])
-                    worker.send((unit, options))
+                    worker.send((self.run_unit, unit, options))
                     on_event(
                         {"kind": "unit_start", "worker": self._names[worker], "index": unit.index, "ids": unit.ids}
                     )

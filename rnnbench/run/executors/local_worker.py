@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
+from rnnbench.cores import pin_self
 from rnnbench.run.worker_process import ChildChannel
 
 
@@ -17,22 +18,23 @@ def main(argv: list[str]) -> int:
     channel = ChildChannel("pickle")
     if gpu != "-":
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu
-    if cores and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, cores)  # before torch starts its threads: they inherit it
+    pin_self(cores)  # before torch starts its threads: they inherit it
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
     import torch
 
-    from rnnbench.run.executors.unit import run_unit
+    from rnnbench.measure.timer import using_clock
+    from rnnbench.run.clock import clock_from_env
 
     torch.set_num_threads(threads)
     channel.send(("ready", None, None))
-    for message in channel:
-        if message is None:
-            break
-        unit, options = message
-        payload = run_unit(unit, options, name, lambda event, index=unit.index: channel.send(("event", index, event)))
-        channel.send(("done", unit.index, payload))
+    with using_clock(clock_from_env()):  # the driver checked the knob: it is valid here
+        for message in channel:
+            if message is None:
+                break
+            run_unit, unit, options = message
+            on_event = lambda event, index=unit.index: channel.send(("event", index, event))  # noqa: E731
+            channel.send(("done", unit.index, run_unit(unit, options, name, on_event)))
     return 0
 
 

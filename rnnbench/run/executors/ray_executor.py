@@ -11,21 +11,25 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from rnnbench.run.executors.base import EventFn, ExecutorError, Finished, Plan, Unit
+from rnnbench.run.events import EventFn
+from rnnbench.run.executors.base import ExecutorError, Finished, Plan, Unit
 from rnnbench.run.executors.order import longest_first
+from rnnbench.run.executors.unit import UnitRunner
 
 
-def _ray_unit(unit: Unit, options: Any, threads: int) -> Any:
+def _ray_unit(run_unit: UnitRunner, unit: Unit, options: Any, threads: int) -> Any:
     """The task body on a Ray worker: threads as requested, then the same unit function as everywhere."""
     import ray
     import torch
 
-    from rnnbench.run.executors.unit import run_unit
+    from rnnbench.measure.timer import using_clock
+    from rnnbench.run.clock import clock_from_env
 
     torch.set_num_threads(threads)
     context = ray.get_runtime_context()
     worker = f"ray:{context.get_node_id()[:8]}:{os.getpid()}"
-    return run_unit(unit, options, worker, lambda event: None)  # no event channel back: progress is per unit
+    with using_clock(clock_from_env()):
+        return run_unit(unit, options, worker, lambda event: None)  # no event channel back: progress is per unit
 
 
 def _worker_of(unit: Unit, payload: Any) -> str:
@@ -43,8 +47,9 @@ def _import_ray() -> Any:
 
 
 class RayExecutor:
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, run_unit: UnitRunner) -> None:
         self.plan = plan
+        self.run_unit = run_unit
         self._ray = _import_ray()
         self._started_here = False
         self._refs: dict[Any, Unit] = {}
@@ -76,7 +81,7 @@ class RayExecutor:
             sent = unit
             if self.plan.device_type == "cuda":  # Ray sets CUDA_VISIBLE_DEVICES to the GPU it gives the task
                 sent = replace(unit, cases=[c.model_copy(update={"device": "cuda"}) for c in unit.cases])
-            self._refs[task.remote(sent, options, threads)] = unit
+            self._refs[task.remote(self.run_unit, sent, options, threads)] = unit
             on_event({"kind": "unit_start", "worker": "ray", "index": unit.index, "ids": unit.ids})
         while self._refs:
             [ref], _ = ray.wait(list(self._refs), num_returns=1)

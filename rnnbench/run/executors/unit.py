@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from rnnbench.measure.env import placement, resolve_device
-from rnnbench.run import runner
+from rnnbench.run.events import EventFn
 from rnnbench.run.executors.base import Unit
+from rnnbench.suite.schema import Case
 
 
-def run_unit(unit: Unit, options: Any, worker: str, on_event: Any) -> Any:
-    """A pure function of picklable inputs: the same on the driver, a local worker, or a Ray node."""
-    where = placement(resolve_device(unit.cases[0].device), worker) if unit.cases else {}
-    # looked up at call time, so tests may stand in for them
-    if unit.kind == "timing":
-        speeds = runner.time_cases(unit.cases, on_event)
-        for speed in speeds.values():
-            speed["timed_on"] = dict(where)
-        return speeds
-    [case] = unit.cases
-    part = runner.train_case(case, options, on_event)
-    part["ran_on"] = dict(where)
-    return part
+@dataclass(frozen=True)
+class UnitRunner:
+    """What runs a unit: its timing part and its training part, handed to every executor (never looked up).
+
+    Picklable (module-level functions): the local executor sends it to its workers with each unit, the
+    Ray executor to its tasks. The registry builds the real one; tests pass stand-ins.
+    """
+
+    time_cases: Callable[[list[Case], EventFn], dict[str, dict[str, Any]]]
+    train_case: Callable[[Case, Any, EventFn], dict[str, Any]]
+
+    def __call__(self, unit: Unit, options: Any, worker: str, on_event: EventFn) -> Any:
+        """A pure function of picklable inputs: the same on the driver, a local worker, or a Ray node."""
+        where = placement(resolve_device(unit.cases[0].device), worker) if unit.cases else {}
+        if unit.kind == "timing":
+            speeds = self.time_cases(unit.cases, on_event)
+            for speed in speeds.values():
+                speed["timed_on"] = dict(where)
+            return speeds
+        [case] = unit.cases
+        part = self.train_case(case, options, on_event)
+        part["ran_on"] = dict(where)
+        return part
