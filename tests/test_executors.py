@@ -93,16 +93,27 @@ def test_local_workers_give_the_serial_results_with_where_each_case_ran(write_su
     assert load_results(tmp_path / "local.json")["cases"][0]["ran_on"] == ran_on, "the fields survive loading"
 
 
-def test_a_seed_sweep_trains_on_both_workers_with_the_serial_results(write_suite, tmp_path):
+def test_a_seed_sweep_trains_while_its_group_is_timed_with_the_serial_results(write_suite, tmp_path):
     suite, cases, path = load_suite(write_suite(seed_sweep_suite("seeds", 4)))
     assert len(timing_groups(cases)) == 1, "one configuration: a single timing group"
     serial = run_suite(suite, cases, tmp_path / "serial.json", suite_path=str(path))
-    local = run_suite(suite, cases, tmp_path / "local.json", suite_path=str(path), plan=Plan("local", 2, None))
+    started: list[dict] = []
+    local = run_suite(
+        suite,
+        cases,
+        tmp_path / "local.json",
+        suite_path=str(path),
+        plan=Plan("local", 2, None),
+        on_event=lambda e: started.append(e) if e["kind"] == "unit_start" else None,
+    )
     assert [c["id"] for c in local["cases"]] == [c.id for c in cases], "the file keeps the suite's order"
     for a, b in zip(serial["cases"], local["cases"]):
         assert _learning(a) == _learning(b), f"{a['id']}: same final metrics as serial"
-    assert {c["ran_on"]["worker"] for c in local["cases"]} == {"w1", "w2"}, "the group's training spread over both"
-    assert len({c["timed_on"]["worker"] for c in local["cases"]}) == 1, "its timing stayed in one process"
+    timed_on = {c["timed_on"]["worker"] for c in local["cases"]}
+    assert len(timed_on) == 1, "its timing stayed in one process"
+    assert len(started) == 1 + len(cases), "one timing unit and a training unit per case"
+    # the second unit handed out is a training unit, to the other worker, while the group is being timed
+    assert started[1]["ids"] == [cases[0].id] and started[1]["worker"] not in timed_on
     assert len({c["paired"]["group"] for c in local["cases"]}) == 1
 
 
