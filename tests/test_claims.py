@@ -178,6 +178,15 @@ def test_time_to_solve_counts_a_never_solving_architecture_as_slower():
     assert result.verdict == INCONCLUSIVE and "Holm" in result.reason
 
 
+def test_time_to_solve_needs_every_unsolved_runs_training_time():
+    # a null wall_ms (allowed by the schema) cannot rank above the solved seeds: no verdict on time to solve
+    gru = [case("gru", seed=s, step_ms=10.0, solved=True, ms_to_solve=500.0) for s in seeds(5)]
+    lstm = [case("lstm", seed=s, step_ms=10.0, wall_ms=3000.0) for s in seeds(5)]
+    lstm[0]["train"]["wall_ms"] = None
+    solve = next(f for f in evaluate_claim(document(gru + lstm), CLAIMS["gru_faster"]).findings if "solve" in f.where)
+    assert solve.verdict == INCONCLUSIVE and solve.note == "too few solved seeds"
+
+
 def test_gru_faster_not_measured_without_lstm():
     assert verdict("gru_faster", [case("gru", seed=s) for s in seeds()]) == NOT_MEASURED
 

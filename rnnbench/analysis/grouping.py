@@ -6,10 +6,10 @@ Pure functions over the results document; rendering, claims and reports build on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from rnnbench import stats
-from rnnbench.results.records import CaseJson, ResultsJson
+from rnnbench.results.records import CaseJson, FinalJson, ResultsJson, TimingJson
 
 # Every grouping of cases is read from the case id (suite/expand.py `case_id`):
 # task[-options]/T<seq_len>/<label>/h<hidden>|p~<ref>[/L<layers>][/n<train_size>][/b<batch>][/lr<lr>]/s<seed>
@@ -22,7 +22,7 @@ def section_key(case: CaseJson) -> str:
     return "/".join(parts[:2] + parts[3:-1])
 
 
-def task_key(case: CaseJson | dict[str, Any]) -> str:  # dict: claims/ (Group.cases), until it is typed
+def task_key(case: CaseJson) -> str:
     """The task with its non-default options, as the case id spells it."""
     return case["id"].split("/", 1)[0] if case.get("id") else case["task"]
 
@@ -53,10 +53,10 @@ class Group:
 
     section: str
     label: str
-    cases: list[dict[str, Any]] = field(default_factory=list)  # CaseJson once claims/ passes ResultsJson
+    cases: list[CaseJson] = field(default_factory=list)
 
     @property
-    def ok(self) -> list[dict[str, Any]]:
+    def ok(self) -> list[CaseJson]:
         return [c for c in self.cases if c.get("status") == "ok"]
 
     @property
@@ -71,11 +71,11 @@ class Group:
         return counts
 
     @property
-    def measured(self) -> list[dict[str, Any]]:
+    def measured(self) -> list[CaseJson]:
         """Cases that carry timings: finished ones, and diverged ones (their speed was measured before training)."""
         return [c for c in self.cases if c.get("status") in ("ok", "diverged") and c.get("train")]
 
-    def pooled(self, *path: str) -> dict[str, Any] | None:
+    def pooled(self, *path: str) -> TimingJson | None:
         """Raw samples of one timing pooled across seeds (same shapes, so the same distribution), summarized."""
         samples: list[float] = []
         for case in self.measured:
@@ -84,21 +84,28 @@ class Group:
                 node = node.get(key) if isinstance(node, dict) else None
             if isinstance(node, dict) and node.get("samples"):
                 samples.extend(node["samples"])
-        return stats.summarize(samples) if samples else None
+        return cast(TimingJson, stats.summarize(samples)) if samples else None
 
     def first(self, key: str) -> Any:
         for case in self.cases:
-            if case.get(key) is not None:
-                return case[key]
+            value = case.get(key)
+            if value is not None:
+                return value
         return None
 
     @property
-    def finals(self) -> list[dict[str, Any]]:
+    def finals(self) -> list[FinalJson]:
+        """The final records of ok runs with a metric (FinalJson.metric is not None in each)."""
         return [c["train"]["final"] for c in self.ok if c.get("train", {}).get("final", {}).get("metric") is not None]
 
     @property
+    def metrics(self) -> list[float]:
+        """The final metric of each ok run that has one, in run order (one per `finals`)."""
+        return [m for f in self.finals if (m := f.get("metric")) is not None]
+
+    @property
     def metric_median(self) -> float | None:
-        values = [f["metric"] for f in self.finals]
+        values = self.metrics
         return stats.median(values) if values else None
 
     @property
@@ -106,25 +113,29 @@ class Group:
         return sum(1 for f in self.finals if f.get("solved"))
 
     @property
+    def solve_times(self) -> list[float]:
+        """The time to solve (ms) of each ok run that solved, in run order."""
+        return [t for c in self.ok if (t := c["train"].get("ms_to_solve")) is not None]
+
+    @property
     def ms_to_solve_median(self) -> float | None:
-        values = [c["train"]["ms_to_solve"] for c in self.ok if c["train"].get("ms_to_solve") is not None]
+        values = self.solve_times
         return stats.median(values) if values else None
 
     def final_info(self, key: str) -> Any:
         for final in self.finals:
-            if final.get(key) is not None:
-                return final[key]
+            value = final.get(key)
+            if value is not None:
+                return value
         return None
 
 
-def group_results(doc: ResultsJson | dict[str, Any]) -> tuple[list[str], list[str], dict[tuple[str, str], Group]]:
+def group_results(doc: ResultsJson) -> tuple[list[str], list[str], dict[tuple[str, str], Group]]:
     """Sections and labels in run order, and the group of every (section, label) pair."""
-    # dict, and Group.cases list[dict]: claims/, until it passes ResultsJson (then Group.cases: list[CaseJson])
     sections: list[str] = []
     labels: list[str] = []
     groups: dict[tuple[str, str], Group] = {}
-    cases: list[Any] = doc["cases"]
-    for case in cases:
+    for case in doc["cases"]:
         section, label = section_key(case), case.get("label", case["arch"])
         if section not in sections:
             sections.append(section)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, cast
 
 import numpy as np
 
@@ -92,8 +91,8 @@ class PairedRatio:
 
 
 def paired_ratio_of(
-    num_cases: Iterable[CaseJson] | Iterable[dict[str, Any]],  # dict: claims/ (Group.cases), until it is typed
-    den_cases: Iterable[CaseJson] | Iterable[dict[str, Any]],
+    num_cases: Iterable[CaseJson],
+    den_cases: Iterable[CaseJson],
     metric: tuple[str, ...] = ("train", "step_ms"),
     confidence: float = 0.95,
 ) -> PairedRatio | None:
@@ -104,7 +103,7 @@ def paired_ratio_of(
     the process-to-process spread a repeat run shows; otherwise the rounds are pooled
     (`stats.paired_ratio_ci`), an interval for this process's ratio only.
     """
-    groups = paired_log_ratio_blocks(cast(Iterable[CaseJson], num_cases), cast(Iterable[CaseJson], den_cases), metric)
+    groups = paired_log_ratio_blocks(num_cases, den_cases, metric)
     if not groups:
         return None
     rounds = sum(len(block) for group in groups for block in group)

@@ -31,7 +31,7 @@ Rules, chosen once here:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from rnnbench import stats
 from rnnbench.analysis.grouping import sweep_config, sweep_key, task_key
@@ -49,11 +49,11 @@ def is_solved(case: CaseJson) -> bool:
     return case.get("status") == "ok" and bool(_final(case).get("solved"))
 
 
-def final_metric(case: CaseJson | dict[str, Any]) -> float | None:  # dict: claims/, until typed
+def final_metric(case: CaseJson) -> float | None:
     """The final held-out metric of an ok run, or None."""
     if case.get("status") != "ok":
         return None
-    metric = _final(cast(CaseJson, case)).get("metric")
+    metric = _final(case).get("metric")
     return float(metric) if isinstance(metric, (int, float)) and not isinstance(metric, bool) else None
 
 
@@ -123,12 +123,11 @@ def horizon_of(by_seq_len: dict[int, tuple[int, int]]) -> tuple[int | None, tupl
     return horizon, tuple(gaps), censored
 
 
-def horizons(doc: ResultsJson | dict[str, Any]) -> dict[tuple[str, str], HorizonResult]:  # dict: claims/, until typed
+def horizons(doc: ResultsJson) -> dict[tuple[str, str], HorizonResult]:
     """The memory horizon of every (configuration, label) in the results, whatever the number of seq_lens."""
     out: dict[tuple[str, str], HorizonResult] = {}
-    typed = cast(ResultsJson, doc)
-    interrupted_groups = _groups(typed, "seq_len", ("interrupted",))
-    for key, cases in _groups(typed, "seq_len").items():
+    interrupted_groups = _groups(doc, "seq_len", ("interrupted",))
+    for key, cases in _groups(doc, "seq_len").items():
         by_seed: dict[int, dict[int, bool]] = {}
         failed: dict[int, int] = {}
         time_capped: dict[int, int] = {}
@@ -192,9 +191,7 @@ def spread(values: list[float], n_runs: int | None = None, seeds: tuple[int, ...
     )
 
 
-def data_efficiency(
-    doc: ResultsJson | dict[str, Any],
-) -> dict[tuple[str, str], dict[int, MetricSpread]]:  # dict: claims/
+def data_efficiency(doc: ResultsJson) -> dict[tuple[str, str], dict[int, MetricSpread]]:
     """(configuration, label) -> train_size -> final-metric spread, for cases trained on a finite pool.
 
     The configuration is everything but train_size, label and seed (`grouping.sweep_config`).
@@ -203,7 +200,7 @@ def data_efficiency(
     run finished ok is left out too (its runs show in the recap's status counts).
     """
     out: dict[tuple[str, str], dict[int, MetricSpread]] = {}
-    for key, cases in _groups(cast(ResultsJson, doc), "train_size").items():
+    for key, cases in _groups(doc, "train_size").items():
         by_size: dict[int, list[CaseJson]] = {}
         for case in cases:
             train_size = case.get("train_size")

@@ -24,8 +24,6 @@ between models that learned nothing says nothing), is described but does not dec
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from rnnbench.analysis import sweeps as analysis
@@ -43,6 +41,7 @@ from rnnbench.claims.types import (
     Measure,
     _num,
 )
+from rnnbench.results.records import ResultsJson
 
 
 def _gaps(a: MetricSpread, b: MetricSpread, sign: float, scale: float) -> dict[int, float]:
@@ -51,7 +50,7 @@ def _gaps(a: MetricSpread, b: MetricSpread, sign: float, scale: float) -> dict[i
     return {k: sign * (v - other[k]) / scale for k, v in zip(a.seeds, a.values) if k in other}
 
 
-def gru_data_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
+def gru_data_rule(doc: ResultsJson, labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
     """One finding per configuration with a train_size sweep run by both; the module docstring has the tests."""
     gru, lstm = labels
     efficiency = analysis.data_efficiency(doc)

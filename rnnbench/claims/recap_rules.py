@@ -19,13 +19,12 @@ The per-finding verdict is descriptive; the claim-level verdict combines the fin
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
-
 from rnnbench import stats
 from rnnbench.analysis.grouping import Group, task_key
 from rnnbench.catalog import TASK_SPECS
 from rnnbench.claims.rules import section_pairs
 from rnnbench.claims.types import CONTRADICTED, INCONCLUSIVE, SUPPORTED, ClaimSettings, Finding, Measure
+from rnnbench.results.records import FinalJson, ResultsJson
 
 # Task keys (task plus non-default options, as the case id spells them) that count as complex sequences.
 COMPLEX_TASKS = {
@@ -36,16 +35,7 @@ COMPLEX_TASKS = {
 CHANCE_BAND = 0.02
 
 
-class FinalRecord(TypedDict, total=False):
-    """A run's `train.final` record in the results, the fields these rules read."""
-
-    metric: float
-    chance: float | None
-    higher_is_better: bool
-    solved: bool
-
-
-def _finals_by_seed(group: Group) -> dict[int, FinalRecord]:
+def _finals_by_seed(group: Group) -> dict[int, FinalJson]:
     """seed -> the run's final record, for runs that finished with a metric."""
     return {
         c["seed"]: c["train"]["final"]
@@ -54,18 +44,24 @@ def _finals_by_seed(group: Group) -> dict[int, FinalRecord]:
     }
 
 
+def _metrics_by_seed(group: Group) -> dict[int, float]:
+    """seed -> the run's final metric, for the runs of `_finals_by_seed`."""
+    return {seed: m for seed, final in _finals_by_seed(group).items() if (m := final.get("metric")) is not None}
+
+
 def paired_units(first: Group, second: Group) -> tuple[tuple[float, ...], float, float | None, bool]:
     """(per-seed units first − second, the chance-to-perfect range, chance, higher_is_better), seeds both finished."""
     a, b = _finals_by_seed(first), _finals_by_seed(second)
     seeds = sorted(set(a) & set(b))
-    info = next(iter(a.values()), None) or next(iter(b.values()), FinalRecord())
+    info = next(iter(a.values()), None) or next(iter(b.values()), FinalJson())
     higher = bool(info.get("higher_is_better", True))
     chance = info.get("chance")
     perfect = 1.0 if higher else 0.0
     scale = abs(chance - perfect) if chance is not None else 1.0
     scale = scale or 1.0
     sign = 1.0 if higher else -1.0
-    units = tuple(sign * (a[s]["metric"] - b[s]["metric"]) / scale for s in seeds)
+    ma, mb = _metrics_by_seed(first), _metrics_by_seed(second)
+    units = tuple(sign * (ma[s] - mb[s]) / scale for s in seeds)
     return units, scale, chance, higher
 
 
@@ -95,7 +91,7 @@ def _solved_measure(label: str, group: Group) -> Measure:
     return Measure(f"solved {label}", k, n=(n,), detail=f"{k}/{n} seeds")
 
 
-def complex_sequences_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
+def complex_sequences_rule(doc: ResultsJson, labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
     """LSTM vs tanh RNN on the complex-sequence tasks, per section, on the tasks' solved rules."""
     lstm, rnn = labels
     findings = []
@@ -120,7 +116,7 @@ def complex_sequences_rule(doc: dict[str, Any], labels: tuple[str, ...], s: Clai
     return findings
 
 
-def understanding_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
+def understanding_rule(doc: ResultsJson, labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
     """Bi-LSTM vs LSTM on tasks whose answers lie ahead: the Bi-LSTM solves, the LSTM stays at chance."""
     bilstm, lstm = labels
     findings = []
@@ -130,7 +126,7 @@ def understanding_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSet
             continue
         units, scale, chance, higher = paired_units(a, b)
         (ka, na), _ = _solved(a), _solved(b)
-        medians = [stats.median([f["metric"] for f in _finals_by_seed(g).values()] or [float("nan")]) for g in (a, b)]
+        medians = [stats.median(list(_metrics_by_seed(g).values()) or [float("nan")]) for g in (a, b)]
         above = [(m - chance) * (1 if higher else -1) if chance is not None else None for m in medians]
         measures = (
             _gap_measure(bilstm, lstm, units, scale),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from rnnbench import stats
 from rnnbench.analysis import sweeps as analysis
@@ -19,11 +18,12 @@ from rnnbench.claims.types import (
     Finding,
     Measure,
 )
+from rnnbench.results.records import CaseJson, ResultsJson
 
 # --- helpers over the results document -------------------------------------------------------
 
 
-def label_of(doc: dict[str, Any], arch: str) -> str | None:
+def label_of(doc: ResultsJson, arch: str) -> str | None:
     """The column that stands for an architecture: the label named after it, else its first (fused) label."""
     labels = [c.get("label", c["arch"]) for c in doc["cases"] if c["arch"] == arch]
     if not labels:
@@ -34,7 +34,7 @@ def label_of(doc: dict[str, Any], arch: str) -> str | None:
     return (fused or labels)[0]
 
 
-def section_pairs(doc: dict[str, Any], first: str, second: str) -> list[tuple[str, Group, Group]]:
+def section_pairs(doc: ResultsJson, first: str, second: str) -> list[tuple[str, Group, Group]]:
     sections, _, groups = group_results(doc)
     return [
         (s, groups[(s, first)], groups[(s, second)]) for s in sections if (s, first) in groups and (s, second) in groups
@@ -48,7 +48,7 @@ def where_of(section: str) -> str:
 # --- the rules --------------------------------------------------------------------------------
 
 
-def structure_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
+def structure_rule(doc: ResultsJson, labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
     """Gates read from the built models (3 and 2) and core parameters LSTM/GRU exactly 4/3 at equal sizes.
 
     One finding per task (the counts do not depend on seq_len or seed); parameter-matched
@@ -73,10 +73,10 @@ def structure_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSetting
     return findings
 
 
-def _scored_runs(doc: dict[str, Any]) -> dict[tuple[str, str, int, int], float]:
+def _scored_runs(doc: ResultsJson) -> dict[tuple[str, str, int, int], float]:
     """(seq_len configuration, label, seq_len, seed) -> the run's final metric as a 0-1 score
     (chance 0, perfect 1, sign-corrected for lower-is-better); a diverged or failed run scores 0."""
-    by_config: dict[str, list[dict[str, Any]]] = {}
+    by_config: dict[str, list[CaseJson]] = {}
     for c in doc["cases"]:
         if c.get("status") in analysis.ATTEMPTED:
             by_config.setdefault(sweep_config(c, "seq_len"), []).append(c)
@@ -90,7 +90,7 @@ def _scored_runs(doc: dict[str, Any]) -> dict[tuple[str, str, int, int], float]:
     return out
 
 
-def _horizon_findings(doc: dict[str, Any], longer: str, shorter: str, s: ClaimSettings) -> list[Finding]:
+def _horizon_findings(doc: ResultsJson, longer: str, shorter: str, s: ClaimSettings) -> list[Finding]:
     """Memory horizons (analysis.horizons) compared per configuration swept over ≥ 2 seq_lens by both.
 
     Units (the claim's signed-rank test pools them over configurations): one per seq_len and
@@ -170,39 +170,36 @@ def _horizon_verdict(a: HorizonResult, b: HorizonResult) -> tuple[str, str]:
     return INCONCLUSIVE, "equal horizons"
 
 
-def lstm_long_term_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
+def lstm_long_term_rule(doc: ResultsJson, labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
     lstm, rnn = labels
     return _horizon_findings(doc, lstm, rnn, s)
 
 
-def gru_short_term_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
+def gru_short_term_rule(doc: ResultsJson, labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
     gru, lstm = labels
     return _horizon_findings(doc, lstm, gru, s)
 
 
-def scale_of(cases: list[dict[str, Any]]) -> tuple[float, float | None, bool]:
+def scale_of(cases: list[CaseJson]) -> tuple[float, float | None, bool]:
     """(chance-to-perfect range, chance, higher_is_better) of a task's metric, so a gap means the same on MSE and accuracy."""
-    final = next(
-        (c["train"]["final"] for c in cases if (c.get("train") or {}).get("final", {}).get("chance") is not None), None
-    )
-    if final is None:
-        return 1.0, None, True
-    higher = bool(final.get("higher_is_better"))
-    return abs(final["chance"] - (1.0 if higher else 0.0)) or 1.0, final["chance"], higher
+    for c in cases:
+        final = (c.get("train") or {}).get("final", {})
+        chance = final.get("chance")
+        if chance is not None:  # the first case whose final record has a chance score
+            higher = bool(final.get("higher_is_better"))
+            return abs(chance - (1.0 if higher else 0.0)) or 1.0, chance, higher
+    return 1.0, None, True
 
 
 def paired_units(a: Group, b: Group) -> tuple[float, ...]:
     """Per seed run ok by both, (a − b) ÷ the chance-to-perfect range, signed so that positive means a is better."""
     scale, _, higher = scale_of(a.cases + b.cases)
-    metrics = [
-        {c["seed"]: c["train"]["final"]["metric"] for c in g.ok if c["train"]["final"].get("metric") is not None}
-        for g in (a, b)
-    ]
+    metrics = [{c["seed"]: m for c in g.ok if (m := c["train"]["final"].get("metric")) is not None} for g in (a, b)]
     sign = 1.0 if higher else -1.0
     return tuple(sign * (metrics[0][k] - metrics[1][k]) / scale for k in sorted(metrics[0]) if k in metrics[1])
 
 
-def bilstm_better_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
+def bilstm_better_rule(doc: ResultsJson, labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
     """Final metric Bi-LSTM vs LSTM on non-causal tasks, paired by seed, in chance-to-perfect units.
 
     Units: per seed, (Bi-LSTM − LSTM) ÷ the metric's chance-to-perfect range, positive when
@@ -217,7 +214,7 @@ def bilstm_better_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSet
         task = a.cases[0]["task"]
         if TASK_SPECS.get(task) is None or TASK_SPECS[task].causal:
             continue
-        values = [[f["metric"] for f in g.finals] for g in (a, b)]
+        values = [g.metrics for g in (a, b)]
         units = paired_units(a, b)
         measures = tuple(
             Measure(

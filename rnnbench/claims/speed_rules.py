@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rnnbench import stats
 from rnnbench.analysis.grouping import Group
 from rnnbench.analysis.paired import paired_ratio_of
 from rnnbench.claims.rules import section_pairs, where_of
 from rnnbench.claims.types import CONTRADICTED, INCONCLUSIVE, SUPPORTED, ClaimSettings, Finding, Measure, _num
+from rnnbench.results.records import ResultsJson
 
 
 def _samples(group: Group, *path: str) -> list[float]:
@@ -56,9 +55,7 @@ def _solve_time_finding(where: str, fast: Group, slow: Group, names: tuple[str, 
     when it trained longer, unsolved, than the other took to solve in every seed."""
     name = f"time to solve {names[0]}/{names[1]}"
     n_fast, n_slow = _n_seeds(fast), _n_seeds(slow)
-    times = [
-        [c["train"]["ms_to_solve"] for c in g.ok if c["train"].get("ms_to_solve") is not None] for g in (fast, slow)
-    ]
+    times = [g.solve_times for g in (fast, slow)]
     if min(n_fast, n_slow) < s.min_seeds:
         ratio = stats.median(times[0]) / stats.median(times[1]) if times[0] and times[1] else None
         measure = Measure(
@@ -74,11 +71,13 @@ def _solve_time_finding(where: str, fast: Group, slow: Group, names: tuple[str, 
     solved = f"solved {len(times[0])}/{n_fast} vs {len(times[1])}/{n_slow} seeds"
     for winner, loser, verdict in ((0, 1, SUPPORTED), (1, 0, CONTRADICTED)):
         group_loser = (fast, slow)[loser]
-        trained = [c["train"]["wall_ms"] for c in group_loser.ok]
+        # how long each unsolved run trained; one without a training time (null) cannot rank above the solved ones
+        trained = [w for c in group_loser.ok if (w := c["train"]["wall_ms"]) is not None]
         if (
             2 * len(times[winner]) >= (n_fast, n_slow)[winner]
             and not times[loser]
             and trained
+            and len(trained) == len(group_loser.ok)
             and max(times[winner]) < min(trained)
         ):
             measure = Measure(name, None, n=(n_fast, n_slow), detail=solved)
@@ -124,7 +123,7 @@ def _speed_finding(
     return Finding(where, INCONCLUSIVE, (measure, *extra), "CI includes 1", p=p)
 
 
-def gru_faster_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
+def gru_faster_rule(doc: ResultsJson, labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
     """Train step GRU/LSTM per section (paired rounds, else pooled samples), and time to solve GRU/LSTM across seeds."""
     gru, lstm = labels
     findings = []
@@ -135,7 +134,7 @@ def gru_faster_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettin
     return findings
 
 
-def bilstm_cost_rule(doc: dict[str, Any], labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
+def bilstm_cost_rule(doc: ResultsJson, labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
     """Train step Bi-LSTM/LSTM per section (ratio > 1, CI excluding 1), with the core parameter ratio
     beside it (≈2× for one layer); a parameter ratio ≤ 1 at equal sizes contradicts the claim."""
     bilstm, lstm = labels

@@ -23,7 +23,7 @@ for the combined test to reach 95 % (docs/statistics.md).
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from rnnbench.claims.data_rule import decide_similar, gru_data_rule
 from rnnbench.claims.recap_rules import complex_sequences_rule, understanding_rule
@@ -45,6 +45,7 @@ from rnnbench.claims.types import (
     RecapPlace,
     combine,
 )
+from rnnbench.results.records import ResultsJson
 
 SWEEP = "seq_len sweep (≥ 2 lengths) with both architectures"
 
@@ -163,11 +164,11 @@ CLAIMS: dict[str, Claim] = {
 }
 
 
-def context(doc: dict[str, Any], labels: list[str]) -> Context:
+def context(doc: ResultsJson, labels: list[str]) -> Context:
     """Where the numbers were measured: a verdict may hold on cuDNN and fail on a CPU."""
     env = doc.get("env", {})
     backends = {
-        label: sorted({c["backend"] for c in doc["cases"] if c.get("label", c["arch"]) == label and c.get("backend")})
+        label: sorted({b for c in doc["cases"] if c.get("label", c["arch"]) == label and (b := c.get("backend"))})
         for label in labels
     }
     return {
@@ -180,7 +181,7 @@ def context(doc: dict[str, Any], labels: list[str]) -> Context:
     }
 
 
-def evaluate_claim(doc: dict[str, Any], claim: Claim, settings: ClaimSettings = ClaimSettings()) -> ClaimResult:
+def evaluate_claim(doc: ResultsJson, claim: Claim, settings: ClaimSettings = ClaimSettings()) -> ClaimResult:
     found = [label_of(doc, arch) for arch in claim.archs]
     missing = [arch for arch, label in zip(claim.archs, found) if label is None]
     labels = [label for label in found if label is not None]
@@ -199,7 +200,7 @@ def evaluate_claim(doc: dict[str, Any], claim: Claim, settings: ClaimSettings = 
     return ClaimResult(claim, verdict, reason, tuple(findings), context(doc, labels), settings.confidence)
 
 
-def evaluate_claims(doc: dict[str, Any], settings: ClaimSettings = ClaimSettings()) -> list[ClaimResult]:
+def evaluate_claims(doc: ResultsJson, settings: ClaimSettings = ClaimSettings()) -> list[ClaimResult]:
     """Every recap claim judged on this results document, in the recap's order."""
     return [evaluate_claim(doc, claim, settings) for claim in CLAIMS.values()]
 
@@ -227,7 +228,7 @@ class ClaimsDocument(TypedDict):
     claims: list[ClaimRecord]
 
 
-def claims_document(doc: dict[str, Any], results: list[ClaimResult]) -> ClaimsDocument:
+def claims_document(doc: ResultsJson, results: list[ClaimResult]) -> ClaimsDocument:
     """The JSON export: the claims with their findings and context, and what run they came from."""
     env = doc.get("env", {})
     return {

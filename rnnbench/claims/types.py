@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict
+from typing import Literal, TypedDict
 
 import numpy as np
 
 from rnnbench.catalog import TASK_SPECS
 from rnnbench.claims import decide
+from rnnbench.results.records import ResultsJson
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_MEASURED = "supported", "contradicted", "inconclusive", "not measured"
 VERDICTS = (SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_MEASURED)
@@ -119,7 +120,7 @@ class ClaimRecord(TypedDict):
     context: Context
 
 
-Rule = Callable[[dict[str, Any], tuple[str, ...], ClaimSettings], list[Finding]]
+Rule = Callable[[ResultsJson, tuple[str, ...], ClaimSettings], list[Finding]]
 Decider = Callable[[list[Finding], float], tuple[str, str]]  # (findings, confidence) -> (verdict, reason)
 
 
