@@ -21,38 +21,42 @@ from rnnbench.run.driver import run_suite
 from rnnbench.run.executors.base import Plan
 from rnnbench.suite.expand import load_suite
 
-# Training-bound: `--units` timing groups (seq_len), fixed step counts so each executor does the same work.
-SUITE = """
-name: executor-bench
-seeds: [0]
+# Training-bound, fixed step counts so each executor does the same work. Two layouts:
+# groups: `--units` timing groups (seq_len 20, 21, ...), one seed, tiny timing blocks;
+# seeds: one configuration over 4 seeds, one timing group whose training spreads over the workers
+# (0.5 s timing blocks: the group's one timing unit, 8 x 0.5 s a block, cannot be shared out).
+LAYOUTS = {
+    "groups": {
+        "seeds": [0],
+        "timing": "{warmup: 0, min_repeats: 2, max_repeats: 2, max_seconds: 0.05}",
+        "batch_sizes": [1],
+        "tasks": "[{task: adding, seq_len: 20}]\nmatrix: {seq_len: LENGTHS}",
+    },
+    "seeds": {
+        "seeds": [0, 1, 2, 3],
+        "timing": "{max_seconds: 0.5}",
+        "batch_sizes": [1, 16],
+        "tasks": "[{task: adding, seq_len: 30}]",
+    },
+}
+
+
+def suite_text(layout: str, steps: int, units: int) -> str:
+    spec = LAYOUTS[layout]
+    tasks = str(spec["tasks"]).replace("LENGTHS", str(list(range(20, 20 + units))))
+    return f"""
+name: executor-{layout}
+seeds: {spec["seeds"]}
 device: cpu
 threads: 1
 defaults:
   hidden_size: 32
   batch_size: 16
   train: {{max_steps: {steps}, max_seconds: 600, eval_every: 50, eval_size: 64}}
-  timing: {{warmup: 0, min_repeats: 2, max_repeats: 2, max_seconds: 0.05}}
-  inference: {{batch_sizes: [1]}}
+  timing: {spec["timing"]}
+  inference: {{batch_sizes: {spec["batch_sizes"]}}}
 models: [lstm, gru]
-tasks: [{{task: adding, seq_len: 20}}]
-matrix: {{seq_len: {lengths}}}
-"""
-
-
-# One configuration, several seeds: a single timing group whose training spreads over the workers.
-SEEDS_SUITE = """
-name: executor-seeds
-seeds: [0, 1, 2, 3]
-device: cpu
-threads: 1
-defaults:
-  hidden_size: 32
-  batch_size: 16
-  train: {{max_steps: {steps}, max_seconds: 600, eval_every: 50, eval_size: 64}}
-  timing: {{max_seconds: 0.5}}  # training-bound: the group's one timing unit (8 x 0.5 s a block) cannot be shared out
-  inference: {{batch_sizes: [1, 16]}}
-models: [lstm, gru]
-tasks: [{{task: adding, seq_len: 30}}]
+tasks: {tasks}
 """
 
 
@@ -119,8 +123,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="rnnbench-executor-"))
     suite_file = folder / "suite.yaml"
-    text = SEEDS_SUITE if args.layout == "seeds" else SUITE
-    suite_file.write_text(textwrap.dedent(text.format(steps=args.steps, lengths=list(range(20, 20 + args.units)))))
+    suite_file.write_text(textwrap.dedent(suite_text(args.layout, args.steps, args.units)))
     goal = 0.65 if args.layout == "seeds" else 0.60
     suite, cases, path = load_suite(suite_file)
     walls, docs = {}, {}
