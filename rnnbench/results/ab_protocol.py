@@ -55,7 +55,7 @@ class Answer(TypedDict, total=False):
     """A worker's answer: one of hello, entries, a sample block, outputs; or error."""
 
     hello: Hello
-    entries: list[tuple[str, str]]  # prepare: [name, label] per entry (JSON arrays)
+    entries: list[list[str]]  # prepare: [name, label] per entry
     total_ms: list[float]  # sample: a SampleBlock's keys
     phases_ms: dict[str, list[float]]
     outputs: dict[str, ModelOutputs]

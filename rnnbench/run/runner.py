@@ -102,7 +102,7 @@ def train_case(case: Case, options: RunOptions = RunOptions(), on_event: EventFn
     try:
         part.update(_train_part(case, on_event))
     except Exception as err:  # one broken case must not end a long run
-        part.update(status="failed", **failure(err))
+        part.update({"status": "failed", **failure(err)})
     part["wall_s"] = time.perf_counter() - started
     return part
 
@@ -122,24 +122,26 @@ def _train_part(case: Case, on_event: EventFn) -> TrainPart:
     if (data := task.data_record()) is not None:
         out["data"] = data  # the data set's hash (and the corpus's Python): compare refuses a mismatch
     if isinstance(model, PluginModel):
-        out.update(plugin=model.plugin, impl="plugin")
+        out.update({"plugin": model.plugin, "impl": "plugin"})
     if (matched := match_case(case, task.input_size)) is not None:
-        out.update(hidden_size=matched.hidden_size, matched=matched.as_record())
+        out.update({"hidden_size": matched.hidden_size, "matched": matched.as_record()})
     on_event({"kind": "phase", "phase": "counting memory"})
     out["memory"] = case_memory(case, task, with_dtype(model, device, case.dtype), device)  # outside every timer
     outcome = _train(case, task, model, device, on_event)
     out.update(
-        status=outcome.status,
-        error=f"loss became non-finite at step {outcome.diverged_at}" if outcome.status == "diverged" else None,
-        train=TrainJson(
-            steps=outcome.steps,
-            wall_ms=outcome.wall_ms,
-            curve=outcome.curve,
-            final=_final_summary(task, outcome.final),
-            steps_to_solve=outcome.steps_to_solve,
-            ms_to_solve=outcome.ms_to_solve,
-            diverged_at=outcome.diverged_at,
-        ),
+        {
+            "status": outcome.status,
+            "error": f"loss became non-finite at step {outcome.diverged_at}" if outcome.status == "diverged" else None,
+            "train": TrainJson(
+                steps=outcome.steps,
+                wall_ms=outcome.wall_ms,
+                curve=outcome.curve,
+                final=_final_summary(task, outcome.final),
+                steps_to_solve=outcome.steps_to_solve,
+                ms_to_solve=outcome.ms_to_solve,
+                diverged_at=outcome.diverged_at,
+            ),
+        }
     )
     return out
 
@@ -174,14 +176,16 @@ def assemble(case: Case, options: RunOptions, speed: SpeedBlock, trained: TrainP
     if record["status"] == "failed":
         return record
     if "error" in speed:  # trained, but its timing failed: the case is failed, with the timing's reason
-        record.update(status="failed", error=speed["error"], traceback=speed.get("traceback"))
+        record.update({"status": "failed", "error": speed["error"], "traceback": speed.get("traceback")})
         return record
     step_ms = speed["train_timing"]["step_ms"]["median"]
     record["train"] = {**record["train"], **speed["train_timing"]}
     record.update(
-        inference=speed["inference"],
-        flops=_flops(forward, step_ms, options.reference_gflops),
-        backend=speed["backend"],
+        {
+            "inference": speed["inference"],
+            "flops": _flops(forward, step_ms, options.reference_gflops),
+            "backend": speed["backend"],
+        }
     )
     if "paired" in speed:
         record["paired"] = speed["paired"]
