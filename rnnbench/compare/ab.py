@@ -20,16 +20,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import cast
+
+from typing_extensions import NotRequired, TypedDict
 
 from rnnbench import stats
 from rnnbench.compare.comparison import CompareOptions, Comparison
-from rnnbench.compare.numerics import DEFAULT_ATOL, DEFAULT_RTOL
+from rnnbench.compare.numerics import DEFAULT_ATOL, DEFAULT_RTOL, NumericsJson
 from rnnbench.compare.output_check import add_numerics, check_outputs
 from rnnbench.compare.rows import Row, decided_timing_row
 from rnnbench.cores import core_slots, pin
 from rnnbench.measure.allocator import steady_env
 from rnnbench.phases import PHASES
+from rnnbench.results.ab_protocol import Answer, Hello, Request, SampleBlock
 from rnnbench.run.worker_process import WorkerError, WorkerProcess, child_env, python_module, stop_all
 
 WORKER_MODULE = "rnnbench.run.ab_worker"
@@ -37,6 +40,46 @@ WORKER_MODULE = "rnnbench.run.ab_worker"
 
 class AbError(Exception):
     """A side that cannot start, import or answer, or sides that cannot be compared; one line, exit 2."""
+
+
+class SideJson(Hello, total=False):
+    """A side in the --out document: its worker's hello, its git commit and the environment it was given."""
+
+    git_sha: str | None
+    env: dict[str, str]
+
+
+class AbEntryJson(TypedDict):
+    """One entry's blocks in one pair: its label, iterations per block, and each side's blocks in order."""
+
+    label: str
+    block: int
+    base: list[SampleBlock]
+    new: list[SampleBlock]
+
+
+class AbPairJson(TypedDict):
+    """One fresh worker pair: its rounds, its entries' blocks, and the cores it was timed on (None: all)."""
+
+    rounds: int
+    entries: dict[str, AbEntryJson]
+    cores: NotRequired[list[int] | None]
+
+
+class PlacementJson(TypedDict):
+    slots: list[list[int]]  # the core sets pairs are timed on, in turn
+
+
+class AbDocJson(TypedDict):
+    """The `rnnbench ab --out` document."""
+
+    kind: str  # "rnnbench-ab"
+    suite: str
+    options: dict[str, object]  # AbOptions' fields
+    pairs: list[AbPairJson]
+    placement: NotRequired[PlacementJson]
+    sides: NotRequired[dict[str, SideJson]]
+    numerics: NotRequired[NumericsJson]
 
 
 @dataclass(frozen=True)
@@ -83,27 +126,27 @@ class Worker:
     def pid(self) -> int:
         return self.process.pid
 
-    def receive(self, waiting_for: str) -> dict[str, Any]:
+    def receive(self, waiting_for: str) -> Answer:
         """The next answer, an {"error": ...} one included; a worker that died or hung is an AbError."""
         try:
-            return self.process.receive(self.timeout, waiting_for)
+            return cast(Answer, self.process.receive(self.timeout, waiting_for))
         except WorkerError as err:
             raise AbError(str(err)) from None
 
-    def read(self, waiting_for: str) -> dict[str, Any]:
+    def read(self, waiting_for: str) -> Answer:
         answer = self.receive(waiting_for)
         if "error" in answer:
             raise AbError(f"{self.side.name} side: {answer['error']}")
         return answer
 
-    def send(self, request: dict[str, Any]) -> None:
+    def send(self, request: Request) -> None:
         self.process.send(request)
 
-    def ask(self, request: dict[str, Any], waiting_for: str) -> dict[str, Any]:
+    def ask(self, request: Request, waiting_for: str) -> Answer:
         self.send(request)
         return self.read(waiting_for)
 
-    def answer(self, request: dict[str, Any], waiting_for: str) -> dict[str, Any]:
+    def answer(self, request: Request, waiting_for: str) -> Answer:
         """As `ask`, but an {"error": ...} answer is returned (an older worker's unknown command), not raised."""
         self.send(request)
         return self.receive(waiting_for)
@@ -131,7 +174,7 @@ def _metrics(entry: str) -> list[tuple[str, str, int | None]]:
     return [(f"latency_{kind}", "ms", None)] if size == 1 else [(f"throughput_{kind}", "seq/s", size)]
 
 
-def _values(answer: dict[str, Any], metric: str) -> list[float]:
+def _values(answer: SampleBlock, metric: str) -> list[float]:
     return answer["phases_ms"][metric] if metric in PHASES else answer["total_ms"]
 
 
@@ -141,9 +184,9 @@ def run_ab(
     new: Side,
     options: AbOptions = AbOptions(),
     on_progress: Callable[[str], None] = lambda _: None,
-) -> dict[str, Any]:
+) -> AbDocJson:
     """Every pair's paired samples and log-ratios, and both sides' fingerprints (the --out document)."""
-    doc: dict[str, Any] = {"kind": "rnnbench-ab", "suite": suite_path, "options": options.__dict__, "pairs": []}
+    doc: AbDocJson = {"kind": "rnnbench-ab", "suite": suite_path, "options": options.__dict__, "pairs": []}
     slots = core_slots(options.threads)
     doc["placement"] = {"slots": slots}
     workers: list[Worker] = []
@@ -197,12 +240,14 @@ def run_ab(
     return doc
 
 
-def _time_pair(pair: list[Worker], entries: list[tuple[str, str]], options: AbOptions, rng: random.Random):
+def _time_pair(
+    pair: list[Worker], entries: list[tuple[str, str]], options: AbOptions, rng: random.Random
+) -> AbPairJson:
     blocks = {}
     for name, _ in entries:  # calibrate the block size on the base side
         probe = pair[0].ask({"cmd": "sample", "entry": name, "n": 3}, f"a calibration block of {name}")["total_ms"]
         blocks[name] = max(1, round(options.block_ms / max(stats.median(probe), 1e-3)))
-    out: dict[str, dict[str, Any]] = {
+    out: dict[str, AbEntryJson] = {
         name: {"label": label, "block": blocks[name], "base": [], "new": []} for name, label in entries
     }
     budget = options.seconds / options.pairs
@@ -214,16 +259,16 @@ def _time_pair(pair: list[Worker], entries: list[tuple[str, str]], options: AbOp
             sides = (0, 1) if (n_round + position) % 2 == 0 else (1, 0)  # A B then B A: neither always first
             for side in sides:
                 answer = pair[side].ask({"cmd": "sample", "entry": name, "n": blocks[name]}, f"a block of {name}")
-                out[name]["base" if side == 0 else "new"].append(answer)
+                out[name]["base" if side == 0 else "new"].append(cast(SampleBlock, answer))
         n_round += 1
     return {"rounds": n_round, "entries": out}
 
 
-def _block_value(answer: dict[str, Any], metric: str) -> float:
+def _block_value(answer: SampleBlock, metric: str) -> float:
     return stats.median(_values(answer, metric))
 
 
-def comparison_of(doc: dict[str, Any], options: AbOptions) -> Comparison:
+def comparison_of(doc: AbDocJson, options: AbOptions) -> Comparison:
     """The `compare` table of an ab document: one row per entry and metric, hierarchical across pairs."""
     opts = CompareOptions(alpha=options.alpha, threshold=options.threshold)
     sides = doc.get("sides", {})
@@ -264,7 +309,7 @@ def comparison_of(doc: dict[str, Any], options: AbOptions) -> Comparison:
     return out
 
 
-def _row(doc, name: str, label: str, metric: str, unit: str, batch: int | None, options: AbOptions) -> Row:
+def _row(doc: AbDocJson, name: str, label: str, metric: str, unit: str, batch: int | None, options: AbOptions) -> Row:
     per_pair, base_all, new_all = [], [], []
     for pair in doc["pairs"]:
         entry = pair["entries"].get(name)
@@ -302,7 +347,7 @@ def _row(doc, name: str, label: str, metric: str, unit: str, batch: int | None, 
     )
 
 
-def save_doc(path: Path, doc: dict[str, Any]) -> None:
+def save_doc(path: Path, doc: AbDocJson) -> None:
     """Atomically: a temporary file in the same folder, then a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

@@ -9,18 +9,19 @@ predates the check makes it "not available", never a failed run.
 from __future__ import annotations
 
 import tempfile
-from typing import Any, Protocol
+from typing import Protocol
 
 from rnnbench.compare.comparison import Comparison
 from rnnbench.compare.numerics import ModelCheckJson, NumericsJson, model_check, tolerance_text
 from rnnbench.compare.rows import Row
+from rnnbench.results.ab_protocol import Answer, Request
 
 CHECK_BATCH = 8  # sequences per model: outputs travel as JSON, and 8 already exercise the batched kernels
 CHANGED = "outputs changed"
 
 
 class Asks(Protocol):
-    def answer(self, request: dict[str, Any], waiting_for: str) -> dict[str, Any]: ...
+    def answer(self, request: Request, waiting_for: str) -> Answer: ...
 
 
 def _unavailable(side: str, error: str) -> str:
@@ -34,7 +35,7 @@ def check_outputs(base: Asks, new: Asks, entries: list[tuple[str, str]], atol: f
     models: dict[str, ModelCheckJson] = {}
     record = NumericsJson(atol=atol, rtol=rtol, batch=CHECK_BATCH, status="checked", models=models)
     with tempfile.TemporaryDirectory(prefix="rnnbench-ab-outputs-") as folder:
-        request = {"cmd": "outputs", "save": folder, "entries": list(labels), "max_batch": CHECK_BATCH}
+        request: Request = {"cmd": "outputs", "save": folder, "entries": list(labels), "max_batch": CHECK_BATCH}
         saved = base.answer(request, "its outputs (weights and inputs saved)")
         if "error" in saved:
             record["status"] = _unavailable("base", saved["error"])

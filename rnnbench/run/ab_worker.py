@@ -13,9 +13,17 @@ values, loss} or {error}}}: each model's weights and first N training sequences 
 from __future__ import annotations
 
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from rnnbench.results.ab_protocol import Answer, Request, SampleBlock
 from rnnbench.run.worker_process import ChildChannel
+
+if TYPE_CHECKING:  # torch only once the worker has said hello
+    from torch import nn
+
+    from rnnbench.measure.paired import Entry
+    from rnnbench.run.build import Prepared
 
 
 def main() -> int:
@@ -56,16 +64,16 @@ def main() -> int:
 class _Worker:
     """A side's prepared entries and how it times them: warm-ups on the plain clock, samples on `clock`."""
 
-    def __init__(self, clock: Any) -> None:
+    def __init__(self, clock: Callable[[], float]) -> None:
         from rnnbench.measure.timer import make_sync
 
         self.clock = clock  # time.perf_counter, or the knob's PaddedClock (samples only, never warm-ups)
-        self.entries: dict[str, Any] = {}
-        self.models: dict[str, Any] = {}
-        self.checked: dict[str, dict[str, Any]] = {}  # train entry -> its prepared model, task and batch (numerics)
+        self.entries: dict[str, Entry] = {}
+        self.models: dict[str, tuple[nn.Module, bool, int, str]] = {}  # entry -> model, is inference, warm-up, label
+        self.checked: dict[str, Prepared] = {}  # train entry -> its prepared model, task and batch (numerics)
         self.sync, self.use_events = make_sync("cpu"), False
 
-    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
+    def answer(self, request: Request) -> Answer | SampleBlock:
         cmd = request.get("cmd")
         if cmd == "prepare":
             self.prepare(request["suite"])
@@ -102,13 +110,13 @@ class _Worker:
             s = group[0].settings
             for key, p in prepared.items():
                 self.entries[f"{key}|train"] = train_entry(p, s.grad_clip)
-                self.models[f"{key}|train"] = (p["model"], False, s.timing.warmup, p["case"].label)
+                self.models[f"{key}|train"] = (p.model, False, s.timing.warmup, p.case.label)
                 self.checked[f"{key}|train"] = p
                 for size in s.inference.batch_sizes:
                     self.entries[f"{key}|b{size}"] = inference_entry(p, size)
-                    self.models[f"{key}|b{size}"] = (p["model"], True, s.timing.warmup, p["case"].label)
+                    self.models[f"{key}|b{size}"] = (p.model, True, s.timing.warmup, p.case.label)
 
-    def block(self, name: str, n: int, padded: bool) -> dict[str, Any]:
+    def block(self, name: str, n: int, padded: bool) -> SampleBlock:
         """n iterations of one entry; inference entries run in eval mode under inference_mode."""
         import time
 
@@ -131,7 +139,7 @@ class _Worker:
                     totals.append(sum(durations))
         finally:
             model.train()
-        return {"total_ms": totals, "phases_ms": phases}
+        return SampleBlock(total_ms=totals, phases_ms=phases)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -14,6 +15,7 @@ from rnnbench.models.plugins import PluginModel
 from rnnbench.models.registry import MODELS, Recurrent
 from rnnbench.suite.arch import is_plugin
 from rnnbench.suite.schema import Case
+from rnnbench.tasks.base import Batch, Task
 
 # The timed (and memory-counted) inputs come from a generator seeded apart from the training data's.
 TIMING_SEED_OFFSET = 10_000
@@ -74,3 +76,15 @@ def build_case_model(case: Case, task, device: torch.device) -> Recurrent | Plug
         packed=s.packed and task.left_padded,
     )
     return model.to(device)
+
+
+@dataclass
+class Prepared:
+    """A representative's model (seed weights, dtype wrapper), optimizer, fixed train batch and inference inputs."""
+
+    case: Case
+    task: Task
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    batch: Batch
+    inputs: dict[int, torch.Tensor]  # by inference batch size

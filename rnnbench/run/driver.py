@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 import torch
 from filelock import FileLock, Timeout
@@ -12,13 +12,16 @@ from rnnbench import __version__
 from rnnbench.measure.backend import set_threads
 from rnnbench.measure.env import check_dtype, env_fingerprint, resolve_device
 from rnnbench.measure.phases import reference_matmul_gflops
+from rnnbench.results.events import EventFn
+from rnnbench.results.records import EnvJson, ResultsJson
 from rnnbench.results.resume import check_resume_env, finished_ids, new_document
 from rnnbench.results.schema import ResultsError
 from rnnbench.results.store import load_results, save_atomic, utc_now_iso
-from rnnbench.run.events import EventFn, ignore
+from rnnbench.run.events import ignore
 from rnnbench.run.executors.base import Finished, Plan, Unit, lost_record
 from rnnbench.run.executors.registry import EXECUTORS, RUN_UNIT
 from rnnbench.run.executors.unit import UnitRunner
+from rnnbench.run.parts import CaseRecord, RunDocument, SpeedBlock, TrainPart
 from rnnbench.run.runner import RunOptions, assemble
 from rnnbench.suite.expand import timing_groups
 from rnnbench.suite.limits import case_limit_seconds
@@ -49,11 +52,11 @@ def run_suite(
     out_path: Path,
     *,
     suite_path: str = "",
-    resume_doc: dict[str, Any] | None = None,
+    resume_doc: ResultsJson | None = None,
     on_event: EventFn = ignore,
     plan: Plan | None = None,
     run_unit: UnitRunner | None = None,
-) -> dict[str, Any]:
+) -> RunDocument:
     """Run every case not already finished, one timing group at a time per worker, saving after each group.
 
     A KeyboardInterrupt (Ctrl-C, or what a caller's SIGTERM handler raises) cancels outstanding
@@ -81,11 +84,13 @@ def run_suite(
 
 
 def _open_document(
-    suite: Suite, suite_path: str, out_path: Path, resume_doc: dict[str, Any] | None, env: dict[str, Any]
-) -> dict[str, Any]:
+    suite: Suite, suite_path: str, out_path: Path, resume_doc: ResultsJson | None, env: EnvJson
+) -> RunDocument:
     if resume_doc is None:
-        return new_document(suite.model_dump(mode="json"), suite_path, env, __version__)
-    doc = load_results(out_path)  # re-read under the lock: the file may have grown since the caller loaded it
+        return cast(RunDocument, new_document(suite.model_dump(mode="json"), suite_path, env, __version__))
+    doc = cast(
+        RunDocument, load_results(out_path)
+    )  # re-read under the lock: the file may have grown since the caller loaded it
     check_resume_env(out_path, doc, env)
     doc["status"] = "running"
     doc["cases"] = [c for c in doc["cases"] if c.get("status") != "interrupted"]
@@ -108,21 +113,22 @@ class _Assembly:
 
     def __init__(self, options: RunOptions) -> None:
         self.options = options
-        self.speeds: dict[str, dict[str, Any]] = {}
-        self.trained: dict[str, dict[str, Any]] = {}
+        self.speeds: dict[str, SpeedBlock] = {}
+        self.trained: dict[str, TrainPart] = {}
         self.done: set[str] = set()
 
-    def add(self, finished: Finished) -> list[dict[str, Any]]:
+    def add(self, finished: Finished) -> list[CaseRecord]:
         """The records this finished unit completes (a lost unit fails its cases that have no record yet)."""
-        unit, records = finished.unit, []
+        unit = finished.unit
+        records: list[CaseRecord] = []
         cases = [case for case in unit.cases if case.id not in self.done]
         if finished.error is not None:
             records = [lost_record(case, "failed", finished.error, finished.worker) for case in cases]
         else:
             if unit.kind == "timing":
-                self.speeds.update(finished.payload)
+                self.speeds.update(cast("dict[str, SpeedBlock]", finished.payload))
             else:
-                self.trained[unit.cases[0].id] = finished.payload
+                self.trained[unit.cases[0].id] = cast(TrainPart, finished.payload)
             ready = [c for c in cases if c.id in self.speeds and c.id in self.trained]
             records = [assemble(c, self.options, self.speeds[c.id], self.trained[c.id]) for c in ready]
         self.done.update(record["id"] for record in records)
@@ -133,7 +139,7 @@ class _Assembly:
         return (set(self.speeds) | set(self.trained)) - self.done
 
 
-def _drive(doc: dict[str, Any], cases: list[Case], out_path: Path, device, executor, on_event: EventFn):
+def _drive(doc: RunDocument, cases: list[Case], out_path: Path, device, executor, on_event: EventFn) -> RunDocument:
     done = finished_ids(doc)
     todo = [c for c in cases if c.id not in done]
     units = plan_units(todo)
@@ -193,7 +199,7 @@ def _drive(doc: dict[str, Any], cases: list[Case], out_path: Path, device, execu
     return doc
 
 
-def _list_hosts(doc: dict[str, Any]) -> None:
+def _list_hosts(doc: ResultsJson) -> None:
     """The env block names every host that ran a case (a Ray run may span several)."""
     hosts = {(c.get("ran_on") or {}).get("host") for c in doc["cases"]}
     doc["env"]["hosts"] = sorted(h for h in hosts if h)

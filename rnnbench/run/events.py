@@ -1,12 +1,9 @@
-"""The progress-event callback every part of a run takes: one dict per event (`kind`, then its fields)."""
+"""The event callback that drops every event (the events and their callback type: rnnbench.results.events)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-EventFn = Callable[[dict[str, Any]], None]
+from rnnbench.results.events import Event
 
 
-def ignore(_: dict[str, Any]) -> None:
+def ignore(_: Event) -> None:
     """The event callback that drops every event."""

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
 
 from rnnbench.measure.memory import inference_memory, training_memory
+from rnnbench.results.records import MemoryJson
 from rnnbench.run.build import timing_generator
 from rnnbench.run.train import make_optimizer
 from rnnbench.suite.schema import Case
 
 
-def case_memory(case: Case, task, model: nn.Module, device: torch.device) -> dict[str, Any]:
+def case_memory(case: Case, task, model: nn.Module, device: torch.device) -> MemoryJson:
     """The record's `memory` block, measured outside every timer; `model` as timed (dtype wrapper included).
 
     The batch and inference inputs are drawn as the timing draws them (same generator and order), so a
@@ -34,4 +33,4 @@ def case_memory(case: Case, task, model: nn.Module, device: torch.device) -> dic
         f"b{size}": inference_memory(model, task.sample(size, generator, device).inputs, device)
         for size in s.inference.batch_sizes
     }
-    return {"training": training, "inference": inference}
+    return MemoryJson(training=training, inference=inference)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import nn
@@ -19,10 +18,13 @@ from rnnbench.measure.timer import make_sync
 from rnnbench.models.matching import match_case
 from rnnbench.models.plugins import PluginModel
 from rnnbench.models.registry import Recurrent
+from rnnbench.results.events import EventFn
+from rnnbench.results.records import FinalJson, FlopsJson, TrainJson
 from rnnbench.results.store import utc_now_iso
 from rnnbench.run.build import autocast_for, build_case_model, with_dtype
-from rnnbench.run.events import EventFn, ignore
+from rnnbench.run.events import ignore
 from rnnbench.run.memory import case_memory
+from rnnbench.run.parts import CaseRecord, SpeedBlock, TrainPart
 from rnnbench.run.speed import failure, time_cases
 from rnnbench.run.train import TrainLimits, make_optimizer, train
 from rnnbench.suite.schema import Case
@@ -66,16 +68,16 @@ def _forward_flops(case: Case, task, model: Recurrent | PluginModel) -> int | No
     )
 
 
-def _flops(forward: int | None, step_ms: float, reference_gflops: float | None) -> dict[str, Any] | None:
+def _flops(forward: int | None, step_ms: float, reference_gflops: float | None) -> FlopsJson | None:
     if forward is None:
         return None
     train_step = 3 * forward  # backward costs about twice the forward
     achieved = achieved_gflops(train_step, step_ms)
     pct = 100.0 * achieved / reference_gflops if reference_gflops else None
-    return {"forward": forward, "train_step": train_step, "achieved_gflops": achieved, "pct_of_matmul_peak": pct}
+    return FlopsJson(forward=forward, train_step=train_step, achieved_gflops=achieved, pct_of_matmul_peak=pct)
 
 
-def _final_summary(task, final: dict[str, Any]) -> dict[str, Any]:
+def _final_summary(task, final: FinalJson) -> FinalJson:
     metric = final.get("metric")
     return {
         **final,
@@ -87,29 +89,29 @@ def _final_summary(task, final: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_case(case: Case, options: RunOptions = RunOptions(), on_event: EventFn = ignore) -> dict[str, Any]:
+def run_case(case: Case, options: RunOptions = RunOptions(), on_event: EventFn = ignore) -> CaseRecord:
     """Time and train one case; never raises for a failure inside the case (it is recorded instead)."""
     return run_group([case], options, on_event)[0]
 
 
-def train_case(case: Case, options: RunOptions = RunOptions(), on_event: EventFn = ignore) -> dict[str, Any]:
+def train_case(case: Case, options: RunOptions = RunOptions(), on_event: EventFn = ignore) -> TrainPart:
     """A training unit: everything in a case's record but its timings; never raises for a failure inside the case."""
     steady_malloc()
     started = time.perf_counter()
-    part: dict[str, Any] = {"started_at": utc_now_iso()}
+    part: TrainPart = {"started_at": utc_now_iso()}
     try:
         part.update(_train_part(case, on_event))
     except Exception as err:  # one broken case must not end a long run
-        part.update(status="failed", **failure(err))
+        part.update({"status": "failed", **failure(err)})
     part["wall_s"] = time.perf_counter() - started
     return part
 
 
-def _train_part(case: Case, on_event: EventFn) -> dict[str, Any]:
+def _train_part(case: Case, on_event: EventFn) -> TrainPart:
     device = resolve_device(case.device)
     task = TASKS[case.task](seq_len=case.seq_len, **case.task_options)
     model = build_case_model(case, task, device)
-    out: dict[str, Any] = {
+    out: TrainPart = {
         "gates": model.gates,
         "n_params": model.n_params,
         "n_core_params": model.n_core_params,
@@ -120,29 +122,31 @@ def _train_part(case: Case, on_event: EventFn) -> dict[str, Any]:
     if (data := task.data_record()) is not None:
         out["data"] = data  # the data set's hash (and the corpus's Python): compare refuses a mismatch
     if isinstance(model, PluginModel):
-        out.update(plugin=model.plugin, impl="plugin")
+        out.update({"plugin": model.plugin, "impl": "plugin"})
     if (matched := match_case(case, task.input_size)) is not None:
-        out.update(hidden_size=matched.hidden_size, matched=matched.as_record())
+        out.update({"hidden_size": matched.hidden_size, "matched": matched.as_record()})
     on_event({"kind": "phase", "phase": "counting memory"})
     out["memory"] = case_memory(case, task, with_dtype(model, device, case.dtype), device)  # outside every timer
     outcome = _train(case, task, model, device, on_event)
     out.update(
-        status=outcome.status,
-        error=f"loss became non-finite at step {outcome.diverged_at}" if outcome.status == "diverged" else None,
-        train={
-            "steps": outcome.steps,
-            "wall_ms": outcome.wall_ms,
-            "curve": outcome.curve,
-            "final": _final_summary(task, outcome.final),
-            "steps_to_solve": outcome.steps_to_solve,
-            "ms_to_solve": outcome.ms_to_solve,
-            "diverged_at": outcome.diverged_at,
-        },
+        {
+            "status": outcome.status,
+            "error": f"loss became non-finite at step {outcome.diverged_at}" if outcome.status == "diverged" else None,
+            "train": TrainJson(
+                steps=outcome.steps,
+                wall_ms=outcome.wall_ms,
+                curve=outcome.curve,
+                final=_final_summary(task, outcome.final),
+                steps_to_solve=outcome.steps_to_solve,
+                ms_to_solve=outcome.ms_to_solve,
+                diverged_at=outcome.diverged_at,
+            ),
+        }
     )
     return out
 
 
-def case_header(case: Case) -> dict[str, Any]:
+def case_header(case: Case) -> CaseRecord:
     """The fields every record of a case starts with, whatever became of it."""
     return {
         "id": case.id,
@@ -163,23 +167,25 @@ def case_header(case: Case) -> dict[str, Any]:
     }
 
 
-def assemble(case: Case, options: RunOptions, speed: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:
+def assemble(case: Case, options: RunOptions, speed: SpeedBlock, trained: TrainPart) -> CaseRecord:
     """A case's record from its timing unit's speed block and its training unit's part (pure: no torch work)."""
     record = case_header(case)
-    trained = dict(trained)
+    trained = trained.copy()
     forward = trained.pop("forward_flops", None)
-    record.update(trained)
+    record.update(trained)  # type: ignore[typeddict-item]  # a TrainPart's keys are a CaseRecord's
     if record["status"] == "failed":
         return record
     if "error" in speed:  # trained, but its timing failed: the case is failed, with the timing's reason
-        record.update(status="failed", error=speed["error"], traceback=speed.get("traceback"))
+        record.update({"status": "failed", "error": speed["error"], "traceback": speed.get("traceback")})
         return record
     step_ms = speed["train_timing"]["step_ms"]["median"]
     record["train"] = {**record["train"], **speed["train_timing"]}
     record.update(
-        inference=speed["inference"],
-        flops=_flops(forward, step_ms, options.reference_gflops),
-        backend=speed["backend"],
+        {
+            "inference": speed["inference"],
+            "flops": _flops(forward, step_ms, options.reference_gflops),
+            "backend": speed["backend"],
+        }
     )
     if "paired" in speed:
         record["paired"] = speed["paired"]
@@ -190,16 +196,14 @@ def assemble(case: Case, options: RunOptions, speed: dict[str, Any], trained: di
     return record
 
 
-def run_group(
-    cases: list[Case], options: RunOptions = RunOptions(), on_event: EventFn = ignore
-) -> list[dict[str, Any]]:
+def run_group(cases: list[Case], options: RunOptions = RunOptions(), on_event: EventFn = ignore) -> list[CaseRecord]:
     """One timing group in this process: its timing unit, then each case's training unit; a record per case, in order."""
     return list(iter_group(cases, options, on_event))
 
 
 def iter_group(
     cases: list[Case], options: RunOptions = RunOptions(), on_event: EventFn = ignore
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[CaseRecord]:
     """`run_group` one record at a time, each as soon as its case has trained (so a caller can save it)."""
     speeds = time_cases(cases, on_event)
     for case in cases:

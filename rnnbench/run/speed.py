@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import traceback
-from typing import Any
 
 import torch
 from torch import nn
@@ -18,9 +17,12 @@ from rnnbench.measure.allocator import steady_malloc
 from rnnbench.measure.backend import detect_backend
 from rnnbench.measure.env import resolve_device
 from rnnbench.measure.phases import time_inference, time_train_step
+from rnnbench.results.events import EventFn
+from rnnbench.results.records import InferenceJson
 from rnnbench.run.build import build_case_model, timing_generator, with_dtype
-from rnnbench.run.events import EventFn, ignore
+from rnnbench.run.events import ignore
 from rnnbench.run.group_timing import time_group
+from rnnbench.run.parts import Failure, SpeedBlock
 from rnnbench.run.timing_processes import time_group_in_processes
 from rnnbench.run.train import make_optimizer
 from rnnbench.suite.schema import Case
@@ -36,9 +38,7 @@ def timing_method(cases: list[Case], processes: int) -> str:
     return PROCESSES if processes > 1 else PAIRED
 
 
-def time_cases(
-    cases: list[Case], on_event: EventFn = ignore, *, processes: int | None = None
-) -> dict[str, dict[str, Any]]:
+def time_cases(cases: list[Case], on_event: EventFn = ignore, *, processes: int | None = None) -> dict[str, SpeedBlock]:
     """A timing unit: every case's speed block by id, the group's models interleaved where there are several.
 
     `processes`: how many fresh processes time the group (None: the group's `timing.processes`).
@@ -49,7 +49,7 @@ def time_cases(
     steady_malloc()  # whichever process this runs in (driver, worker, Ray task) allocates like the others
     processes = cases[0].settings.timing.processes if processes is None and cases else processes or 1
     method = timing_method(cases, processes)
-    speeds: dict[str, dict[str, Any]] = {}
+    speeds: dict[str, SpeedBlock] = {}
     paired_error = None
     try:
         if method == PROCESSES:
@@ -70,21 +70,21 @@ def one_line(err: Exception) -> str:
     return f"{type(err).__name__}: {err}".splitlines()[0][:500]
 
 
-def failure(err: Exception) -> dict[str, Any]:
+def failure(err: Exception) -> Failure:
     """A failed part's record: the error in one line and the traceback."""
     return {"error": one_line(err), "traceback": traceback.format_exc(limit=8)}
 
 
-def solo_speed(case: Case, on_event: EventFn) -> dict[str, Any]:
+def solo_speed(case: Case, on_event: EventFn) -> SpeedBlock:
     try:
         device = resolve_device(case.device)
         task = TASKS[case.task](seq_len=case.seq_len, **case.task_options)
         return measure_speed(case, task, build_case_model(case, task, device), device, on_event)
     except Exception as err:  # recorded on the case; its training still runs
-        return failure(err)
+        return SpeedBlock(**failure(err))
 
 
-def measure_speed(case: Case, task, model: nn.Module, device: torch.device, on_event: EventFn) -> dict[str, Any]:
+def measure_speed(case: Case, task, model: nn.Module, device: torch.device, on_event: EventFn) -> SpeedBlock:
     """Train-step and inference timings on a copy of the model, so training starts from the seed's weights."""
     s = case.settings
     timed = with_dtype(copy.deepcopy(model), device, case.dtype)
@@ -93,10 +93,10 @@ def measure_speed(case: Case, task, model: nn.Module, device: torch.device, on_e
     batch = task.sample(s.batch_size, generator, device)
     on_event({"kind": "phase", "phase": "timing train step"})
     train_timing = time_train_step(timed, optimizer, batch, task.loss, s.grad_clip, s.timing, device)
-    inference = {}
+    inference: dict[str, InferenceJson] = {}
     for size in s.inference.batch_sizes:
         on_event({"kind": "phase", "phase": f"timing inference b{size}"})
         inputs = task.sample(size, generator, device).inputs
         inference[f"b{size}"] = time_inference(timed, inputs, s.timing, device)
     backend = detect_backend(timed, batch.inputs)
-    return {"train_timing": train_timing, "inference": inference, "backend": backend}
+    return SpeedBlock(train_timing=train_timing, inference=inference, backend=backend)

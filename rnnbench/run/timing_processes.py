@@ -14,8 +14,10 @@ from typing import Any
 
 from rnnbench.cores import available_cores
 from rnnbench.measure.allocator import steady_env
-from rnnbench.run.events import EventFn
+from rnnbench.results.events import EventFn
+from rnnbench.results.records import InferenceJson
 from rnnbench.run.group_timing import inference_block
+from rnnbench.run.parts import PairedBlock, SpeedBlock
 from rnnbench.run.worker_process import WorkerError, WorkerProcess, child_env, python_module, stop_all
 from rnnbench.stats import summarize
 from rnnbench.suite.schema import Case
@@ -44,7 +46,7 @@ def _answer(process: WorkerProcess, timeout: float, waiting_for: str) -> Any:
     return payload
 
 
-def time_group_in_processes(cases: list[Case], processes: int, on_event: EventFn) -> dict[str, dict[str, Any]]:
+def time_group_in_processes(cases: list[Case], processes: int, on_event: EventFn) -> dict[str, SpeedBlock]:
     """`group_timing.time_group`'s result, measured in `processes` fresh processes, one timing at a time.
 
     While one process times, the next one starts (imports torch) where a core is left over, so the
@@ -59,7 +61,7 @@ def time_group_in_processes(cases: list[Case], processes: int, on_event: EventFn
     budget_s = 120.0 + cases[0].settings.timing.max_seconds * len(cases) * (
         1 + len(cases[0].settings.inference.batch_sizes)
     )
-    parts: list[dict[str, dict[str, Any]]] = []
+    parts: list[dict[str, SpeedBlock]] = []
     started: list[WorkerProcess] = []
     try:
         nxt: WorkerProcess | None = _start(0, threads)
@@ -82,9 +84,9 @@ def time_group_in_processes(cases: list[Case], processes: int, on_event: EventFn
     return merge_processes(parts)
 
 
-def merge_processes(parts: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+def merge_processes(parts: list[dict[str, SpeedBlock]]) -> dict[str, SpeedBlock]:
     """One speed block per case id: every process's samples in order, summaries of them all, rounds per process."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, SpeedBlock] = {}
     for case_id, first in parts[0].items():
         blocks = [part[case_id] for part in parts]
         step = [x for b in blocks for x in b["train_timing"]["step_ms"]["samples"]]
@@ -92,20 +94,21 @@ def merge_processes(parts: list[dict[str, dict[str, Any]]]) -> dict[str, dict[st
             name: summarize([x for b in blocks for x in b["train_timing"]["phases_ms"][name]["samples"]])
             for name in first["train_timing"]["phases_ms"]
         }
-        inference = {}
+        inference: dict[str, InferenceJson] = {}
         for size_key in first["inference"]:  # keyed "b<batch size>"
             samples = [x for b in blocks for x in b["inference"][size_key]["latency_ms"]["samples"]]
             inference[size_key] = inference_block(samples, int(size_key[1:]))
         per_process = {key: [b["paired"]["rounds"][key] for b in blocks] for key in first["paired"]["rounds"]}
+        paired: PairedBlock = {
+            **first["paired"],
+            "rounds": {key: sum(counts) for key, counts in per_process.items()},
+            "processes": len(parts),
+            "blocks": per_process,
+        }
         out[case_id] = {
             **first,
             "train_timing": {"step_ms": summarize(step), "phases_ms": phases},
             "inference": inference,
-            "paired": {
-                **first["paired"],
-                "rounds": {key: sum(counts) for key, counts in per_process.items()},
-                "processes": len(parts),
-                "blocks": per_process,
-            },
+            "paired": paired,
         }
     return out

@@ -7,14 +7,26 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 from torch import nn
+from typing_extensions import TypedDict
 
+from rnnbench.results.records import FinalJson
 from rnnbench.tasks.base import Batch, Task
 
-ProgressFn = Callable[[dict[str, Any]], None]
+
+class ProgressPayload(TypedDict):
+    """What training reports at each evaluation point (the runner sends it as a `progress` event)."""
+
+    step: int
+    max_steps: int
+    loss: float
+    metric: float | None
+    elapsed_s: float
+
+
+ProgressFn = Callable[[ProgressPayload], None]
 
 
 @dataclass
@@ -31,7 +43,7 @@ class TrainOutcome:
     steps: int
     wall_ms: float  # training time, evaluation excluded
     curve: list[list[float]] = field(default_factory=list)  # [step, elapsed_ms, loss, metric]
-    final: dict[str, Any] = field(default_factory=dict)
+    final: FinalJson = field(default_factory=lambda: FinalJson())
     steps_to_solve: int | None = None
     ms_to_solve: float | None = None
     diverged_at: int | None = None
@@ -136,13 +148,13 @@ def _evaluate_at(
     }
     if on_progress:
         on_progress(
-            {
-                "step": point.step,
-                "max_steps": limits.max_steps,
-                "loss": result.loss,
-                "metric": result.metric,
-                "elapsed_s": point.train_seconds,
-            }
+            ProgressPayload(
+                step=point.step,
+                max_steps=limits.max_steps,
+                loss=result.loss,
+                metric=result.metric,
+                elapsed_s=point.train_seconds,
+            )
         )
     if result.solved and outcome.steps_to_solve is None:
         outcome.steps_to_solve, outcome.ms_to_solve = point.step, elapsed_ms

@@ -6,8 +6,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from typing_extensions import TypedDict
+
+from rnnbench.results.events import EventFn
+from rnnbench.results.records import CaseStatus
 from rnnbench.results.store import utc_now_iso
-from rnnbench.run.events import EventFn
+from rnnbench.run.parts import CaseRecord, SpeedBlock, TrainPart
 from rnnbench.suite.schema import Case
 
 
@@ -41,9 +45,18 @@ class Finished:
     """
 
     unit: Unit
-    payload: Any
+    payload: dict[str, SpeedBlock] | TrainPart | None
     worker: str = ""
     error: str | None = None
+
+
+class PlanJson(TypedDict):
+    """A plan as the results file's env block records it (`env.executor`)."""
+
+    name: str
+    workers: int
+    threads: int | None
+    address: str | None
 
 
 @dataclass
@@ -57,8 +70,8 @@ class Plan:
     address: str | None = None
     notes: list[str] = field(default_factory=list)
 
-    def as_record(self) -> dict[str, Any]:
-        return {"name": self.executor, "workers": self.workers, "threads": self.threads, "address": self.address}
+    def as_record(self) -> PlanJson:
+        return PlanJson(name=self.executor, workers=self.workers, threads=self.threads, address=self.address)
 
 
 class Executor(Protocol):
@@ -73,9 +86,9 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
-def lost_record(case: Case, status: str, error: str, worker: str = "") -> dict[str, Any]:
+def lost_record(case: Case, status: CaseStatus, error: str, worker: str = "") -> CaseRecord:
     """The record of a case that produced none: interrupted, or failed because its worker or node was lost."""
-    record: dict[str, Any] = {
+    record: CaseRecord = {
         "id": case.id,
         "label": case.label,
         "arch": case.arch,

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from rnnbench.cores import available_cores, split_cores
-from rnnbench.run.events import EventFn
+from rnnbench.results.events import EventFn
 from rnnbench.run.executors.base import ExecutorError, Finished, Plan, Unit
 from rnnbench.run.executors.order import longest_first
 from rnnbench.run.executors.unit import UnitRunner

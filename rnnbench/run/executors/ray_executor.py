@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from rnnbench.run.events import EventFn
+from rnnbench.results.events import EventFn
 from rnnbench.run.executors.base import ExecutorError, Finished, Plan, Unit
 from rnnbench.run.executors.order import longest_first
 from rnnbench.run.executors.unit import UnitRunner

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from rnnbench.run.events import EventFn
+from rnnbench.results.events import EventFn
 from rnnbench.run.executors.base import Finished, Plan, Unit
 from rnnbench.run.executors.unit import UnitRunner
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from rnnbench.measure.env import placement, resolve_device
-from rnnbench.run.events import EventFn
+from rnnbench.results.events import EventFn
 from rnnbench.run.executors.base import Unit
+from rnnbench.run.parts import SpeedBlock, TrainPart
 from rnnbench.suite.schema import Case
 
 
@@ -20,10 +21,10 @@ class UnitRunner:
     Ray executor to its tasks. The registry builds the real one; tests pass stand-ins.
     """
 
-    time_cases: Callable[[list[Case], EventFn], dict[str, dict[str, Any]]]
-    train_case: Callable[[Case, Any, EventFn], dict[str, Any]]
+    time_cases: Callable[[list[Case], EventFn], dict[str, SpeedBlock]]
+    train_case: Callable[[Case, Any, EventFn], TrainPart]
 
-    def __call__(self, unit: Unit, options: Any, worker: str, on_event: EventFn) -> Any:
+    def __call__(self, unit: Unit, options: Any, worker: str, on_event: EventFn) -> dict[str, SpeedBlock] | TrainPart:
         """A pure function of picklable inputs: the same on the driver, a local worker, or a Ray node."""
         where = placement(resolve_device(unit.cases[0].device), worker) if unit.cases else {}
         if unit.kind == "timing":
