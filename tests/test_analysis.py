@@ -121,7 +121,7 @@ def test_groups_split_by_task_options_and_label():
     }
 
 
-def test_item6_horizon_is_per_configuration_never_pooled_over_hidden_sizes():
+def test_horizon_is_per_configuration_never_pooled_over_hidden_sizes():
     # audit counterexample: hidden 8 solves 0/3 at T25, hidden 16 3/3; pooled that read "3/6" and horizon 25
     cases = []
     for hidden, solved in ((8, False), (16, True)):
@@ -138,7 +138,7 @@ def test_item6_horizon_is_per_configuration_never_pooled_over_hidden_sizes():
     assert "3/6" not in text and "adding h8" in text and "adding h16" in text
 
 
-def test_item6_interrupted_runs_leave_the_denominator_and_are_said_so():
+def test_horizon_leaves_interrupted_runs_out_of_the_denominator_and_says_so():
     # audit counterexample: 1 solved + 2 interrupted read "1/1"; the table must say the 2 were not counted
     cases = sweep("lstm", {10: [True, True, True], 25: [True, "interrupted", "interrupted"]})
     r = horizons(doc(*cases))[("adding h8", "lstm")]

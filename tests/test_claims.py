@@ -220,7 +220,7 @@ def test_gru_data_claim_each_verdict():
     assert verdict("gru_similar_less_data", two_seeds) == INCONCLUSIVE
 
 
-def test_item5_gru_similar_at_ceiling_is_similar_but_not_especially():
+def test_gru_similar_less_data_at_ceiling_is_similar_but_not_especially():
     # audit: with both at 1.0 at the large size "supported" was unreachable by construction and the old
     # rule gave no test at all. Now "similar" is a TOST (both at ceiling: every gap 0, inside the margin)
     # and "especially with less data" a test of the gap's change: zero change is no evidence for it

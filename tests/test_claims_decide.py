@@ -93,7 +93,7 @@ def _aa_bilstm_doc(rng: np.random.Generator) -> dict:
 
 
 @pytest.mark.slow
-def test_item5_identical_bilstm_and_lstm_are_rarely_decided():
+def test_bilstm_better_is_rarely_decided_for_identical_models():
     # audit: the min-max "CI" of 3 seeds, uncorrected over 6 configurations, said "supported" 22.7 % and
     # "contradicted" 19.7 % of the time for identical models; the combined signed-rank test holds 5 %
     rng = np.random.default_rng(16)
@@ -106,7 +106,7 @@ def test_item5_identical_bilstm_and_lstm_are_rarely_decided():
 
 
 @pytest.mark.slow
-def test_item5_gru_similar_with_tight_identical_spreads_is_no_coin_flip():
+def test_gru_similar_less_data_is_rarely_supported_for_identical_tight_models():
     # audit: tight spreads, identical models, and the old rule said "supported" 48.8 % of the time
     rng = np.random.default_rng(7)
     supported = 0
