@@ -7,25 +7,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from suite_texts import TINY_SUITE
 
 # Tests run on the CPU with tiny sizes; one thread keeps them predictable next to other work.
 torch.set_num_threads(1)
-
-TINY_SUITE = """
-name: tiny
-seeds: [0]
-device: cpu
-defaults:
-  hidden_size: 8
-  batch_size: 4
-  train: {max_steps: 4, max_seconds: 5, eval_every: 2, eval_size: 16}
-  timing: {warmup: 1, min_repeats: 3, max_repeats: 5, max_seconds: 0.2}
-  inference: {batch_sizes: [1, 4]}
-models: [lstm, gru]
-tasks:
-  - {task: adding, seq_len: 5}
-"""
-
 
 @pytest.fixture
 def write_suite(tmp_path: Path):

@@ -1,8 +1,11 @@
-"""Hand-made results documents for the claims, exports and plots tests: every number chosen, nothing run."""
+"""Results documents for tests, nothing run: hand-made ones (claims, exports, plots), every number chosen; and
+`make_doc`'s (compare), timings drawn from a seeded log-normal, reproducible and realistically noisy."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 from rnnbench import stats
 from rnnbench.catalog import MODEL_SPECS
@@ -113,3 +116,86 @@ def document(cases: list[dict[str, Any]], name: str = "hand") -> dict[str, Any]:
 
 def seeds(n: int = 3) -> range:
     return range(n)
+
+
+# --- documents with seeded log-normal timings, for compare -----------------------------------------------
+
+BASE_MS = {"step": 10.0, "forward": 3.0, "backward": 6.0, "optimizer": 1.0, "b1": 0.5, "b32": 2.0}
+
+
+def lognormal_samples(median_ms: float, rng: np.random.Generator, n: int = 40, spread: float = 0.01) -> list[float]:
+    """Log-normal samples around a median: synthetic, reproducible, with a small realistic spread."""
+    return list(median_ms * np.exp(rng.normal(0.0, spread, n)))
+
+
+def make_case(
+    case_id: str,
+    rng: np.random.Generator,
+    factor: float = 1.0,
+    spread: float = 0.01,
+    metric: float = 0.9,
+    ms_to_solve: float | None = None,
+    status: str = "ok",
+    only_step: bool = False,
+) -> dict:
+    """A case record; `only_step` leaves the phase and inference samples out (fewer rows, faster tests)."""
+    task, seq, label, hidden, seed = case_id.split("/")
+    timing = {
+        k: {"samples": lognormal_samples(v * factor, rng, spread=spread) if k == "step" or not only_step else []}
+        for k, v in BASE_MS.items()
+    }
+    return {
+        "id": case_id,
+        "label": label,
+        "arch": label,
+        "task": task,
+        "seq_len": int(seq[1:]),
+        "seed": int(seed[1:]),
+        "status": status,
+        "settings": {"hidden_size": int(hidden[1:]), "batch_size": 32},
+        "train": {
+            "step_ms": timing["step"],
+            "phases_ms": {p: timing[p] for p in ("forward", "backward", "optimizer")},
+            "final": {"metric": metric, "metric_name": "accuracy", "chance": 0.5, "higher_is_better": True},
+            "ms_to_solve": ms_to_solve,
+        },
+        "inference": {"b1": {"latency_ms": timing["b1"]}, "b32": {"latency_ms": timing["b32"]}},
+    }
+
+
+def make_doc(
+    seed: int = 0,
+    factor: float | dict = 1.0,
+    seeds: int = 3,
+    labels=("lstm",),
+    spread: float = 0.01,
+    reference_ms: float = 40.0,
+    env: dict | None = None,
+    suite: dict | None = None,
+    **case_kw,
+) -> dict:
+    """A results document; `factor` slows every timing (or, as a dict, each label's)."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for label in labels:
+        for s in range(seeds):
+            f = factor.get(label, 1.0) if isinstance(factor, dict) else factor
+            cases.append(make_case(f"adding/T50/{label}/h64/s{s}", rng, f, spread, **case_kw))
+    reference = {k: {"matmul_ms": {"median": reference_ms}} for k in ("start", "end")}
+    return {
+        "schema_version": 1,
+        "status": "complete",
+        "started_at": f"2026-01-0{seed + 1}T00:00:00+00:00",
+        "suite": {"name": "ci", "thresholds": {}, **(suite or {})},
+        "env": {
+            "device": "cpu",
+            "torch": "2.13.0",
+            "dtype": "float32",
+            "threads": 1,
+            "device_name": "cpu x",
+            "test_slowdown": None,
+            **(env or {}),
+        },
+        "reference": reference,
+        "cases": cases,
+    }

@@ -1,4 +1,4 @@
-"""Suite texts shared by the executor and interrupt tests: training that runs for a fixed wall time."""
+"""Suite texts shared by test modules (the tiny suite, the executor and interrupt suites), and nothing else."""
 
 from __future__ import annotations
 
@@ -34,22 +34,43 @@ def steps_suite(name: str, seq_lens: list[int], steps: int = 6) -> str:
     return _group_per_length(name, "lstm, gru", f"max_steps: {steps}, max_seconds: 120, eval_every: 2", seq_lens)
 
 
-# Two models, two seeds, one timing group: the smallest suite that pairs timings.
-TINY_SUITE = """
+def tiny_suite_text(
+    seeds: tuple[int, ...] = (0,),
+    models: tuple[str, ...] = ("lstm", "gru"),
+    batch_sizes: tuple[int, ...] = (1, 4),
+    timing_processes: int | None = None,
+) -> str:
+    """The tiny suite: an lstm and a gru on one short adding task, one timing group (the smallest that pairs
+    timings), 4 training steps. Two seeds give each model a second case; `timing_processes` times the group in
+    that many fresh processes."""
+    processes = f", processes: {timing_processes}" if timing_processes else ""
+    return f"""
 name: tiny
+seeds: {list(seeds)}
 device: cpu
 threads: 1
-seeds: [0, 1]
 defaults:
   hidden_size: 8
   batch_size: 4
-  train: {max_steps: 2, max_seconds: 5, eval_every: 2, eval_size: 16}
-  timing: {warmup: 1, min_repeats: 5, max_repeats: 12, max_seconds: 0.01, target_rel_ci: 0.05}
-  inference: {batch_sizes: [1]}
-models: [lstm, gru]
+  train: {{max_steps: 4, max_seconds: 5, eval_every: 2, eval_size: 16}}
+  timing: {{warmup: 1, min_repeats: 5, max_repeats: 12, max_seconds: 0.01, target_rel_ci: 0.05{processes}}}
+  inference: {{batch_sizes: {list(batch_sizes)}}}
+models: [{", ".join(models)}]
 tasks:
-  - {task: adding, seq_len: 5}
+  - {{task: adding, seq_len: 5}}
 """
+
+
+TINY_SUITE = tiny_suite_text()
+
+# One model, one seed, batch 1: the smallest suite `rnnbench ab` times.
+AB_SUITE = tiny_suite_text(models=("lstm",), batch_sizes=(1,))
+
+# Two units (seq_len differs), two cases each; training stops on steps alone, so results are deterministic.
+STEPS_SUITE = steps_suite("steps", [5, 6])
+
+# Three units, each training for 2 s of wall time: a worker can be killed, or the run interrupted, mid-unit.
+TIMED_SUITE = wall_clock_suite("timed", 2.0, [5, 6, 7])
 
 
 def seed_sweep_suite(name: str, seeds: int = 4) -> str:

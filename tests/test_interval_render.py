@@ -9,7 +9,6 @@ import json
 import pytest
 import results_factory as rf
 from rich.console import Console
-from test_compare import make_doc
 
 from rnnbench import stats
 from rnnbench.compare.pairing import compare
@@ -35,7 +34,7 @@ def test_format_interval_opens_unbounded_sides(low, high, text):
     assert fmt.format_interval(low, high) == text
 
 
-def test_the_item1_counterexample_prints_as_unbounded():
+def test_a_ratio_ci_of_3_vs_3_prints_as_too_few_to_bound():
     ratio, low, high = stats.ratio_ci([10, 10.5, 11], [11.5, 12, 12.5])
     assert fmt.format_ratio_ci(ratio, low, high) == "×1.14 (too few to bound)"
 
@@ -57,8 +56,8 @@ def test_format_timing_names_the_real_coverage_below_six_samples():
 def three_seed_comparison():
     """3 vs 3 seeds solving: the time-to-solve interval cannot be bounded (min p = 0.1)."""
     return compare(
-        make_doc(0, seeds=3, ms_to_solve=1000.0, only_step=True),
-        make_doc(1, seeds=3, ms_to_solve=5000.0, only_step=True),
+        rf.make_doc(0, seeds=3, ms_to_solve=1000.0, only_step=True),
+        rf.make_doc(1, seeds=3, ms_to_solve=5000.0, only_step=True),
     )
 
 

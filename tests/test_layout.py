@@ -1,4 +1,5 @@
-"""The package layout: imports flow one way (import-linter contracts in pyproject.toml), packages re-export nothing."""
+"""The package layout: imports flow one way (import-linter contracts in pyproject.toml), packages re-export nothing;
+test modules import helper modules, never one another."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "rnnbench"
+TESTS = Path(__file__).resolve().parent
 
 
 def test_import_contracts_are_kept(capsys):
@@ -116,3 +118,25 @@ def test_the_cycle_finder_finds_a_cycle():
             return self.imports[module]
 
     assert sorted(sorted(c) for c in _strongly_connected(Graph()) if len(c) > 1) == [["a", "b", "c"]]
+
+
+def _imported_modules(tree: ast.AST) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names += [node.module] if node.module else [alias.name for alias in node.names]
+    return names
+
+
+def test_no_test_module_imports_another():
+    """Shared pieces live in conftest.py fixtures or helper modules (helpers, suite_texts, results_factory): a test
+    module imported by another runs its module code twice and ties the two modules' tiers and names together."""
+    offenders = [
+        f"{path.name} imports {name}"
+        for path in sorted(TESTS.rglob("*.py"))
+        for name in _imported_modules(ast.parse(path.read_text()))
+        if name.split(".")[0].startswith("test_") or name.split(".")[0] == "conftest"
+    ]
+    assert offenders == []

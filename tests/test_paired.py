@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from suite_texts import TINY_SUITE
+from suite_texts import tiny_suite_text
 
 from rnnbench import stats
 from rnnbench.analysis.paired import paired_ratio
@@ -108,7 +108,7 @@ def test_timing_groups_hold_models_and_seeds_of_one_configuration():
 def test_run_group_pairs_cases(tmp_path):
     from rnnbench.run.runner import run_group
 
-    (tmp_path / "tiny.yaml").write_text(TINY_SUITE)
+    (tmp_path / "tiny.yaml").write_text(tiny_suite_text(seeds=(0, 1)))
     _, cases, _ = load_suite(tmp_path / "tiny.yaml")
     records = run_group(cases)
     assert [r["id"] for r in records] == [c.id for c in cases]
@@ -185,7 +185,7 @@ def test_a_failing_group_timing_is_timed_alone_and_says_why(tmp_path, monkeypatc
     monkeypatch.setattr(speed, "time_group", broken)
     solo: list[str] = []
     monkeypatch.setattr(speed, "solo_speed", lambda case, on_event: solo.append(case.id) or {"timed": "alone"})
-    (tmp_path / "tiny.yaml").write_text(TINY_SUITE)
+    (tmp_path / "tiny.yaml").write_text(tiny_suite_text(seeds=(0, 1)))
     _, cases, _ = load_suite(tmp_path / "tiny.yaml")
     speeds = speed.time_cases(cases)
     assert solo == [c.id for c in cases]
@@ -195,7 +195,7 @@ def test_a_failing_group_timing_is_timed_alone_and_says_why(tmp_path, monkeypatc
 def test_the_timing_method_is_chosen_by_explicit_options(tmp_path):
     from rnnbench.run.speed import PAIRED, PROCESSES, SOLO, timing_method
 
-    (tmp_path / "tiny.yaml").write_text(TINY_SUITE)
+    (tmp_path / "tiny.yaml").write_text(tiny_suite_text(seeds=(0, 1)))
     _, cases, _ = load_suite(tmp_path / "tiny.yaml")
     assert timing_method(cases[:1], 3) == SOLO
     assert timing_method(cases, 1) == PAIRED
