@@ -3,47 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from helpers import ROOT, rnnbench_process, rnnbench_run
+from suite_texts import AB_SUITE
 
 from rnnbench.compare.ab import AbError, AbOptions, Side, comparison_of, run_ab
 
-ROOT = Path(__file__).resolve().parents[1]
-
-TINY = """
-name: tiny-ab
-device: cpu
-threads: 1
-seeds: [0]
-defaults:
-  hidden_size: 8
-  batch_size: 4
-  train: {max_steps: 2, max_seconds: 5, eval_every: 2, eval_size: 16}
-  timing: {warmup: 1, min_repeats: 5, max_repeats: 12, max_seconds: 0.01, target_rel_ci: 0.05}
-  inference: {batch_sizes: [1]}
-models: [lstm]
-tasks:
-  - {task: adding, seq_len: 5}
-"""
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT)}
-
-
-def _ab(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "rnnbench", "ab", *args], capture_output=True, text=True, env=_env(), timeout=300
-    )
+# Every test starts `rnnbench ab` or its worker processes.
+pytestmark = pytest.mark.processes
 
 
 @pytest.fixture
 def tiny(write_suite) -> Path:
-    return write_suite(TINY)
+    return write_suite(AB_SUITE)
 
 
 def test_slowdown_knob_reaches_only_the_new_side(tiny, monkeypatch):
@@ -63,7 +38,7 @@ def test_slowdown_knob_reaches_only_the_new_side(tiny, monkeypatch):
 
 def test_ab_end_to_end_json_and_out(tiny, tmp_path):
     out = tmp_path / "ab.json"
-    done = _ab(str(tiny), "--pairs", "2", "--seconds", "1", "--format", "json", "--out", str(out))
+    done = rnnbench_run("ab", str(tiny), "--pairs", "2", "--seconds", "1", "--format", "json", "--out", str(out))
     assert done.returncode == 0, done.stderr
     shown = json.loads(done.stdout)
     assert shown and out.exists()
@@ -73,7 +48,7 @@ def test_ab_end_to_end_json_and_out(tiny, tmp_path):
 
 
 def test_missing_python_is_exit_2_naming_the_side(tiny):
-    done = _ab(str(tiny), "--pairs", "1", "--seconds", "0.5", "--new-python", "/no/such/python")
+    done = rnnbench_run("ab", str(tiny), "--pairs", "1", "--seconds", "0.5", "--new-python", "/no/such/python")
     assert done.returncode == 2
     assert "new side" in done.stderr and "Traceback" not in done.stderr
 
@@ -82,7 +57,7 @@ def test_a_path_whose_module_raises_is_exit_2(tiny, tmp_path):
     broken = tmp_path / "broken"
     (broken / "rnnbench").mkdir(parents=True)
     (broken / "rnnbench" / "__init__.py").write_text("raise RuntimeError('broken on purpose')\n")
-    done = _ab(str(tiny), "--pairs", "1", "--seconds", "0.5", "--base-path", str(broken))
+    done = rnnbench_run("ab", str(tiny), "--pairs", "1", "--seconds", "0.5", "--base-path", str(broken))
     assert done.returncode == 2
     assert "base side" in done.stderr and "broken on purpose" in done.stderr
 
@@ -99,13 +74,7 @@ def test_ctrl_c_stops_every_worker(tiny):
 
     import psutil
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rnnbench", "ab", str(tiny), "--pairs", "3", "--seconds", "30"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env(),
-    )
+    proc = rnnbench_process("ab", str(tiny), "--pairs", "3", "--seconds", "30")
     assert proc.stderr is not None
     assert "preparing" in proc.stderr.readline()
     time.sleep(1.0)

@@ -6,15 +6,13 @@ import copy
 import io
 import json
 import math
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
+from helpers import ROOT, rnnbench_run
 from rich.console import Console
 
 from rnnbench.compare.ab import AbOptions, comparison_of
@@ -27,7 +25,6 @@ from rnnbench.models.registry import MODELS
 from rnnbench.render.compare import comparison_renderable
 from rnnbench.tasks.registry import TASKS
 
-ROOT = Path(__file__).resolve().parents[1]
 ENTRY = "adding/T5/net/h8|train"
 
 # --- the comparison maths: exact answers on small lists --------------------------------------------
@@ -239,11 +236,9 @@ def _plugin(folder: Path, name: str = "proj", scale: str = "1.0") -> str:
 def _ab(suite: Path, out: Path, base: str, new: str) -> tuple[int, dict[str, Any]]:
     """A short run whose timings cannot gate (threshold 500 %): its exit code is the numerics check's.
     Returns the exit code and the --out document, with the printed JSON report under "shown"."""
-    argv = [sys.executable, "-m", "rnnbench", "ab", str(suite), "--pairs", "2", "--seconds", "1"]
-    argv += ["--threshold", "500%", "--base-path", base, "--new-path", new, "--fail-on-regression"]
-    argv += ["--format", "json", "--out", str(out)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    args = ["ab", str(suite), "--pairs", "2", "--seconds", "1"]
+    args += ["--threshold", "500%", "--base-path", base, "--new-path", new, "--fail-on-regression"]
+    done = rnnbench_run(*args, "--format", "json", "--out", str(out))
     assert done.returncode in (0, 1), done.stderr
     return done.returncode, {**json.loads(out.read_text()), "shown": json.loads(done.stdout)}
 
@@ -257,6 +252,7 @@ def suite(write_suite) -> Path:
     return write_suite(SUITE)
 
 
+@pytest.mark.processes
 def test_a_perturbed_new_side_is_flagged_and_aa_is_not(suite, tmp_path):
     base = _plugin(tmp_path / "base")
     new = _plugin(tmp_path / "new", scale="(1 + 1e-3)")
@@ -270,6 +266,7 @@ def test_a_perturbed_new_side_is_flagged_and_aa_is_not(suite, tmp_path):
     assert not _changed_rows(doc) and not _changed_rows(doc["shown"]) and rc == 0
 
 
+@pytest.mark.processes
 def test_a_new_side_that_cannot_load_the_weights_is_not_comparable(suite, tmp_path):
     rc, doc = _ab(suite, tmp_path / "ab.json", _plugin(tmp_path / "base"), _plugin(tmp_path / "new", name="renamed"))
     check = doc["numerics"]["models"][ENTRY]
@@ -277,6 +274,7 @@ def test_a_new_side_that_cannot_load_the_weights_is_not_comparable(suite, tmp_pa
     assert "renamed" in check["reason"] and not _changed_rows(doc) and rc == 0
 
 
+@pytest.mark.processes
 def test_an_older_rnnbench_on_the_base_side_runs_without_the_check(suite, tmp_path):
     older = tmp_path / "older"
     shutil.copytree(ROOT / "rnnbench", older / "rnnbench", ignore=shutil.ignore_patterns("__pycache__"))
@@ -293,15 +291,10 @@ def test_an_older_rnnbench_on_the_base_side_runs_without_the_check(suite, tmp_pa
     assert rc == 0 and doc["rows"] and not _changed_rows(doc)
 
 
+@pytest.mark.processes
 def test_bad_tolerance_is_one_line_naming_the_flag(suite):
     for flag, value in (("--atol", "abc"), ("--rtol", "-1"), ("--atol", "nan")):
-        done = subprocess.run(
-            [sys.executable, "-m", "rnnbench", "ab", str(suite), flag, value],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            timeout=60,
-        )
+        done = rnnbench_run("ab", str(suite), flag, value, timeout=60)
         assert done.returncode == 2 and flag in done.stderr and "Traceback" not in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
 

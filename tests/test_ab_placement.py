@@ -22,6 +22,7 @@ def test_one_slot_when_a_pair_needs_more_than_half_the_cores():
     assert core_slots(None, [0, 1, 2, 3]) == [[0, 1, 2, 3]]
 
 
+@pytest.mark.processes
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no affinity call on this platform")
 def test_pin_moves_every_thread_of_a_running_process():
     code = (

@@ -23,6 +23,7 @@ def fresh(monkeypatch):
     return allocator
 
 
+@pytest.mark.processes
 @pytest.mark.skipif(not GLIBC, reason="glibc only")
 def test_glibc_accepts_every_setting_once(fresh):
     # in a subprocess: the thresholds stay with the process that sets them
@@ -53,6 +54,7 @@ def test_tunables_keep_the_users_own(fresh):
     assert "glibc.malloc.mmap_threshold=33554432" in env
 
 
+@pytest.mark.processes
 @pytest.mark.skipif(not (GLIBC and LD_SO and shutil.which("env")), reason="needs glibc's ld.so --list-tunables")
 def test_the_loader_reads_the_tunables_as_meant(fresh):
     env = fresh.steady_env({})

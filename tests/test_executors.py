@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import psutil
 import pytest
-from suite_texts import seed_sweep_suite, steps_suite, wall_clock_suite
+from helpers import learning, rnnbench_process
+from suite_texts import STEPS_SUITE, TIMED_SUITE, seed_sweep_suite
 from typer.testing import CliRunner
 
 from rnnbench.cli.main import app
@@ -22,27 +22,7 @@ from rnnbench.run.driver import lock_for, run_suite
 from rnnbench.run.executors.base import Plan
 from rnnbench.suite.expand import load_suite, timing_groups
 
-ROOT = Path(__file__).resolve().parents[1]
 cli = CliRunner()
-
-# Two units (seq_len differs), two cases each; training stops on steps alone, so results are deterministic.
-STEPS_SUITE = steps_suite("steps", [5, 6])
-
-TIMED_SUITE = wall_clock_suite("timed", 2.0, [5, 6, 7])
-
-
-def _learning(record: dict) -> tuple:
-    """What must not depend on where a case ran: the curve without its clock, the final metric and loss."""
-    train = record["train"]
-    curve = [(step, loss, metric) for step, _ms, loss, metric in train["curve"]]
-    return curve, train["final"]["metric"], train["final"]["loss"], record["n_params"]
-
-
-def _rnnbench(*args: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "rnnbench", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
 
 
 def _wait(process: subprocess.Popen, path: Path, ready, timeout_s: float = 180.0) -> None:
@@ -71,6 +51,7 @@ def test_split_cores_gives_disjoint_contiguous_slices():
     assert split_cores([4, 7], 2) == [[4], [7]]
 
 
+@pytest.mark.processes
 def test_local_workers_give_the_serial_results_with_where_each_case_ran(write_suite, tmp_path):
     suite, cases, path = load_suite(write_suite(STEPS_SUITE))
     serial = run_suite(suite, cases, tmp_path / "serial.json", suite_path=str(path))
@@ -78,7 +59,7 @@ def test_local_workers_give_the_serial_results_with_where_each_case_ran(write_su
     assert [c["id"] for c in local["cases"]] == [c.id for c in cases], "the file keeps run order"
     assert all(c["status"] == "ok" for c in local["cases"])
     for a, b in zip(serial["cases"], local["cases"]):
-        assert _learning(a) == _learning(b), f"{a['id']}: threads 1, same seed, same learning anywhere"
+        assert learning(a) == learning(b), f"{a['id']}: threads 1, same seed, same learning anywhere"
     workers = {c[where]["worker"] for c in local["cases"] for where in ("ran_on", "timed_on")}
     assert workers == {"w1", "w2"}, "units on both workers"
     for group in timing_groups(cases):
@@ -93,6 +74,7 @@ def test_local_workers_give_the_serial_results_with_where_each_case_ran(write_su
     assert load_results(tmp_path / "local.json")["cases"][0]["ran_on"] == ran_on, "the fields survive loading"
 
 
+@pytest.mark.processes
 def test_a_seed_sweep_trains_while_its_group_is_timed_with_the_serial_results(write_suite, tmp_path):
     suite, cases, path = load_suite(write_suite(seed_sweep_suite("seeds", 4)))
     assert len(timing_groups(cases)) == 1, "one configuration: a single timing group"
@@ -108,7 +90,7 @@ def test_a_seed_sweep_trains_while_its_group_is_timed_with_the_serial_results(wr
     )
     assert [c["id"] for c in local["cases"]] == [c.id for c in cases], "the file keeps the suite's order"
     for a, b in zip(serial["cases"], local["cases"]):
-        assert _learning(a) == _learning(b), f"{a['id']}: same final metrics as serial"
+        assert learning(a) == learning(b), f"{a['id']}: same final metrics as serial"
     timed_on = {c["timed_on"]["worker"] for c in local["cases"]}
     assert len(timed_on) == 1, "its timing stayed in one process"
     assert len(started) == 1 + len(cases), "one timing unit and a training unit per case"
@@ -136,10 +118,11 @@ def test_the_lock_refuses_a_second_writer(tiny_suite, tmp_path):
     assert not out.exists(), "nothing was written while the lock was held"
 
 
+@pytest.mark.processes
 def test_a_worker_killed_mid_case_marks_its_cases_and_the_run_goes_on(write_suite, tmp_path):
     suite = write_suite(TIMED_SUITE)
     out = tmp_path / "r.json"
-    process = _rnnbench("run", str(suite), "--out", str(out), "--workers", "2", "--quiet")
+    process = rnnbench_process("run", str(suite), "--out", str(out), "--workers", "2", "--quiet")
     _wait(process, out, lambda doc: "start" in doc["reference"])  # workers started, units handed out
     time.sleep(3.0)  # inside the first units' 2 s of training (worker start-up included)
     victim = _workers_of(process)[0]
@@ -154,10 +137,11 @@ def test_a_worker_killed_mid_case_marks_its_cases_and_the_run_goes_on(write_suit
     assert "killed by SIGKILL" in failed["error"]
 
 
+@pytest.mark.processes
 def test_interrupt_with_workers_then_resume_completes_the_file(write_suite, tmp_path):
     suite = write_suite(TIMED_SUITE)
     out = tmp_path / "r.json"
-    process = _rnnbench("run", str(suite), "--out", str(out), "--workers", "2", "--quiet")
+    process = rnnbench_process("run", str(suite), "--out", str(out), "--workers", "2", "--quiet")
     _wait(process, out, lambda doc: any(c["status"] == "ok" for c in doc["cases"]))
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)

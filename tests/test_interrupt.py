@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import rnnbench_env, rnnbench_process
 from suite_texts import wall_clock_suite
 from typer.testing import CliRunner
 
@@ -26,22 +27,9 @@ from rnnbench.run.executors.unit import UnitRunner
 from rnnbench.run.interrupts import Interrupted, interrupts_raise, resume_command
 from rnnbench.suite.expand import load_suite
 
-SRC = Path(__file__).resolve().parents[1] / "src"
 cli = CliRunner()
 
 SLOW_SUITE = wall_clock_suite("slow", 1.0, [5, 6])  # two units: the second in flight when the first is saved
-
-
-def _rnnbench(*args: str, **kwargs) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(SRC), "COLUMNS": "200"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "rnnbench", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **kwargs,
-    )
 
 
 def _read_if_there(path: Path) -> dict | None:
@@ -72,7 +60,7 @@ def _interrupt_after_first_case(tmp_path: Path, signum: int, *extra: str) -> tup
     suite = folder / "slow suite.yaml"
     suite.write_text(SLOW_SUITE)
     out = folder / "it's results.json"
-    process = _rnnbench("run", str(suite), "--out", str(out), *extra)
+    process = rnnbench_process("run", str(suite), "--out", str(out), *extra)
     _wait_for_finished_case(process, out)
     time.sleep(0.3)  # past the progress update between cases, well inside the second case's 1 s of training
     process.send_signal(signum)
@@ -85,6 +73,7 @@ def _resume_words(stderr: str) -> list[str]:
     return shlex.split(line.removeprefix("resume with: "))
 
 
+@pytest.mark.processes
 def test_sigint_saves_finished_cases_then_resume_completes_the_same_file(tmp_path):
     suite, out, stdout, stderr, code = _interrupt_after_first_case(tmp_path, signal.SIGINT, "--quiet")
     assert code == 130, (stdout, stderr)
@@ -112,6 +101,7 @@ def test_sigint_saves_finished_cases_then_resume_completes_the_same_file(tmp_pat
     assert not list(out.parent.glob("*.tmp")), "no temporary file left behind"
 
 
+@pytest.mark.processes
 def test_sigterm_during_the_live_display_exits_143_with_the_file_saved(tmp_path):
     _, out, stdout, stderr, code = _interrupt_after_first_case(tmp_path, signal.SIGTERM)
     assert code == 143, (stdout, stderr)
@@ -139,14 +129,13 @@ while True:
 """
 
 
+@pytest.mark.processes
 def test_sigkill_in_the_middle_of_writes_never_leaves_a_broken_file(tmp_path):
     """A process saving (up to 600 kB) in a loop is killed at random moments; the file is always whole."""
     path = tmp_path / "r.json"
     rng = random.Random(0)
     for _ in range(8):  # about 40 % of kills land while a temporary file is open
-        process = subprocess.Popen(
-            [sys.executable, "-c", KILL_WRITER, str(path)], env={**os.environ, "PYTHONPATH": str(SRC)}
-        )
+        process = subprocess.Popen([sys.executable, "-c", KILL_WRITER, str(path)], env=rnnbench_env())
         deadline = time.monotonic() + 60
         while (_read_if_there(path) or {}).get("counter", 0) < 3 and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -237,8 +226,8 @@ def _ok_record(case) -> dict:
 
 @pytest.fixture
 def quick_runner(monkeypatch):
-    """run_suite without the reference matmul or timings; returns the ids of the cases trained, in order."""
-    monkeypatch.setattr(driver_module, "reference_matmul_gflops", lambda device: {"matmul_gflops": 1.0})
+    """run_suite without timings (the reference matmul is conftest's fixed one); returns the ids of the cases trained,
+    in order."""
     monkeypatch.setattr(driver_module, "assemble", lambda case, options, speed, trained: trained)
     calls: list[str] = []
 

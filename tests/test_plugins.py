@@ -181,6 +181,7 @@ def test_plugin_case_in_results_and_recap(write_suite, tmp_path):
     assert "lstm" not in [list(c.cells) for c in ratios.columns][1]
 
 
+@pytest.mark.processes
 def test_builtin_only_suite_stays_torch_free(write_suite):
     import subprocess
 

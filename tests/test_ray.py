@@ -8,15 +8,18 @@ import time
 
 import psutil
 import pytest
+from helpers import learning
+from suite_texts import STEPS_SUITE, TIMED_SUITE
 
 from rnnbench.results.store import load_results
 from rnnbench.run.driver import run_suite
 from rnnbench.run.executors.base import Plan
 from rnnbench.suite.expand import load_suite
 
-ray = pytest.importorskip("ray")
+# Every test runs on a local Ray (its raylet and worker processes).
+pytestmark = pytest.mark.processes
 
-from test_executors import STEPS_SUITE, TIMED_SUITE, _learning  # noqa: E402  (tests/ is on sys.path: no __init__.py)
+ray = pytest.importorskip("ray")
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +37,7 @@ def test_ray_gives_the_serial_results_and_records_its_workers(local_ray, write_s
     assert [c["id"] for c in on_ray["cases"]] == [c.id for c in cases]
     for a, b in zip(serial["cases"], on_ray["cases"]):
         assert b["status"] == "ok"
-        assert _learning(a) == _learning(b), f"{a['id']}: threads 1, same seed, same learning on Ray"
+        assert learning(a) == learning(b), f"{a['id']}: threads 1, same seed, same learning on Ray"
         assert b["ran_on"]["worker"].startswith("ray:") and b["ran_on"]["threads"] == 1
     assert on_ray["env"]["executor"]["name"] == "ray"
     assert load_results(tmp_path / "ray.json")["env"]["hosts"] == [on_ray["cases"][0]["ran_on"]["host"]]

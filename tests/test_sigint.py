@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
 import psutil
 import pytest
-from suite_texts import wall_clock_suite
+from helpers import rnnbench_process
+from suite_texts import AB_SUITE, wall_clock_suite
 
-ROOT = Path(__file__).resolve().parents[1]
+# Every test starts `python -m rnnbench` and its workers, then sends SIGINT.
+pytestmark = pytest.mark.processes
+
 EXIT_WITHIN_S = 5.0
 
 # Three models timed in 4 fresh processes each with a long budget: Ctrl-C lands while a timing process runs.
@@ -34,22 +35,6 @@ tasks:
   - {task: adding, seq_len: 5}
 """
 
-AB_SUITE = """
-name: sigint-ab
-device: cpu
-threads: 1
-seeds: [0]
-defaults:
-  hidden_size: 8
-  batch_size: 4
-  train: {max_steps: 2, max_seconds: 5, eval_every: 2, eval_size: 16}
-  timing: {warmup: 1, min_repeats: 5, max_repeats: 12, max_seconds: 0.01}
-  inference: {batch_sizes: [1]}
-models: [lstm]
-tasks:
-  - {task: adding, seq_len: 5}
-"""
-
 
 def _descendants(pid: int) -> list[psutil.Process]:
     try:
@@ -63,10 +48,8 @@ def _ignore_sigint() -> None:
 
 
 def _start(args: list[str], sigint_ignored: bool = False) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "rnnbench", *args],
-        env=env,
+    return rnnbench_process(
+        *args,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,  # never a full pipe that blocks the process under test
         preexec_fn=_ignore_sigint if sigint_ignored else None,

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from suite_texts import TINY_SUITE
+from suite_texts import tiny_suite_text
 
 from rnnbench.analysis.paired import paired_log_ratio_blocks, paired_ratio_of
 from rnnbench.run import timing_processes
@@ -82,14 +82,13 @@ def test_process_interval_and_sign_test_agree_and_one_process_is_unbounded():
     assert stats.process_ratio_ci([[0.1, 0.2]])[1:3] == (0.0, math.inf)
 
 
+@pytest.mark.processes
 def test_run_group_in_processes_records_blocks_and_leaves_no_child(tmp_path):
     import multiprocessing
 
     from rnnbench.run.runner import run_group
 
-    (tmp_path / "tiny.yaml").write_text(
-        TINY_SUITE.replace("target_rel_ci: 0.05}", "target_rel_ci: 0.05, processes: 2}")
-    )
+    (tmp_path / "tiny.yaml").write_text(tiny_suite_text(seeds=(0, 1), timing_processes=2))
     _, cases, _ = load_suite(tmp_path / "tiny.yaml")
     events: list[dict] = []
     records = run_group(cases, on_event=events.append)
@@ -115,15 +114,14 @@ def test_a_failing_timing_process_falls_back_to_timing_each_case_alone(tmp_path,
         raise timing_processes.TimingProcessError("the timing process died with exit code -9")
 
     monkeypatch.setattr(speed, "time_group_in_processes", broken)
-    (tmp_path / "tiny.yaml").write_text(
-        TINY_SUITE.replace("target_rel_ci: 0.05}", "target_rel_ci: 0.05, processes: 2}")
-    )
+    (tmp_path / "tiny.yaml").write_text(tiny_suite_text(timing_processes=2))
     _, cases, _ = load_suite(tmp_path / "tiny.yaml")
     records = runner.run_group(cases)
     assert all(r["status"] in ("ok", "diverged") and "paired" not in r for r in records)
     assert all(r["paired_error"] == "TimingProcessError: the timing process died with exit code -9" for r in records)
 
 
+@pytest.mark.processes
 def test_a_child_that_dies_is_one_line_naming_what_was_awaited_and_no_orphan(monkeypatch):
     monkeypatch.setattr(timing_processes, "CHILD_MODULE", "rnnbench.no_such_module")
     child = timing_processes._start(0, 1)
@@ -133,13 +131,12 @@ def test_a_child_that_dies_is_one_line_naming_what_was_awaited_and_no_orphan(mon
     assert child.proc.poll() is not None
 
 
+@pytest.mark.processes
 def test_local_workers_time_each_group_in_fresh_processes(tmp_path):
     from rnnbench.run.driver import run_suite
     from rnnbench.run.executors.base import Plan
 
-    (tmp_path / "tiny.yaml").write_text(
-        TINY_SUITE.replace("target_rel_ci: 0.05}", "target_rel_ci: 0.05, processes: 2}")
-    )
+    (tmp_path / "tiny.yaml").write_text(tiny_suite_text(seeds=(0, 1), timing_processes=2))
     suite, cases, path = load_suite(tmp_path / "tiny.yaml")
     doc = run_suite(suite, cases, tmp_path / "r.json", suite_path=str(path), plan=Plan("local", 2, None))
     assert all(c["status"] == "ok" for c in doc["cases"])

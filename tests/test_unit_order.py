@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from suite_texts import steps_suite
 
 from rnnbench.run.driver import plan_units
@@ -54,6 +55,7 @@ def test_timings_first_then_heaviest_training_and_ties_keep_run_order(write_suit
     assert [u.index for u in longest_first(twins)] == [0, 1]
 
 
+@pytest.mark.processes
 def test_local_workers_start_the_heaviest_training_first(write_suite, tmp_path):
     from rnnbench.run.driver import run_suite  # noqa: I001
 

@@ -18,6 +18,9 @@ from rnnbench.run.worker_process import (
     stop_all,
 )
 
+# Every test starts child processes.
+pytestmark = pytest.mark.processes
+
 
 def _fake(body: str, name: str = "fake", codec: str = "json") -> WorkerProcess:
     """A child running `body`, with `out(bytes)` writing raw bytes to its stdout in one write."""
