@@ -38,12 +38,6 @@ tasks:
 """
 
 
-@pytest.fixture(autouse=True)
-def no_reference_matmul(monkeypatch):
-    """The 1024² matmul takes seconds and plays no part here."""
-    monkeypatch.setattr(driver_module, "reference_matmul_gflops", lambda device: {"matmul_gflops": 1.0})
-
-
 def test_diverged_and_failed_cases_are_recorded_and_the_suite_goes_on(write_suite, tmp_path, monkeypatch):
     path = write_suite(
         "name: isolation\n"

@@ -52,6 +52,7 @@ def test_training_is_reproducible_for_a_seed(tiny_suite):
     ]
 
 
+@pytest.mark.reference_matmul  # the one in-process run that measures the real reference matmul
 def test_run_suite_saves_after_every_case_and_renders(tiny_suite, tmp_path):
     suite, cases, path = load_suite(tiny_suite)
     out = tmp_path / "r.json"
