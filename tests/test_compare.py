@@ -211,6 +211,21 @@ def test_unmatched_failed_and_changed_cases_are_listed():
         compare(make_doc(0, labels=("lstm",), only_step=True), make_doc(1, labels=("gru",), only_step=True))
 
 
+def test_another_cpu_model_pairs_only_normalized_and_the_refusal_says_why():
+    base, new = make_doc(0, only_step=True), make_doc(1, only_step=True)
+    for doc, cpu in ((base, "AMD EPYC"), (new, "Intel Xeon")):
+        for case in doc["cases"]:
+            case["ran_on"] = {"device": "cpu", "device_name": cpu}
+    with pytest.raises(
+        CompareError, match="no measured case in common: adding/T50/lstm/h64/s0: .*device_name AMD EPYC"
+    ):
+        compare(base, new)
+    normalized = compare(base, new, CompareOptions(normalize=True))
+    assert not normalized.not_compared and normalized.rows, "normalized timings are how two machines are compared"
+    new["cases"][0]["ran_on"]["device"] = "cuda"
+    assert compare(base, new, CompareOptions(normalize=True)).not_compared[0][0] == "adding/T50/lstm/h64/s0"
+
+
 def test_time_to_solve_is_tested_only_with_enough_seeds():
     few = compare(
         make_doc(0, seeds=2, ms_to_solve=1000.0, only_step=True),

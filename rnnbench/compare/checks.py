@@ -83,14 +83,18 @@ def settings_diff(base_case: CaseJson, new_case: CaseJson) -> list[str]:
     return sorted(k for k in set(old) | set(now) if old.get(k, _schema_default(k)) != now.get(k, _schema_default(k)))
 
 
-def placement_diff(base_case: CaseJson, new_case: CaseJson) -> str | None:
-    """Two cases measured on different device types (by name) cannot be paired; older files record no placement."""
+def placement_diff(base_case: CaseJson, new_case: CaseJson, normalized: bool = False) -> str | None:
+    """Two cases measured on different device types (by name) cannot be paired; older files record no placement.
+
+    `normalized`: timings divided by each run's reference kernel, the way to compare two machines, so
+    another device name (an EPYC against a Xeon) is what the comparison is for; cpu against cuda is not.
+    """
     old: RanOnJson = base_case.get("ran_on") or {}
     now: RanOnJson = new_case.get("ran_on") or {}
-    for key, a, b in (
-        ("device", old.get("device"), now.get("device")),
-        ("device_name", old.get("device_name"), now.get("device_name")),
-    ):
+    keys = (("device", old.get("device"), now.get("device")),)
+    if not normalized:
+        keys += (("device_name", old.get("device_name"), now.get("device_name")),)
+    for key, a, b in keys:
         if a and b and a != b:
             return f"measured on {key} {a} in BASE and {b} in NEW (--allow-env-mismatch compares anyway)"
     return None

@@ -82,7 +82,7 @@ def _match(base: ResultsJson, new: ResultsJson, out: Comparison) -> list[tuple[C
             if c.get("status") not in ("ok", "diverged")
         ]
         differing = settings_diff(base_case, new_case)
-        elsewhere = placement_diff(base_case, new_case)
+        elsewhere = placement_diff(base_case, new_case, out.options.normalize)
         if unusable:
             out.not_compared.append((cid, ", ".join(unusable)))
         elif elsewhere and not out.options.allow_env_mismatch:
@@ -166,7 +166,8 @@ def compare(
     out.base_meta, out.new_meta = _meta(base), _meta(new)
     pairs = _match(base, new, out)
     if not pairs:
-        raise CompareError(f"{base_name} and {new_name} have no measured case in common")
+        why = f": {out.not_compared[0][0]}: {out.not_compared[0][1]}" if out.not_compared else ""
+        raise CompareError(f"{base_name} and {new_name} have no measured case in common{why}")
     scale = _scale(base, new, out)
     _notes(base, new, out)
     configs: dict[str, list[tuple[CaseJson, CaseJson]]] = {}
