@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 from helpers import rnnbench_process
-from suite_texts import AB_SUITE, wall_clock_suite
+from suite_texts import AB_SUITE, tiny_suite_text, wall_clock_suite
 
 # Every test starts `python -m rnnbench` and its workers, then sends SIGINT.
 pytestmark = pytest.mark.processes
@@ -19,21 +19,11 @@ pytestmark = pytest.mark.processes
 EXIT_WITHIN_S = 5.0
 
 # Three models timed in 4 fresh processes each with a long budget: Ctrl-C lands while a timing process runs.
-PROCESSES_SUITE = """
-name: processes
-seeds: [0]
-device: cpu
-threads: 1
-defaults:
-  hidden_size: 8
-  batch_size: 4
-  train: {max_steps: 2, max_seconds: 5, eval_every: 2, eval_size: 16}
-  timing: {warmup: 1, min_repeats: 5, max_repeats: 100000, max_seconds: 20, target_rel_ci: 0.0001, processes: 4}
-  inference: {batch_sizes: [1]}
-models: [lstm, gru, rnn]
-tasks:
-  - {task: adding, seq_len: 5}
-"""
+PROCESSES_SUITE = (
+    tiny_suite_text(models=("lstm", "gru", "rnn"), batch_sizes=(1,), timing_processes=4)
+    .replace("max_repeats: 12", "max_repeats: 1000")
+    .replace("max_seconds: 0.01", "max_seconds: 20")
+)
 
 
 def _descendants(pid: int) -> list[psutil.Process]:
