@@ -10,6 +10,7 @@ import typer
 
 from rnnbench import __version__
 from rnnbench.cli import ab, compare, report, run
+from rnnbench.run.worker_process import live_workers, stop_all
 
 app = typer.Typer(
     help="Benchmark LSTM, GRU, Bi-LSTM and tanh RNNs: timings with sound statistics, accuracy on long-dependency tasks, and the recap claims checked on your machine.",
@@ -48,7 +49,10 @@ def main() -> None:
     # Ctrl-C must always reach rnnbench, which stops its workers itself: a parent that started this process
     # with SIGINT ignored (as process-pool workers do) would otherwise leave it deaf to the interrupt.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    app(prog_name="rnnbench")
+    try:
+        app(prog_name="rnnbench")
+    finally:
+        stop_all(live_workers())  # whatever ended the command, no child it started outlives it
 
 
 if __name__ == "__main__":

@@ -23,15 +23,18 @@ import sys
 import tempfile
 import threading
 import time
-import weakref
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 STOP_GRACE_S = 2.0  # how long a child asked to stop may take before it is killed (Ctrl-C must end all within 5 s)
 EXITED = object()  # queued by a reader thread at end of file: the child closed its stdout or died
-_LIVE: weakref.WeakSet[WorkerProcess] = weakref.WeakSet()  # this process's children, for a SIGTERM to pass on
+# Every child this process started and has not reaped: what `stop_all(live_workers())` stops on the way out, and
+# what a SIGTERM is passed on to. Strong references: a child whose WorkerProcess was never handed to its caller
+# (an interrupt just after it started) must still be found.
+_LIVE: set[WorkerProcess] = set()
 
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds this checkout's `rnnbench`
 
@@ -91,23 +94,27 @@ class WorkerProcess:
         self._stderr = tempfile.TemporaryFile()
         self._closed = False
         try:
-            self.proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=self._stderr,
-                env=env,
-                cwd=cwd,
-                # Ctrl-C reaches the parent only; the parent stops its children itself (`stop_all`)
-                start_new_session=True,
-            )
+            with _signals_deferred():  # started and registered as one step: an interrupt cannot leave it unknown
+                self._start(argv, env, cwd)
         except OSError as err:
             self._stderr.close()
             raise WorkerError(f"{name}: cannot start {argv[0]}: {err.strerror or err}") from None
+
+    def _start(self, argv: list[str], env: dict[str, str] | None, cwd: str | None) -> None:
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=env,
+            cwd=cwd,
+            # Ctrl-C reaches the parent only; the parent stops its children itself (`stop_all`)
+            start_new_session=True,
+        )
         _LIVE.add(self)
         assert self.proc.stdout is not None
         self._reader = threading.Thread(
-            target=self._read_lines, args=(self.proc.stdout,), name=f"rnnbench-read-{name}", daemon=True
+            target=self._read_lines, args=(self.proc.stdout,), name=f"rnnbench-read-{self.name}", daemon=True
         )
         self._reader.start()
 
@@ -217,6 +224,34 @@ def stop_all(workers: Iterable[WorkerProcess], grace: float = STOP_GRACE_S) -> N
     deadline = time.monotonic() + grace
     for worker in workers:
         worker.reap(deadline)
+
+
+def live_workers() -> list[WorkerProcess]:
+    """Every child this process started and has not stopped yet."""
+    return list(_LIVE)
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM held back during the block, then handled as they would have been (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum in previous:
+        signal.signal(signum, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in caught:
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(signum)
 
 
 def next_message(inbox: queue.Queue[Received], timeout: float | None) -> Received | None:
