@@ -91,9 +91,9 @@ def placement_diff(base_case: CaseJson, new_case: CaseJson, normalized: bool = F
     """
     old: RanOnJson = base_case.get("ran_on") or {}
     now: RanOnJson = new_case.get("ran_on") or {}
-    keys = (("device", old.get("device"), now.get("device")),)
+    keys = [("device", old.get("device"), now.get("device"))]
     if not normalized:
-        keys += (("device_name", old.get("device_name"), now.get("device_name")),)
+        keys.append(("device_name", old.get("device_name"), now.get("device_name")))
     for key, a, b in keys:
         if a and b and a != b:
             return f"measured on {key} {a} in BASE and {b} in NEW (--allow-env-mismatch compares anyway)"

@@ -238,20 +238,20 @@ def _signals_deferred() -> Iterator[None]:
         yield
         return
     caught: list[int] = []
-    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    for signum in previous:
-        signal.signal(signum, lambda signum, frame: caught.append(signum))
+    previous = {int(sig): signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for number in previous:
+        signal.signal(number, lambda received, frame: caught.append(received))
     try:
         yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        for signum in caught:
-            handler = previous[signum]
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for number in caught:
+            handler = previous[number]
             if callable(handler):
-                handler(signum, None)
+                handler(number, None)
             elif handler == signal.SIG_DFL:
-                signal.raise_signal(signum)
+                signal.raise_signal(number)
 
 
 def next_message(inbox: queue.Queue[Received], timeout: float | None) -> Received | None:
