@@ -44,8 +44,8 @@ _RATIO_CIS: dict[tuple, tuple[float, float, float]] = {}
 
 @pytest.fixture(autouse=True)
 def _ratio_ci_once_per_input(monkeypatch):
-    """`stats.ratio_ci` inverts a Mann-Whitney test by bisection: about 500 scipy calls, 0.5-1 s here, and half the
-    default tier's time before this cache. It is a pure function and tests compare the same synthetic documents
+    """`stats.ratio_ci` inverts a Mann-Whitney test by bisection: about 100 scipy calls, 0.1-0.2 s here, and it was
+    half the default tier's time before this cache. It is a pure function and tests compare the same synthetic documents
     again and again, so an input seen before in this session gets the result computed for it then (by the real
     function: a wrong interval fails the first test that computes it, and every later one the same way)."""
     from rnnbench import stats

@@ -118,6 +118,22 @@ def test_ratio_ci_is_the_moses_interval_on_log_ratios():
     assert high == pytest.approx(math.exp(differences[64 - critical - 1]), rel=1e-9)  # D_(nm - C)
 
 
+def test_ratio_ci_ends_on_the_last_accepted_pairwise_difference_for_large_samples():
+    # the normal-approximation path: each end is a pairwise log difference, accepted there and rejected just beyond
+    rng = np.random.default_rng(3)
+    base, new = rng.lognormal(0.0, 0.05, 200), rng.lognormal(0.02, 0.05, 150)
+    log_base, log_new = np.log(base), np.log(new)
+    differences = np.unique((log_new[None, :] - log_base[:, None]).ravel())
+    _, low, high = stats.ratio_ci(base, new)
+    for end, outward in ((math.log(low), -1), (math.log(high), +1)):
+        at = int(np.argmin(np.abs(differences - end)))
+        assert differences[at] == pytest.approx(end, abs=1e-9)  # neighbours lie ~1e-5 apart
+        beyond = (differences[at] + differences[at + outward]) / 2.0
+        inside = (differences[at] + differences[at - outward]) / 2.0
+        assert stats.mann_whitney_p(base, np.exp(log_new - beyond)) < 0.05
+        assert stats.mann_whitney_p(base, np.exp(log_new - inside)) >= 0.05
+
+
 def test_ratio_ci_agrees_with_the_test():
     rng = np.random.default_rng(2)
     base = rng.lognormal(0.0, 0.05, 30)
