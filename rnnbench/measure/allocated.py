@@ -49,8 +49,8 @@ def _cpu_peak(call: Callable[[], Any]) -> int | None:
         with quiet_native_stderr():
             profiler.stop()
     try:
-        events = [e for e in profiler.profiler.kineto_results.events() if e.name() == _MEMORY_EVENT]
-        deltas = [(e.start_ns(), e.nbytes()) for e in events if e.device_type().name == "CPU"]
+        events = [e for e in profiler.profiler.kineto_results.events() if e.name() == _MEMORY_EVENT]  # type: ignore[union-attr]
+        deltas = [(e.start_ns(), e.nbytes()) for e in events if e.device_type().name == "CPU"]  # type: ignore[union-attr]
     except AttributeError:  # a torch whose profiler keeps its events elsewhere: no figure rather than a guess
         return None
     running = peak = 0

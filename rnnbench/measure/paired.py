@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import torch
@@ -78,10 +78,10 @@ def time_interleaved(
             warm_up(list(entries[name].phases.values()), entries[name].before_each, 1)
     sync()
     gc.collect()
-    phases = {name: {phase: [] for phase in entries[name].phases} for name in names}
+    phases: dict[str, dict[str, list[float]]] = {name: {phase: [] for phase in entries[name].phases} for name in names}
     totals: dict[str, list[float]] = {name: [] for name in names}
     orders: list[list[str]] = []
-    schedule = iter(())
+    schedule: Iterator[list[str]] = iter(())
     block_start = clock()
     reason = "max_repeats"
     while True:

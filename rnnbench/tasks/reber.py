@@ -190,5 +190,6 @@ def sampled_lengths(count: int, generator: torch.Generator, chunk: int = 5000) -
 
 def to_text(batch: Batch) -> list[str]:
     """The strings of a batch as text, e.g. 'BTBPVVETE' (for tests and debugging)."""
+    assert batch.lengths is not None, "Reber strings vary in length"
     ids = batch.inputs.argmax(dim=-1).tolist()
     return ["".join(ALPHABET[i] for i in row[:length]) for row, length in zip(ids, batch.lengths.tolist())]
