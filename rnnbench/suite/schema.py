@@ -12,6 +12,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -148,6 +149,14 @@ class TaskEntry(BaseModel):
 
     _task_known = field_validator("task")(check_task)
 
+    @field_validator("args")
+    @classmethod
+    def _args_for_plugins(cls, args: dict[str, Any] | None, info: ValidationInfo) -> dict[str, Any] | None:
+        task = info.data.get("task")
+        if args is not None and isinstance(task, str) and not is_task_plugin(task):
+            raise ValueError(f"only for plugin tasks; {task}'s options are keys of the entry")
+        return args
+
     @field_validator("seeds")
     @classmethod
     def _distinct_seeds(cls, seeds: list[int] | None) -> list[int] | None:
@@ -160,8 +169,6 @@ class TaskEntry(BaseModel):
         if is_task_plugin(self.task):
             _plugin_task_fits(self)
             return self
-        if self.args is not None:
-            raise ValueError(f"args: only for plugin tasks; {self.task}'s options are keys of the entry")
         spec = TASK_SPECS[self.task]
         if self.seq_len < spec.min_seq_len:
             raise ValueError(f"seq_len {self.seq_len} is below {self.task}'s minimum of {spec.min_seq_len}")
