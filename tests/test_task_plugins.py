@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
+from results_factory import case as make_case
+from results_factory import document
 from typer.testing import CliRunner
 
 from rnnbench.cli.main import app
+from rnnbench.compare.ab import AbError, check_sides_data
+from rnnbench.compare.comparison import CompareError
+from rnnbench.compare.pairing import compare
+from rnnbench.results.store import save_atomic
 from rnnbench.results.task_facts import case_task_spec
 from rnnbench.suite.expand import load_suite
 
@@ -160,8 +165,14 @@ def test_task_plugin_through_an_entry_point(plugin_dir, write_suite, tmp_path):
 BAD_TASKS = {
     "no module": ('"nosuchpkg_xyz:Task"', "tasks[0].task: nosuchpkg_xyz:Task: module 'nosuchpkg_xyz' not found"),
     "no attribute": ('"tptasks:Nope"', "tasks[0].task: tptasks:Nope: module 'tptasks' has no attribute 'Nope'"),
-    "no causal": ('"tptasks:NoCausal"', "tasks[0].task: tptasks:NoCausal: class attribute causal must be True or False"),
-    "not a task": ('"tptasks:NotATask"', "tasks[0].task: tptasks:NotATask: <class 'tptasks.NotATask'> is not a subclass"),
+    "no causal": (
+        '"tptasks:NoCausal"',
+        "tasks[0].task: tptasks:NoCausal: class attribute causal must be True or False",
+    ),
+    "not a task": (
+        '"tptasks:NotATask"',
+        "tasks[0].task: tptasks:NotATask: <class 'tptasks.NotATask'> is not a subclass",
+    ),
     "wrong arg": (
         '"tptasks:WalkSign", args: {scael: 2}',
         "tasks[0].task: tptasks:WalkSign: the constructor raised TypeError: WalkSign.__init__() got an unexpected",
@@ -169,7 +180,10 @@ BAD_TASKS = {
     "time first": ('"tptasks:TimeLast"', "tptasks:TimeLast: sample inputs have shape [3, 2, 1], expected [2, T, 1]"),
     "float64": ('"tptasks:Doubles"', "tptasks:Doubles: sample inputs are torch.float64, expected torch.float32"),
     "sample raises": ('"tptasks:SampleRaises"', "tptasks:SampleRaises: sample raised RuntimeError: no data"),
-    "option not under args": ('"tptasks:WalkSign", scale: 2', "tasks[0]: scale: a plugin task takes its options under args"),
+    "option not under args": (
+        '"tptasks:WalkSign", scale: 2',
+        "tasks[0]: scale: a plugin task takes its options under args",
+    ),
     "unknown name": ("nosuchtask", "tasks[0].task: unknown task 'nosuchtask'"),
 }
 
@@ -190,11 +204,17 @@ def test_bad_task_plugins_exit_2_with_one_line_naming_the_field(case, plugin_dir
 @pytest.mark.parametrize(
     ("models", "task", "expected"),
     [
-        ('[{arch: lstm, args: {x: 1}}]', "{task: adding, seq_len: 3}", "models[0].args: only for plugins"),
-        ('["torch.nn:GRU", {arch: "torch.nn:GRU", args: {bais: false}}]', "{task: adding, seq_len: 3}",
-         "models[1].arch: torch.nn:GRU: the constructor raised TypeError"),
-        ('[{arch: "torch.nn:GRU", args: {hidden_size: 3}}]', "{task: adding, seq_len: 3}",
-         "models[0].args.hidden_size: rnnbench passes hidden_size itself"),
+        ("[{arch: lstm, args: {x: 1}}]", "{task: adding, seq_len: 3}", "models[0].args: only for plugins"),
+        (
+            '["torch.nn:GRU", {arch: "torch.nn:GRU", args: {bais: false}}]',
+            "{task: adding, seq_len: 3}",
+            "models[1].arch: torch.nn:GRU: the constructor raised TypeError",
+        ),
+        (
+            '[{arch: "torch.nn:GRU", args: {hidden_size: 3}}]',
+            "{task: adding, seq_len: 3}",
+            "models[0].args.hidden_size: rnnbench passes hidden_size itself",
+        ),
         ("[lstm]", "{task: adding, seq_len: 3, args: {x: 1}}", "tasks[0].args: only for plugin tasks"),
         ("[bilstm]", '{task: "tptasks:Causal", seq_len: 3}', "bidirectional bilstm on causal task tptasks:Causal"),
     ],
@@ -206,7 +226,51 @@ def test_args_and_plugin_task_facts_refused_in_one_line(models, task, expected, 
 
 
 def test_entries_differing_only_in_args_get_distinct_ids(write_suite):
-    path = _suite(write_suite, "{task: adding, seq_len: 3}", '[{arch: "torch.nn:GRU", args: {bias: true}}, {arch: "torch.nn:GRU", args: {bias: false}}]')
+    path = _suite(
+        write_suite,
+        "{task: adding, seq_len: 3}",
+        '[{arch: "torch.nn:GRU", args: {bias: true}}, {arch: "torch.nn:GRU", args: {bias: false}}]',
+    )
     _, cases, _ = load_suite(path)
     assert [c.label for c in cases] == ["torch.nn:GRU(bias=True)", "torch.nn:GRU(bias=False)"]
     assert [c.model_args for c in cases] == [{"bias": True}, {"bias": False}]
+
+
+# --- data identity: compare and ab refuse another data set, per case ---------------------------------
+
+
+def _data_doc(shas: list[str]) -> dict:
+
+    records = []
+    for i, sha in enumerate(shas):  # two entries of one plugin task, each reading its own file
+        record = make_case("lstm", "adding", 5)
+        record.update(id=f"mod:Series-path=f{i}.csv/T5/lstm/h8/s0", task="mod:Series")
+        record["data"] = {"dataset": f"f{i}.csv", "sha256": sha}
+        records.append(record)
+    return document(records, "owndata")
+
+
+def test_compare_refuses_a_case_whose_data_hash_differs_naming_it_and_both_hashes(tmp_path):
+
+    assert compare(_data_doc(["a" * 64, "b" * 64]), _data_doc(["a" * 64, "b" * 64])).rows
+    # the first entries agree; the second entry's file changed: the refusal names that case, not the task's first
+    base, new = _data_doc(["a" * 64, "b" * 64]), _data_doc(["a" * 64, "c" * 64])
+    with pytest.raises(CompareError) as err:
+        compare(base, new)
+    assert "case mod:Series-path=f1.csv/T5/lstm/h8/s0" in str(err.value)
+    assert f"sha256 {'b' * 64} vs {'c' * 64}" in str(err.value)
+    save_atomic(tmp_path / "base.json", base)
+    save_atomic(tmp_path / "new.json", new)
+    result = runner.invoke(app, ["compare", str(tmp_path / "base.json"), str(tmp_path / "new.json")])
+    assert "different data for task mod:Series, case mod:Series-path=f1.csv" in _one_error(result)
+
+
+def test_ab_refuses_sides_whose_data_hash_differs():
+
+    def side(sha: str) -> dict:
+        return {"walk/T3/lstm/h4": {"task": "walk", "data": {"dataset": "walks", "sha256": sha}}}
+
+    check_sides_data(side("a" * 64), side("a" * 64))
+    check_sides_data(side("a" * 64), {})  # a side from before the data records: nothing to compare
+    with pytest.raises(AbError, match=f"case walk/T3/lstm/h4 \\(sha256 {'a' * 64} vs {'b' * 64}\\)"):
+        check_sides_data(side("a" * 64), side("b" * 64))
