@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import ROOT
 from results_factory import case as make_case
 from results_factory import document
 from typer.testing import CliRunner
 
 from rnnbench.cli.main import app
-from rnnbench.compare.ab import AbError, check_sides_data
+from rnnbench.compare.ab import AbError, AbOptions, Side, check_sides_data, run_ab
 from rnnbench.compare.comparison import CompareError
 from rnnbench.compare.pairing import compare
 from rnnbench.results.store import save_atomic
@@ -22,6 +23,8 @@ runner = CliRunner()
 
 # The docs' minimal example (docs/plugins.md, "Task plugins"), plus broken variants for the checks.
 TASKS_MODULE = '''
+import os
+
 import torch
 from torch import Tensor, nn
 
@@ -60,7 +63,7 @@ class WalkSign(Task):
         return Evaluation(self.loss(outputs, batch).item(), accuracy, solved=accuracy >= 0.95)
 
     def data_record(self):
-        return {"dataset": "walks", "sha256": "%SHA%"}
+        return {"dataset": "walks", "sha256": os.environ.get("WALK_SHA", "%SHA%")}
 
 
 class Causal(WalkSign):
@@ -274,3 +277,12 @@ def test_ab_refuses_sides_whose_data_hash_differs():
     check_sides_data(side("a" * 64), {})  # a side from before the data records: nothing to compare
     with pytest.raises(AbError, match=f"case walk/T3/lstm/h4 \\(sha256 {'a' * 64} vs {'b' * 64}\\)"):
         check_sides_data(side("a" * 64), side("b" * 64))
+
+
+@pytest.mark.processes
+def test_ab_stops_before_timing_when_the_sides_read_other_data(plugin_dir, write_suite, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", f"{plugin_dir()}:{ROOT}")
+    path = _suite(write_suite, '{task: "tptasks:WalkSign", seq_len: 3}')
+    base, new = Side("base", env={"WALK_SHA": "a" * 64}), Side("new", env={"WALK_SHA": "b" * 64})
+    with pytest.raises(AbError, match="different data for task tptasks:WalkSign, case tptasks:WalkSign/T3/lstm/h4"):
+        run_ab(str(path), base, new, AbOptions(pairs=1, seconds=0.2))
