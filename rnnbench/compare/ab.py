@@ -218,10 +218,7 @@ def run_ab(
                     for side, h in zip((base, new), hello)
                 }
             on_progress(f"pair {index + 1}/{options.pairs}: preparing")
-            answers = [w.read("its entries (models built and warmed up)") for w in pair]
-            if index == 0:
-                check_sides_data(answers[0].get("data") or {}, answers[1].get("data") or {})
-            listed = [answer["entries"] for answer in answers]
+            listed = _listed_entries(pair, check_data=index == 0)
             new_names = {name for name, _ in listed[1]}
             entries = [(name, label) for name, label in listed[0] if name in new_names]
             if not entries:
@@ -242,6 +239,14 @@ def run_ab(
     finally:
         stop_all(w.process for w in workers)  # also on Ctrl-C: no worker outlives the orchestrator
     return doc
+
+
+def _listed_entries(pair: list[Worker], check_data: bool) -> list[list[list[str]]]:
+    """Each side's [name, label] entries once its models are built; first, that both read the same data."""
+    answers = [w.read("its entries (models built and warmed up)") for w in pair]
+    if check_data:
+        check_sides_data(answers[0].get("data") or {}, answers[1].get("data") or {})
+    return [answer["entries"] for answer in answers]
 
 
 def check_sides_data(base: dict[str, CaseData], new: dict[str, CaseData]) -> None:

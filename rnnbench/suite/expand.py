@@ -119,22 +119,16 @@ def expand(suite: Suite, max_cases: int = DEFAULT_MAX_CASES) -> list[Case]:
             task_overrides = {"train_size": task.train_size, "batch_size": task.batch_size, "train": task.train}
             for m, entry in _task_models(suite, task):
                 where = f"models[{m}]"
-                own = entry.model_dump(exclude={"arch", "label", "bidirectional", "args"})
-                unswept = _merge(suite.defaults, own, where)
+                unswept = _merge(
+                    suite.defaults, entry.model_dump(exclude={"arch", "label", "bidirectional", "args"}), where
+                )
                 unswept = _merge(unswept, task_overrides, f"tasks[{t}]")
                 overrides = {k: v for k, v in sweep.items() if k != "lr"}
                 if "lr" in sweep:  # the learning rate of the optimizer this case would have had, not the defaults'
                     overrides["optimizer"] = {**unswept.optimizer.model_dump(), "lr": sweep["lr"]}
                 settings = _merge(unswept, overrides, "matrix", keep_none=True)
                 _check_sweep(sweep, entry, settings, where)
-                if not isinstance(seq_len, int) or isinstance(seq_len, bool) or seq_len < 1:
-                    raise ValueError(f"matrix.seq_len: {seq_len!r} is not a positive integer")
-                spec = task_spec(task.task)
-                if seq_len < spec.min_seq_len:
-                    raise ValueError(f"matrix.seq_len: {seq_len} is below {task.task}'s minimum of {spec.min_seq_len}")
-                fixed = spec.seq_len_of
-                if fixed is not None and seq_len != fixed(spec.options(**task.options)):
-                    raise ValueError(f"matrix.seq_len: {task.task} has a fixed seq_len, not {seq_len}")
+                _check_seq_len(task, seq_len)
                 label = _model_label(entry, settings)
                 for seed in seeds_of(suite, task):
                     cid = case_id(task.task, task.options, seq_len, label, settings, seed, unswept)
@@ -160,6 +154,18 @@ def expand(suite: Suite, max_cases: int = DEFAULT_MAX_CASES) -> list[Case]:
                         )
                     )
     return cases
+
+
+def _check_seq_len(task: TaskEntry, seq_len: Any) -> None:
+    """A matrix seq_len the task accepts: a positive int, at least its minimum, its fixed length where it has one."""
+    if not isinstance(seq_len, int) or isinstance(seq_len, bool) or seq_len < 1:
+        raise ValueError(f"matrix.seq_len: {seq_len!r} is not a positive integer")
+    spec = task_spec(task.task)
+    if seq_len < spec.min_seq_len:
+        raise ValueError(f"matrix.seq_len: {seq_len} is below {task.task}'s minimum of {spec.min_seq_len}")
+    fixed = spec.seq_len_of
+    if fixed is not None and seq_len != fixed(spec.options(**task.options)):
+        raise ValueError(f"matrix.seq_len: {task.task} has a fixed seq_len, not {seq_len}")
 
 
 def _check_sweep(sweep: dict[str, Any], entry: ModelEntry, settings: CaseSettings, where: str) -> None:
