@@ -11,6 +11,8 @@ from results_factory import case as make_case
 from results_factory import document
 from typer.testing import CliRunner
 
+from rnnbench.claims.table import CLAIMS, context
+from rnnbench.claims.types import SUPPORTED, ClaimResult, Finding
 from rnnbench.cli.main import app
 from rnnbench.compare.ab import AbError, AbOptions, Side, check_sides_data, run_ab
 from rnnbench.compare.comparison import CompareError
@@ -286,3 +288,14 @@ def test_ab_stops_before_timing_when_the_sides_read_other_data(plugin_dir, write
     base, new = Side("base", env={"WALK_SHA": "a" * 64}), Side("new", env={"WALK_SHA": "b" * 64})
     with pytest.raises(AbError, match="different data for task tptasks:WalkSign, case tptasks:WalkSign/T3/lstm/h4"):
         run_ab(str(path), base, new, AbOptions(pairs=1, seconds=0.2))
+
+
+def test_claims_count_a_real_plugin_task_as_real_data():
+    record = make_case("lstm", "adding", 5)
+    stated = {"qualified_name": "mod.Series", "causal": True, "output_kind": "sequence", "real": True}
+    record.update(id="mod:Series/T5/lstm/h8/s0", task="mod:Series", task_plugin={"task": "mod:Series", **stated})
+    found = context(document([record]), ["lstm"])
+    assert found["plugin_real_tasks"] == ["mod:Series"]
+    findings = (Finding("mod:Series T5 h8", SUPPORTED, ()), Finding("adding T5 h8", SUPPORTED, ()))
+    result = ClaimResult(CLAIMS["bilstm_better"], SUPPORTED, "", findings, found)
+    assert result.by_data() == {"real": (SUPPORTED, ("mod:Series",)), "synthetic": (SUPPORTED, ("adding",))}
