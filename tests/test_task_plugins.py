@@ -180,7 +180,7 @@ BAD_TASKS = {
     ),
     "wrong arg": (
         '"tptasks:WalkSign", args: {scael: 2}',
-        "tasks[0].task: tptasks:WalkSign: the constructor raised TypeError: WalkSign.__init__() got an unexpected",
+        "tasks[0].args.scael: tptasks:WalkSign: the constructor raised TypeError: WalkSign.__init__() got an unexpected",
     ),
     "time first": ('"tptasks:TimeLast"', "tptasks:TimeLast: sample inputs have shape [3, 2, 1], expected [2, T, 1]"),
     "float64": ('"tptasks:Doubles"', "tptasks:Doubles: sample inputs are torch.float64, expected torch.float32"),
@@ -213,7 +213,7 @@ def test_bad_task_plugins_exit_2_with_one_line_naming_the_field(case, plugin_dir
         (
             '["torch.nn:GRU", {arch: "torch.nn:GRU", args: {bais: false}}]',
             "{task: adding, seq_len: 3}",
-            "models[1].arch: torch.nn:GRU: the constructor raised TypeError",
+            "models[1].args.bais: torch.nn:GRU: the constructor raised TypeError",
         ),
         (
             '[{arch: "torch.nn:GRU", args: {hidden_size: 3}}]',

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnbench.suite.arch import PLUGIN_GROUP, is_plugin
-from rnnbench.suite.plugin_import import PluginError, PluginSource, one_line, resolve_object
+from rnnbench.suite.plugin_import import PluginError, PluginSource, failing_field, one_line, resolve_object
 
 # The size of the check `validate` and `run` make before any case starts; B != T catches a
 # module that ignores batch_first.
@@ -168,7 +168,8 @@ def check_plugins(suite: Any) -> None:
             core = build_core(entry.arch, CHECK_INPUT, CHECK_HIDDEN, num_layers, bidirectional, entry.args)
             dry_output_size(core, CHECK_INPUT, bidirectional)
         except PluginError as err:
-            raise PluginError(f"{where}: {err}") from None
+            field = failing_field("arch", str(err), entry.args)
+            raise PluginError(f"models[{i}].{field}: {entry.arch}: {err}") from None
         gates = getattr(core, "gates", None)
         if gates is not None and _gates(core) is None:
             raise PluginError(f"{where}: gates is a {type(gates).__name__}, not an int")

@@ -39,6 +39,14 @@ def one_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}".splitlines()[0][:300]
 
 
+def failing_field(field: str, message: str, args: dict[str, Any] | None) -> str:
+    """`args.NAME` when a constructor refused one of the entry's `args` by name, else `field` (arch or task)."""
+    for name in args or {}:
+        if f"unexpected keyword argument {name!r}" in message:
+            return f"args.{name}"
+    return field
+
+
 def entry_point_names(group: str) -> list[str]:
     # Reads installed packages' metadata only; nothing is imported.
     return sorted({ep.name for ep in importlib.metadata.entry_points(group=group)})

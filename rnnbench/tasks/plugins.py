@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from rnnbench.suite.plugin_import import PluginError, one_line
+from rnnbench.suite.plugin_import import PluginError, failing_field, one_line
 from rnnbench.suite.task_ref import is_task_plugin, resolve_task, task_spec
 from rnnbench.tasks.base import Batch, Evaluation, Task
 from rnnbench.tasks.registry import build_task
@@ -113,7 +113,8 @@ def check_task_plugins(suite: Any) -> None:
         try:
             check_task(entry.task, entry.seq_len, entry.options)
         except PluginError as err:
-            raise PluginError(f"tasks[{j}].task: {entry.task}: {err}") from None
+            field = failing_field("task", str(err), entry.args)
+            raise PluginError(f"tasks[{j}].{field}: {entry.task}: {err}") from None
 
 
 def task_plugin_record(name: str) -> dict[str, Any] | None:
