@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from rnnbench import stats
 from rnnbench.analysis.grouping import Group, task_key
-from rnnbench.catalog import TASK_SPECS
 from rnnbench.claims.rules import section_pairs
 from rnnbench.claims.types import CONTRADICTED, INCONCLUSIVE, SUPPORTED, ClaimSettings, Finding, Measure
 from rnnbench.results.records import FinalJson, ResultsJson
+from rnnbench.results.task_facts import case_task_spec
 
 # Task keys (task plus non-default options, as the case id spells them) that count as complex sequences.
 COMPLEX_TASKS = {
@@ -121,7 +121,7 @@ def understanding_rule(doc: ResultsJson, labels: tuple[str, ...], s: ClaimSettin
     bilstm, lstm = labels
     findings = []
     for section, a, b in section_pairs(doc, bilstm, lstm):
-        spec = TASK_SPECS.get(a.cases[0]["task"])
+        spec = case_task_spec(a.cases[0])
         if spec is None or not spec.future:
             continue
         units, scale, chance, higher = paired_units(a, b)

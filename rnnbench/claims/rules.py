@@ -8,7 +8,6 @@ from rnnbench import stats
 from rnnbench.analysis import sweeps as analysis
 from rnnbench.analysis.grouping import Group, group_results, sweep_config
 from rnnbench.analysis.sweeps import HorizonResult
-from rnnbench.catalog import TASK_SPECS
 from rnnbench.claims import decide
 from rnnbench.claims.types import (
     CONTRADICTED,
@@ -19,6 +18,7 @@ from rnnbench.claims.types import (
     Measure,
 )
 from rnnbench.results.records import CaseJson, ResultsJson
+from rnnbench.results.task_facts import case_task_spec
 
 # --- helpers over the results document -------------------------------------------------------
 
@@ -211,8 +211,8 @@ def bilstm_better_rule(doc: ResultsJson, labels: tuple[str, ...], s: ClaimSettin
     findings = []
     alpha = 1.0 - s.confidence
     for section, a, b in section_pairs(doc, bilstm, lstm):
-        task = a.cases[0]["task"]
-        if TASK_SPECS.get(task) is None or TASK_SPECS[task].causal:
+        task, spec = a.cases[0]["task"], case_task_spec(a.cases[0])
+        if spec is None or spec.causal:
             continue
         values = [g.metrics for g in (a, b)]
         units = paired_units(a, b)

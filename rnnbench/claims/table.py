@@ -46,6 +46,7 @@ from rnnbench.claims.types import (
     combine,
 )
 from rnnbench.results.records import ResultsJson
+from rnnbench.results.task_facts import case_task_spec
 
 SWEEP = "seq_len sweep (≥ 2 lengths) with both architectures"
 
@@ -171,7 +172,7 @@ def context(doc: ResultsJson, labels: list[str]) -> Context:
         label: sorted({b for c in doc["cases"] if c.get("label", c["arch"]) == label and (b := c.get("backend"))})
         for label in labels
     }
-    return {
+    out: Context = {
         "device": env.get("device"),
         "device_name": env.get("device_name"),
         "dtype": env.get("dtype"),
@@ -179,6 +180,10 @@ def context(doc: ResultsJson, labels: list[str]) -> Context:
         "threads": env.get("threads"),
         "backends": backends,
     }
+    real = {c["task"] for c in doc["cases"] if c.get("task_plugin") and (spec := case_task_spec(c)) and spec.real}
+    if real:  # only where there are: a run without plugin tasks keeps its claims JSON as it was
+        out["plugin_real_tasks"] = sorted(real)
+    return out
 
 
 def evaluate_claim(doc: ResultsJson, claim: Claim, settings: ClaimSettings = ClaimSettings()) -> ClaimResult:

@@ -70,6 +70,7 @@ class Context(TypedDict, total=False):
     torch: str | None
     threads: int | None
     backends: dict[str, list[str]]  # label -> the kernel paths its cases ran on
+    plugin_real_tasks: list[str]  # plugin tasks whose class says `real = True` (results: task_plugin.real)
 
 
 class MeasureRecord(TypedDict):
@@ -184,7 +185,8 @@ class ClaimResult:
         tasks: dict[str, dict[str, None]] = {}
         for finding in self.findings:
             task = finding_task(finding.where)
-            kind = "real" if task in TASK_SPECS and TASK_SPECS[task].real else "synthetic"
+            real = task in TASK_SPECS and TASK_SPECS[task].real or task in self.context.get("plugin_real_tasks", ())
+            kind = "real" if real else "synthetic"
             kinds.setdefault(kind, []).append(finding)
             tasks.setdefault(kind, {})[task or finding.where] = None
         decide = self.claim.decide or combine
@@ -227,7 +229,7 @@ def finding_record(finding: Finding) -> FindingRecord:
 
 def finding_task(where: str) -> str | None:
     """The task a finding's `where` starts with (a task name, then its options, length and sizes)."""
-    match = re.match(r"[A-Za-z0-9_]+", where)
+    match = re.match(r"[A-Za-z0-9_.:]+", where)  # a built-in's name, or a plugin's package.module:Name
     return match.group(0) if match else None
 
 

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rnnbench.suite.arch import is_plugin
 from rnnbench.suite.expand import load_suite
 from rnnbench.suite.files import SuiteError
+from rnnbench.suite.task_ref import is_task_plugin
 
 EXIT_OK, EXIT_CASES_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_REGRESSION = 1  # compare --fail-on-regression
@@ -43,12 +44,15 @@ def load_suite_or_fail(suite: str, max_cases: int):
 
 
 def check_plugins_or_fail(suite, path: Path) -> None:
-    """Import, build and dry-run each plugin before any case starts; built-in-only suites never import torch."""
-    if not any(is_plugin(entry.arch) for entry in suite.models):
+    """Import, build and dry-run each plugin, model or task, before any case starts; built-in-only suites never import torch."""
+    models, tasks = (any(is_plugin(m.arch) for m in suite.models), any(is_task_plugin(t.task) for t in suite.tasks))
+    if not (models or tasks):
         return
     from rnnbench.models.plugins import PluginError, check_plugins
+    from rnnbench.tasks.plugins import check_task_plugins
 
     try:
+        check_task_plugins(suite)
         check_plugins(suite)
     except PluginError as err:
         raise fail(f"{path}: {err}") from None

@@ -25,6 +25,7 @@ from typing import cast
 from typing_extensions import NotRequired, TypedDict
 
 from rnnbench import stats
+from rnnbench.compare.checks import data_mismatch
 from rnnbench.compare.comparison import CompareOptions, Comparison
 from rnnbench.compare.numerics import DEFAULT_ATOL, DEFAULT_RTOL, NumericsJson
 from rnnbench.compare.output_check import add_numerics, check_outputs
@@ -32,7 +33,7 @@ from rnnbench.compare.rows import Row, decided_timing_row
 from rnnbench.cores import core_slots, pin
 from rnnbench.measure.allocator import steady_env
 from rnnbench.phases import PHASES
-from rnnbench.results.ab_protocol import Answer, Hello, Request, SampleBlock
+from rnnbench.results.ab_protocol import Answer, CaseData, Hello, Request, SampleBlock
 from rnnbench.run.worker_process import WorkerError, WorkerProcess, child_env, python_module, stop_all
 
 WORKER_MODULE = "rnnbench.run.ab_worker"
@@ -217,7 +218,7 @@ def run_ab(
                     for side, h in zip((base, new), hello)
                 }
             on_progress(f"pair {index + 1}/{options.pairs}: preparing")
-            listed = [w.read("its entries (models built and warmed up)")["entries"] for w in pair]
+            listed = _listed_entries(pair, check_data=index == 0)
             new_names = {name for name, _ in listed[1]}
             entries = [(name, label) for name, label in listed[0] if name in new_names]
             if not entries:
@@ -238,6 +239,22 @@ def run_ab(
     finally:
         stop_all(w.process for w in workers)  # also on Ctrl-C: no worker outlives the orchestrator
     return doc
+
+
+def _listed_entries(pair: list[Worker], check_data: bool) -> list[list[list[str]]]:
+    """Each side's [name, label] entries once its models are built; first, that both read the same data."""
+    answers = [w.read("its entries (models built and warmed up)") for w in pair]
+    if check_data:
+        check_sides_data(answers[0].get("data") or {}, answers[1].get("data") or {})
+    return [answer["entries"] for answer in answers]
+
+
+def check_sides_data(base: dict[str, CaseData], new: dict[str, CaseData]) -> None:
+    """Both sides' models of one case trained on data with one sha256 (a side whose file changed is refused)."""
+    for key in sorted(set(base) & set(new)):
+        mismatch = data_mismatch(key, base[key]["task"], base[key]["data"], new[key]["data"])
+        if mismatch is not None:
+            raise AbError(mismatch.replace("compare runs", "run both sides"))
 
 
 def _time_pair(

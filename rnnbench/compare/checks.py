@@ -37,31 +37,41 @@ def _env(env: EnvJson, key: str) -> object:
     return env.get(key)
 
 
-def _data_sets(doc: ResultsJson) -> dict[str, DataJson]:
-    """task -> the data record of its cases (real-data tasks only; the first case of each task)."""
-    out: dict[str, DataJson] = {}
+def _data_sets(doc: ResultsJson) -> dict[str, tuple[str, DataJson]]:
+    """case id -> (task, the case's data record): cases of real-data tasks (built-in or plugin) only."""
+    out: dict[str, tuple[str, DataJson]] = {}
     for case in doc["cases"]:
         data = case.get("data")
         if isinstance(data, dict):
-            out.setdefault(case["task"], data)
+            out[case["id"]] = (case["task"], data)
     return out
 
 
 def check_same_data(base: ResultsJson, new: ResultsJson) -> None:
-    """A real-data task scored on another data set (charlm read from another Python's stdlib) is not comparable."""
+    """A case scored on another data set (another file, charlm read from another Python's stdlib) is not comparable.
+
+    Checked per case, as the cases are paired by id: two entries of one task may read different files.
+    """
     base_data, new_data = _data_sets(base), _data_sets(new)
-    for task in sorted(set(base_data) & set(new_data)):
-        old, now = base_data[task], new_data[task]
-        if old.get("sha256") != now.get("sha256"):
-            raise CompareError(
-                f"different data for task {task} (sha256 {_data_name(old)} vs {_data_name(now)}): "
-                "its scores are not comparable; compare runs on the same corpus"
-            )
+    for case_id in sorted(set(base_data) & set(new_data)):
+        (task, old), (_, now) = base_data[case_id], new_data[case_id]
+        if (mismatch := data_mismatch(case_id, task, old, now)) is not None:
+            raise CompareError(mismatch)
+
+
+def data_mismatch(case_id: str, task: str, base: DataJson, new: DataJson) -> str | None:
+    """The one line that refuses two data records of one case whose sha256 differ; None when they agree."""
+    if base.get("sha256") == new.get("sha256"):
+        return None
+    return (
+        f"different data for task {task}, case {case_id} (sha256 {_data_name(base)} vs {_data_name(new)}): "
+        "its scores are not comparable; compare runs on the same data"
+    )
 
 
 def _data_name(record: DataJson) -> str:
     python = f", Python {record['python']}" if record.get("python") else ""
-    return f"{str(record.get('sha256'))[:12]}{python}"
+    return f"{record.get('sha256')}{python}"
 
 
 def _schema_default(key: str) -> Any:

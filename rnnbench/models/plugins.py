@@ -10,143 +10,45 @@ before any timer starts; the wrapper's forward adds only the head's slicing that
 from __future__ import annotations
 
 import functools
-import hashlib
-import importlib
-import importlib.metadata
-import inspect
-import os
-import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 
-from rnnbench.suite.arch import PLUGIN_GROUP, QUALIFIED, is_plugin
+from rnnbench.suite.arch import PLUGIN_GROUP, is_plugin
+from rnnbench.suite.plugin_import import PluginError, PluginSource, failing_field, one_line, resolve_object
 
 # The size of the check `validate` and `run` make before any case starts; B != T catches a
 # module that ignores batch_first.
 CHECK_INPUT, CHECK_HIDDEN, CHECK_BATCH, CHECK_STEPS = 3, 4, 2, 3
 
 
-class PluginError(Exception):
-    """A plugin that cannot be used; the message is one line (the caller adds the file and field)."""
-
-
-@dataclass(frozen=True)
-class PluginSource:
-    """Where a plugin comes from, as recorded with every case it runs in."""
-
-    arch: str
-    qualified_name: str
-    file: str | None
-    file_sha256: str | None
-    package: str | None
-    version: str | None
-
-    def as_record(self, bidirectional: bool) -> dict[str, Any]:
-        return {**asdict(self), "bidirectional": bidirectional}
-
-
-def _one_line(err: BaseException) -> str:
-    return f"{type(err).__name__}: {err}".splitlines()[0][:300]
-
-
-def _import(module: str) -> Any:
-    if os.getcwd() not in sys.path:  # "importable from the working folder", as with `python -m`
-        sys.path.append(os.getcwd())
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as err:
-        if err.name and (module == err.name or module.startswith(err.name + ".")):
-            raise PluginError(
-                f"module {module!r} not found (not importable from the working folder or PYTHONPATH)"
-            ) from None
-        raise PluginError(f"module not found while importing {module!r}: {err.name!r}") from None
-    except Exception as err:  # a plugin's import may raise anything
-        raise PluginError(f"importing {module!r} raised {_one_line(err)}") from None
-
-
-def _attribute(owner: Any, dotted: str, where: str) -> Any:
-    value = owner
-    for part in dotted.split("."):
-        if not hasattr(value, part):
-            raise PluginError(f"{where} has no attribute {dotted!r}")
-        value = getattr(value, part)
-    return value
-
-
-def _entry_point(name: str) -> importlib.metadata.EntryPoint:
-    found = [ep for ep in importlib.metadata.entry_points(group=PLUGIN_GROUP) if ep.name == name]
-    if not found:
-        raise PluginError(f"no entry point {name!r} in group {PLUGIN_GROUP}")
-    return found[0]
-
-
-def _file_of(obj: Any) -> str | None:
-    try:
-        return inspect.getsourcefile(obj) or inspect.getfile(obj)
-    except TypeError:
-        module = sys.modules.get(getattr(obj, "__module__", ""), None)
-        return getattr(module, "__file__", None)
-
-
-def _sha256(path: str | None) -> str | None:
-    if path is None or not os.path.isfile(path):
-        return None
-    with open(path, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()
-
-
-def _distribution_of(module: str) -> tuple[str | None, str | None]:
-    """The installed package that provides `module`'s top-level package, and its version."""
-    names = importlib.metadata.packages_distributions().get(module.split(".")[0], [])
-    if not names:
-        return None, None
-    try:
-        return names[0], importlib.metadata.version(names[0])
-    except importlib.metadata.PackageNotFoundError:
-        return names[0], None
-
-
 @functools.cache
 def resolve(arch: str) -> tuple[Callable[..., nn.Module], PluginSource]:
     """The constructor `arch` names and where it comes from; imported once per process."""
-    match = QUALIFIED.match(arch)
-    if match:
-        module_name, attr = match.groups()
-        factory = _attribute(_import(module_name), attr, f"module {module_name!r}")
-        package, version = _distribution_of(module_name)
-    else:
-        ep = _entry_point(arch)
-        try:
-            factory = ep.load()
-        except ModuleNotFoundError as err:
-            raise PluginError(f"entry point {arch!r} = {ep.value!r}: module {err.name!r} not found") from None
-        except AttributeError as err:
-            raise PluginError(f"entry point {arch!r} = {ep.value!r}: attribute missing ({err})") from None
-        except Exception as err:
-            raise PluginError(f"entry point {arch!r} = {ep.value!r}: loading raised {_one_line(err)}") from None
-        dist = getattr(ep, "dist", None)
-        package, version = (dist.name, dist.version) if dist is not None else (None, None)
-    if not callable(factory):
-        raise PluginError(f"{arch!r} is a {type(factory).__name__}, not a class or function")
-    qualified = f"{getattr(factory, '__module__', '?')}.{getattr(factory, '__qualname__', repr(factory))}"
-    file = _file_of(factory)
-    return factory, PluginSource(arch, qualified, file, _sha256(file), package, version)
+    return resolve_object(arch, PLUGIN_GROUP)
 
 
-def build_core(arch: str, input_size: int, hidden_size: int, num_layers: int, bidirectional: bool) -> nn.Module:
+def build_core(
+    arch: str,
+    input_size: int,
+    hidden_size: int,
+    num_layers: int,
+    bidirectional: bool,
+    args: dict[str, Any] | None = None,
+) -> nn.Module:
+    """The user's module, built with rnnbench's sizes and the entry's own `args` (a wrong name: the constructor raises)."""
     factory, _ = resolve(arch)
-    kwargs: dict[str, Any] = dict(input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
+    kwargs: dict[str, Any] = dict(args or {})
+    kwargs.update(input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
     kwargs["batch_first"] = True
     if bidirectional:
         kwargs["bidirectional"] = True
     try:
         core = factory(**kwargs)
     except Exception as err:
-        raise PluginError(f"the constructor raised {_one_line(err)}") from None
+        raise PluginError(f"the constructor raised {one_line(err)}") from None
     if not isinstance(core, nn.Module):
         raise PluginError(f"the constructor returned a {type(core).__name__}, not an nn.Module")
     return core
@@ -172,7 +74,7 @@ def dry_output_size(core: nn.Module, input_size: int, bidirectional: bool) -> in
         except PluginError:
             raise
         except Exception as err:
-            raise PluginError(f"forward raised {_one_line(err)}") from None
+            raise PluginError(f"forward raised {one_line(err)}") from None
     if out.dim() != 3 or tuple(out.shape[:2]) != (CHECK_BATCH, CHECK_STEPS) or out.shape[2] < 1:
         raise PluginError(
             f"forward of a [{CHECK_BATCH}, {CHECK_STEPS}, {input_size}] batch returned shape {list(out.shape)}, "
@@ -208,6 +110,7 @@ class PluginModel(nn.Module):
         hidden_size: int | list[int] = 64,
         num_layers: int = 1,
         bidirectional: bool = False,
+        args: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if isinstance(hidden_size, list):
@@ -216,10 +119,10 @@ class PluginModel(nn.Module):
             hidden_size = hidden_size[0]
         self.arch, self.bidirectional, self.output_kind = arch, bidirectional, output_kind
         self.hidden_sizes = [hidden_size] * num_layers
-        self.core = build_core(arch, input_size, hidden_size, num_layers, bidirectional)
+        self.core = build_core(arch, input_size, hidden_size, num_layers, bidirectional, args)
         self.output_dim = dry_output_size(self.core, input_size, bidirectional)
         self.head = nn.Linear(self.output_dim, output_size)
-        self.plugin = resolve(arch)[1].as_record(bidirectional)
+        self.plugin = {**resolve(arch)[1].as_record(bidirectional), "args": dict(args or {})}
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.core(x)
@@ -262,10 +165,11 @@ def check_plugins(suite: Any) -> None:
         num_layers = entry.num_layers or suite.defaults.num_layers
         bidirectional = bool(entry.bidirectional)
         try:
-            core = build_core(entry.arch, CHECK_INPUT, CHECK_HIDDEN, num_layers, bidirectional)
+            core = build_core(entry.arch, CHECK_INPUT, CHECK_HIDDEN, num_layers, bidirectional, entry.args)
             dry_output_size(core, CHECK_INPUT, bidirectional)
         except PluginError as err:
-            raise PluginError(f"{where}: {err}") from None
+            field = failing_field("arch", str(err), entry.args)
+            raise PluginError(f"models[{i}].{field}: {entry.arch}: {err}") from None
         gates = getattr(core, "gates", None)
         if gates is not None and _gates(core) is None:
             raise PluginError(f"{where}: gates is a {type(gates).__name__}, not an int")

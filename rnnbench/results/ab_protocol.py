@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing_extensions import TypedDict
 
+from rnnbench.results.records import DataJson
+
 
 class Hello(TypedDict, total=False):
     """A worker's fingerprint, sent once it has imported python, torch and rnnbench."""
@@ -37,6 +39,13 @@ class ModelOutputs(TypedDict, total=False):
     error: str
 
 
+class CaseData(TypedDict):
+    """A prepared model's task and its data record (real-data tasks only): `ab` refuses sides whose sha256 differ."""
+
+    task: str
+    data: DataJson
+
+
 class Request(TypedDict, total=False):
     """What the orchestrator asks: prepare, sample, outputs (save or load) or quit."""
 
@@ -56,6 +65,7 @@ class Answer(TypedDict, total=False):
 
     hello: Hello
     entries: list[list[str]]  # prepare: [name, label] per entry
+    data: dict[str, CaseData]  # prepare: model key -> its task's data record (absent from older workers)
     total_ms: list[float]  # sample: a SampleBlock's keys
     phases_ms: dict[str, list[float]]
     outputs: dict[str, ModelOutputs]

@@ -121,6 +121,23 @@ class PluginJson(TypedDict):
     package: NotRequired[str | None]
     version: NotRequired[str | None]
     bidirectional: NotRequired[bool]
+    args: NotRequired[dict[str, object]]  # the entry's constructor arguments (files before them: absent)
+
+
+class TaskPluginJson(TypedDict):
+    """Where a plugin task came from (tasks/plugins.task_plugin_record) and the facts its class states."""
+
+    task: str
+    qualified_name: str
+    file: str | None
+    file_sha256: str | None
+    package: str | None
+    version: str | None
+    description: str
+    causal: bool
+    output_kind: str
+    future: bool
+    real: bool
 
 
 class MatchedJson(TypedDict, total=False):
@@ -156,6 +173,7 @@ class CaseJson(TypedDict):
     paired: NotRequired[PairedJson]
     ran_on: NotRequired[RanOnJson]
     plugin: NotRequired[PluginJson]
+    task_plugin: NotRequired[TaskPluginJson]
     # written by the driver, not checked by the schema
     settings: NotRequired[dict[str, Any]]  # the case's suite settings (suite.schema.CaseSettings, as JSON)
     hidden_size: NotRequired[int]

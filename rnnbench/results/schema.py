@@ -159,6 +159,18 @@ class PluginRecord(Record):
     package: StrictStr | None = None
     version: StrictStr | None = None
     bidirectional: StrictBool = False
+    args: dict[str, Any] | None = None  # the entry's constructor arguments
+
+
+class TaskPluginRecord(Record):
+    """Where a plugin task came from and the facts its class stated (claims read causality from here)."""
+
+    task: StrictStr
+    qualified_name: StrictStr
+    causal: StrictBool
+    output_kind: Literal["last", "sequence"]
+    future: StrictBool = False
+    real: StrictBool = False
 
 
 class CaseRecord(Record):
@@ -183,6 +195,7 @@ class CaseRecord(Record):
     paired: PairedRecord | None = None  # absent in files from before interleaved timing
     ran_on: RanOnRecord | None = None
     plugin: PluginRecord | None = None
+    task_plugin: TaskPluginRecord | None = None
 
     @model_validator(mode="after")
     def _readable(self) -> CaseRecord:

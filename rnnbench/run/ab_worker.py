@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rnnbench.results.ab_protocol import Answer, Request, SampleBlock
+from rnnbench.results.ab_protocol import Answer, CaseData, Request, SampleBlock
 from rnnbench.run.worker_process import ChildChannel
 
 if TYPE_CHECKING:  # torch only once the worker has said hello
@@ -72,6 +72,7 @@ class _Worker:
         self.models: dict[str, tuple[nn.Module, bool, int, str]] = {}  # entry -> model, is inference, warm-up, label
         self.checked: dict[str, Prepared] = {}  # train entry -> its prepared model, task and batch (numerics)
         self.sync, self.use_events = make_sync("cpu"), False
+        self.data: dict[str, CaseData] = {}  # model key -> its real data set's record, checked against the other side
 
     def answer(self, request: Request) -> Answer | SampleBlock:
         cmd = request.get("cmd")
@@ -79,7 +80,7 @@ class _Worker:
             self.prepare(request["suite"])
             for name in self.entries:
                 self.block(name, request.get("warmup", self.models[name][2]), padded=False)
-            return {"entries": [[name, self.models[name][3]] for name in self.entries]}
+            return {"entries": [[name, self.models[name][3]] for name in self.entries], "data": self.data}
         if cmd == "sample":
             return self.block(request["entry"], int(request["n"]), padded=True)
         if cmd == "outputs":
@@ -109,6 +110,8 @@ class _Worker:
             prepared = prepare(representatives(group), device)
             s = group[0].settings
             for key, p in prepared.items():
+                if (data := p.task.data_record()) is not None:
+                    self.data[key] = {"task": p.case.task, "data": data}  # type: ignore[typeddict-item]
                 self.entries[f"{key}|train"] = train_entry(p, s.grad_clip)
                 self.models[f"{key}|train"] = (p.model, False, s.timing.warmup, p.case.label)
                 self.checked[f"{key}|train"] = p

@@ -63,6 +63,7 @@ def build_case_model(case: Case, task, device: torch.device) -> Recurrent | Plug
             hidden_size=s.hidden_size,
             num_layers=s.num_layers,
             bidirectional=case.bidirectional,
+            args=case.model_args,
         )
         return plugin.to(device)
     model = MODELS[case.arch](

@@ -21,7 +21,7 @@ from rnnbench.run.train import make_optimizer
 from rnnbench.stats import summarize
 from rnnbench.suite.expand import model_key
 from rnnbench.suite.schema import Case
-from rnnbench.tasks.registry import TASKS
+from rnnbench.tasks.registry import build_task
 
 
 def group_id(cases: list[Case]) -> str:
@@ -64,7 +64,7 @@ def prepare(reps: dict[str, Case], device: torch.device) -> dict[str, Prepared]:
     prepared: dict[str, Prepared] = {}
     for key, case in reps.items():
         s = case.settings
-        task = TASKS[case.task](seq_len=case.seq_len, **case.task_options)
+        task = build_task(case.task, case.seq_len, case.task_options)
         model = with_dtype(build_case_model(case, task, device), device, case.dtype)
         generator = timing_generator(case)
         prepared[key] = Prepared(

@@ -20,6 +20,7 @@ from rnnbench.results.records import (
     PluginJson,
     RanOnJson,
     ResultsJson,
+    TaskPluginJson,
     TimingJson,
     TrainJson,
 )
@@ -75,6 +76,7 @@ class TrainPart(TypedDict, total=False):
     forward_flops: int | None  # popped by assemble: it becomes `flops`
     data: DataJson
     plugin: PluginJson
+    task_plugin: TaskPluginJson
     impl: str
     hidden_size: int
     matched: MatchedJson

@@ -29,7 +29,8 @@ from rnnbench.run.speed import failure, time_cases
 from rnnbench.run.train import TrainLimits, make_optimizer, train
 from rnnbench.suite.schema import Case
 from rnnbench.tasks.data import eval_batch, train_batches
-from rnnbench.tasks.registry import TASKS
+from rnnbench.tasks.plugins import task_plugin_record
+from rnnbench.tasks.registry import build_task
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def train_case(case: Case, options: RunOptions = RunOptions(), on_event: EventFn
 
 def _train_part(case: Case, on_event: EventFn) -> TrainPart:
     device = resolve_device(case.device)
-    task = TASKS[case.task](seq_len=case.seq_len, **case.task_options)
+    task = build_task(case.task, case.seq_len, case.task_options)
     model = build_case_model(case, task, device)
     out: TrainPart = {
         "gates": model.gates,
@@ -123,6 +124,8 @@ def _train_part(case: Case, on_event: EventFn) -> TrainPart:
         out["data"] = data  # the data set's hash (and the corpus's Python): compare refuses a mismatch
     if isinstance(model, PluginModel):
         out.update({"plugin": model.plugin, "impl": "plugin"})
+    if (task_plugin := task_plugin_record(case.task)) is not None:
+        out["task_plugin"] = task_plugin  # where the task came from and the facts (causal, output kind) it stated
     if (matched := match_case(case, task.input_size)) is not None:
         out.update({"hidden_size": matched.hidden_size, "matched": matched.as_record()})
     on_event({"kind": "phase", "phase": "counting memory"})

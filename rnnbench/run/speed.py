@@ -26,7 +26,7 @@ from rnnbench.run.parts import Failure, SpeedBlock
 from rnnbench.run.timing_processes import time_group_in_processes
 from rnnbench.run.train import make_optimizer
 from rnnbench.suite.schema import Case
-from rnnbench.tasks.registry import TASKS
+from rnnbench.tasks.registry import build_task
 
 SOLO, PAIRED, PROCESSES = "solo", "paired", "processes"
 
@@ -78,7 +78,7 @@ def failure(err: Exception) -> Failure:
 def solo_speed(case: Case, on_event: EventFn) -> SpeedBlock:
     try:
         device = resolve_device(case.device)
-        task = TASKS[case.task](seq_len=case.seq_len, **case.task_options)
+        task = build_task(case.task, case.seq_len, case.task_options)
         return measure_speed(case, task, build_case_model(case, task, device), device, on_event)
     except Exception as err:  # recorded on the case; its training still runs
         return SpeedBlock(**failure(err))

@@ -8,10 +8,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rnnbench.catalog import CELL_IMPLS, MODEL_SPECS, TASK_SPECS
-from rnnbench.suite.arch import is_plugin
+from rnnbench.catalog import CELL_IMPLS, MODEL_SPECS
+from rnnbench.suite.arch import args_tag, is_plugin
 from rnnbench.suite.files import SuiteError, read_yaml, resolve_suite_path
 from rnnbench.suite.schema import Case, CaseSettings, ModelEntry, Suite, TaskEntry, first_error
+from rnnbench.suite.task_ref import task_spec
 
 DEFAULT_MAX_CASES = 5_000  # more than a day of CPU time at the smallest sizes; override with --max-cases
 
@@ -61,8 +62,12 @@ def case_id(
     return "/".join(parts)
 
 
+_NO_DEFAULT = object()  # a plugin task's args have no default the id could omit
+
+
 def _option_default(task: str, key: str) -> Any:
-    return TASK_SPECS[task].options.model_fields[key].default
+    field = task_spec(task).options.model_fields.get(key)
+    return _NO_DEFAULT if field is None else field.default
 
 
 def _model_label(entry: ModelEntry, settings: CaseSettings) -> str:
@@ -70,7 +75,7 @@ def _model_label(entry: ModelEntry, settings: CaseSettings) -> str:
         return entry.label
     label = entry.arch
     if is_plugin(entry.arch):  # impl and forget_bias do not apply to a plugin
-        return label + ("-bi" if entry.bidirectional else "")
+        return label + args_tag(entry.args) + ("-bi" if entry.bidirectional else "")
     if settings.impl != "fused":
         label += f"-{settings.impl}"
     if settings.forget_bias is not None:
@@ -114,22 +119,16 @@ def expand(suite: Suite, max_cases: int = DEFAULT_MAX_CASES) -> list[Case]:
             task_overrides = {"train_size": task.train_size, "batch_size": task.batch_size, "train": task.train}
             for m, entry in _task_models(suite, task):
                 where = f"models[{m}]"
-                unswept = _merge(suite.defaults, entry.model_dump(exclude={"arch", "label", "bidirectional"}), where)
+                unswept = _merge(
+                    suite.defaults, entry.model_dump(exclude={"arch", "label", "bidirectional", "args"}), where
+                )
                 unswept = _merge(unswept, task_overrides, f"tasks[{t}]")
                 overrides = {k: v for k, v in sweep.items() if k != "lr"}
                 if "lr" in sweep:  # the learning rate of the optimizer this case would have had, not the defaults'
                     overrides["optimizer"] = {**unswept.optimizer.model_dump(), "lr": sweep["lr"]}
                 settings = _merge(unswept, overrides, "matrix", keep_none=True)
                 _check_sweep(sweep, entry, settings, where)
-                if not isinstance(seq_len, int) or isinstance(seq_len, bool) or seq_len < 1:
-                    raise ValueError(f"matrix.seq_len: {seq_len!r} is not a positive integer")
-                if seq_len < TASK_SPECS[task.task].min_seq_len:
-                    raise ValueError(
-                        f"matrix.seq_len: {seq_len} is below {task.task}'s minimum of {TASK_SPECS[task.task].min_seq_len}"
-                    )
-                fixed = TASK_SPECS[task.task].seq_len_of
-                if fixed is not None and seq_len != fixed(TASK_SPECS[task.task].options(**task.options)):
-                    raise ValueError(f"matrix.seq_len: {task.task} has a fixed seq_len, not {seq_len}")
+                _check_seq_len(task, seq_len)
                 label = _model_label(entry, settings)
                 for seed in seeds_of(suite, task):
                     cid = case_id(task.task, task.options, seq_len, label, settings, seed, unswept)
@@ -151,9 +150,22 @@ def expand(suite: Suite, max_cases: int = DEFAULT_MAX_CASES) -> list[Case]:
                             dtype=suite.dtype,
                             settings=settings,
                             bidirectional=bool(entry.bidirectional),
+                            model_args=entry.args,
                         )
                     )
     return cases
+
+
+def _check_seq_len(task: TaskEntry, seq_len: Any) -> None:
+    """A matrix seq_len the task accepts: a positive int, at least its minimum, its fixed length where it has one."""
+    if not isinstance(seq_len, int) or isinstance(seq_len, bool) or seq_len < 1:
+        raise ValueError(f"matrix.seq_len: {seq_len!r} is not a positive integer")
+    spec = task_spec(task.task)
+    if seq_len < spec.min_seq_len:
+        raise ValueError(f"matrix.seq_len: {seq_len} is below {task.task}'s minimum of {spec.min_seq_len}")
+    fixed = spec.seq_len_of
+    if fixed is not None and seq_len != fixed(spec.options(**task.options)):
+        raise ValueError(f"matrix.seq_len: {task.task} has a fixed seq_len, not {seq_len}")
 
 
 def _check_sweep(sweep: dict[str, Any], entry: ModelEntry, settings: CaseSettings, where: str) -> None:

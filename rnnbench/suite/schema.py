@@ -12,12 +12,14 @@ from pydantic import (
     StrictBool,
     StrictInt,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from rnnbench.catalog import CELL_IMPLS, MODEL_SPECS, TASK_SPECS, missing_extra
-from rnnbench.suite.arch import check_arch, is_plugin
+from rnnbench.suite.arch import RESERVED_MODEL_ARGS, check_arch, is_plugin
+from rnnbench.suite.task_ref import check_task, is_task_plugin, task_spec
 
 # Strict ints: YAML `true` is not the size 1. Floats stay lax, since YAML 1.1 reads `1e-3` as a string.
 PositiveInt = Annotated[StrictInt, Field(gt=0)]
@@ -124,6 +126,7 @@ class ModelEntry(Strict):
     inference: InferenceConfig | None = None
     label: str | None = None  # column name in tables; defaults to arch (+ impl and other differences)
     bidirectional: bool | None = None  # plugins only: rnnbench passes bidirectional=True to the constructor
+    args: dict[str, Any] | None = None  # plugins only: passed on to the constructor as keyword arguments
 
     _match_params_known = field_validator("match_params")(_known_reference)
     _arch_known = field_validator("arch")(check_arch)
@@ -142,6 +145,17 @@ class TaskEntry(BaseModel):
     models: list[str] | None = Field(None, min_length=1)
     # this entry's seeds instead of the suite's: a claim that needs many seeds gets them only where it is measured
     seeds: list[Seed] | None = Field(None, min_length=1)
+    args: dict[str, Any] | None = None  # plugin tasks only: the constructor's own keyword arguments
+
+    _task_known = field_validator("task")(check_task)
+
+    @field_validator("args")
+    @classmethod
+    def _args_for_plugins(cls, args: dict[str, Any] | None, info: ValidationInfo) -> dict[str, Any] | None:
+        task = info.data.get("task")
+        if args is not None and isinstance(task, str) and not is_task_plugin(task):
+            raise ValueError(f"only for plugin tasks; {task}'s options are keys of the entry")
+        return args
 
     @field_validator("seeds")
     @classmethod
@@ -152,8 +166,9 @@ class TaskEntry(BaseModel):
 
     @model_validator(mode="after")
     def _known_task_and_options(self) -> TaskEntry:
-        if self.task not in TASK_SPECS:
-            raise ValueError(f"unknown task {self.task!r} (known: {', '.join(sorted(TASK_SPECS))})")
+        if is_task_plugin(self.task):
+            _plugin_task_fits(self)
+            return self
         spec = TASK_SPECS[self.task]
         if self.seq_len < spec.min_seq_len:
             raise ValueError(f"seq_len {self.seq_len} is below {self.task}'s minimum of {spec.min_seq_len}")
@@ -175,8 +190,19 @@ class TaskEntry(BaseModel):
 
     @property
     def options(self) -> dict[str, Any]:
+        if is_task_plugin(self.task):
+            return dict(self.args or {})
         spec_options = TASK_SPECS[self.task].options
         return spec_options.model_validate(self.model_extra or {}).model_dump()
+
+
+def _plugin_task_fits(entry: TaskEntry) -> None:
+    """A plugin task's options go under `args` (its keys and rnnbench's never collide); its own minimum seq_len holds."""
+    for key in entry.model_extra or {}:
+        raise ValueError(f"{key}: a plugin task takes its options under args ({{args: {{{key}: …}}}})")
+    spec = task_spec(entry.task)
+    if entry.seq_len < spec.min_seq_len:
+        raise ValueError(f"seq_len {entry.seq_len} is below {entry.task}'s minimum of {spec.min_seq_len}")
 
 
 MATRIX_KEYS = ("seq_len", "hidden_size", "num_layers", "batch_size", "train_size", "impl", "lr", "forget_bias")
@@ -249,6 +275,10 @@ class Suite(Strict):
                 raise ValueError(
                     f"models[{i}].bidirectional: only for plugins; the built-ins have bilstm, bigru, birnn, bipeephole"
                 )
+            if entry.args is not None:
+                raise ValueError(
+                    f"models[{i}].args: only for plugins; {entry.arch}'s settings are suite keys (hidden_size, num_layers, …)"
+                )
             spec = MODEL_SPECS[entry.arch]
             impl = entry.impl or self.defaults.impl
             if impl not in CELL_IMPLS[spec.cell]:
@@ -259,7 +289,7 @@ class Suite(Strict):
             for j, task in enumerate(self.tasks):
                 if task.models is not None and not ({entry.arch, entry.label} & set(task.models)):
                     continue  # this model does not run on this task
-                if spec.bidirectional and TASK_SPECS[task.task].causal:
+                if spec.bidirectional and task_spec(task.task).causal:
                     raise ValueError(
                         f"models[{i}] / tasks[{j}]: bidirectional {entry.arch} on causal task {task.task} "
                         "would see the answer from the future"
@@ -283,9 +313,11 @@ def _plugin_entry_fits(i: int, entry: ModelEntry, suite: Suite) -> None:
     for key in ("impl", "forget_bias"):
         if key in suite.matrix:  # the sweep could not change the plugin, so its cases would repeat one id
             raise ValueError(f"matrix.{key}: not available for plugin {entry.arch!r} (models[{i}])")
+    for key in sorted(set(entry.args or ()) & set(RESERVED_MODEL_ARGS)):
+        raise ValueError(f"models[{i}].args.{key}: rnnbench passes {key} itself (set it with the suite's keys)")
     if entry.bidirectional:
         for j, task in enumerate(suite.tasks):
-            if TASK_SPECS[task.task].causal:
+            if task_spec(task.task).causal:
                 raise ValueError(
                     f"models[{i}] / tasks[{j}]: bidirectional {entry.arch} on causal task {task.task} "
                     "would see the answer from the future"
@@ -306,6 +338,7 @@ class Case(Strict):
     dtype: str
     settings: CaseSettings
     bidirectional: bool = False  # a plugin built with bidirectional=True
+    model_args: dict[str, Any] | None = None  # a plugin model's constructor arguments (`args`)
 
 
 def first_error(err: ValidationError) -> str:

@@ -43,10 +43,17 @@ class Evaluation:
 
 
 class Task:
-    """Base class of every task; a subclass fills the class attributes and the three methods.
+    """Base class of every task, and the protocol of a task plugin; a subclass fills the attributes and methods.
 
-    A task instance is built from a suite entry: `TASKS[name](seq_len=..., **options)`.
-    Description, causality and output kind live in `catalog.TASK_SPECS[name]`, torch-free.
+    A task instance is built from a suite entry: `Class(seq_len=..., **options)`, options being a
+    built-in's own keys or a plugin's `args`. A built-in's description, causality and output kind
+    live in `catalog.TASK_SPECS[name]`, torch-free; a plugin states them as class attributes
+    (`description: str`, `causal: bool`, `output_kind: "last" | "sequence"`, optionally
+    `min_seq_len`, `future`, `real`), which `suite.task_ref.task_spec` reads when the suite loads.
+    Required of every task: `input_size` and `output_size` (ints, may be set in `__init__`),
+    `metric_name`, `higher_is_better`, `chance`, `sample`, `loss`, `evaluate`; optional: `held_out`
+    (a fixed split), `data_record` (what identifies a real data set: compare refuses another sha256),
+    `chance_loss`, `beats_chance`, `padding_side`. See docs/plugins.md, "Task plugins".
     """
 
     name: ClassVar[str]
