@@ -9,9 +9,9 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class NoOptions(BaseModel):
@@ -51,6 +51,82 @@ class LookaheadOptions(BaseModel):
     window: int = Field(2, ge=1, le=64)  # k: is x_t among the next k symbols
 
 
+Split = list[Annotated[float, Field(ge=0.0, le=1.0)]]
+
+
+def _check_split(split: list[float], parts: tuple[int, ...]) -> list[float]:
+    """Shares of the rows in file order (train, validation, test) or (train, test): a first and a last above 0, sum 1."""
+    if len(split) not in parts:
+        raise ValueError(
+            f"split takes {' or '.join(map(str, parts))} shares (train, [validation,] test), not {len(split)}"
+        )
+    if split[0] <= 0 or split[-1] <= 0 or abs(sum(split) - 1.0) > 1e-6:
+        raise ValueError(f"split {split}: the train and test shares must be above 0 and all shares sum to 1")
+    return split
+
+
+class SeriesOptions(BaseModel):
+    """`task: series`: windows of a numeric CSV (or Parquet) file, forecasting the next `horizon` values."""
+
+    model_config = ConfigDict(extra="forbid")
+    path: str  # the file; a relative path is read from the suite file's folder
+    column: str | None = None  # the one column read and forecast; or `columns` (with `target`)
+    columns: list[str] | None = Field(None, min_length=1)
+    target: str | None = None  # the forecast column, one of `columns`
+    time: str | None = None  # a column the rows must already be sorted by (checked, never sorted for you)
+    horizon: int = Field(1, ge=1, le=10_000)  # values forecast after each window
+    season: int | None = Field(None, ge=1)  # the seasonal-persistence baseline's period, in rows (<= seq_len)
+    split: Split = Field(default_factory=lambda: [0.7, 0.1, 0.2])  # chronological: train, validation, test
+    missing: Literal["error", "drop", "interpolate"] = "error"
+    solved_ratio: float = Field(0.9, gt=0.0, le=1.0)  # solved: model MSE <= this × persistence MSE
+
+    @model_validator(mode="after")
+    def _one_target(self) -> SeriesOptions:
+        _check_split(self.split, (2, 3))
+        if (self.column is None) == (self.columns is None):
+            raise ValueError("give either column (one series) or columns (with target)")
+        if self.columns is not None:
+            if len(set(self.columns)) != len(self.columns):
+                raise ValueError("columns: a column is named twice")
+            if self.target is None and len(self.columns) > 1:
+                raise ValueError("target: name the forecast column, one of columns")
+            if self.target is not None and self.target not in self.columns:
+                raise ValueError(f"target {self.target!r} is not one of columns {self.columns}")
+        elif self.target is not None and self.target != self.column:
+            raise ValueError("target: only with columns (column is its own target)")
+        if self.time is not None and self.time in self.read_columns:
+            raise ValueError(f"time {self.time!r} is also a data column")
+        return self
+
+    @property
+    def read_columns(self) -> list[str]:
+        return list(self.columns) if self.columns is not None else [self.column or ""]
+
+    @property
+    def target_column(self) -> str:
+        return self.target or self.read_columns[0]
+
+
+class TextOptions(BaseModel):
+    """`task: text`: labelled texts from a CSV, TSV or JSON Lines file, classified after the last token."""
+
+    model_config = ConfigDict(extra="forbid")
+    path: str  # the file; a relative path is read from the suite file's folder
+    text: str  # the text column (key, in JSON Lines)
+    label: str  # the label column; labels are read as strings
+    tokens: Literal["char", "word"] = "char"
+    min_count: int = Field(1, ge=1)  # tokens seen fewer times in the train split become the unknown token
+    max_vocab: int = Field(1000, ge=1, le=100_000)  # most frequent tokens kept; inputs are one-hot of this size
+    split: Split = Field(default_factory=lambda: [0.8, 0.2])  # stratified: train, [validation,] test
+    split_seed: int = Field(0, ge=0, lt=2**32)  # the split is drawn once with it, the same for every case
+    solved_accuracy: float | None = Field(None, gt=0.0, le=1.0)  # default: half way from chance to 1
+
+    @field_validator("split")
+    @classmethod
+    def _split_shares(cls, split: list[float]) -> list[float]:
+        return _check_split(split, (2, 3))
+
+
 @dataclass(frozen=True)
 class Extra:
     """A package a task needs beyond the core dependencies, and the rnnbench extra that installs it."""
@@ -75,6 +151,8 @@ class TaskSpec:
     min_seq_len_of: Callable[[BaseModel], int] | None = None  # a minimum that depends on the options
     # each step's target depends on inputs after it: a unidirectional model cannot beat chance
     future: bool = False
+    # reads the user's file (option `path`): built, and so checked, before any case starts (`tasks/user_data.py`)
+    reads_file: bool = False
     # the Task subclass as "module:Class"; `tasks/registry.py` imports it, so the catalog names it without torch
     impl: str = field(kw_only=True)
 
@@ -190,6 +268,27 @@ TASK_SPECS: dict[str, TaskSpec] = {
         "sequence",
         real=True,
         impl="rnnbench.tasks.charlm:CharLM",
+    ),
+    "series": TaskSpec(
+        "your numeric series (CSV or Parquet): forecast the next values after a window, scored against persistence",
+        True,
+        "last",
+        SeriesOptions,
+        real=True,
+        requires=Extra("pandas", "pandas", "data"),
+        min_seq_len_of=lambda options: options.season or 1,  # type: ignore[attr-defined]
+        reads_file=True,
+        impl="rnnbench.tasks.series:Series",
+    ),
+    "text": TaskSpec(
+        "your labelled texts (CSV, TSV or JSON Lines): the label after the last token, characters or words",
+        False,
+        "last",
+        TextOptions,
+        real=True,
+        requires=Extra("pandas", "pandas", "data"),
+        reads_file=True,
+        impl="rnnbench.tasks.text:Text",
     ),
 }
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import inspect
 import math
 import re
+from pathlib import Path
 
 import pytest
 import torch
+from data_files import file_task_options
 
 from rnnbench.catalog import TASK_SPECS
 from rnnbench.tasks.adding1997 import TOLERANCE
@@ -30,13 +32,14 @@ def shortest(name: str) -> int:
     return spec.seq_len_of(spec.options()) if spec.seq_len_of else spec.min_seq_len
 
 
-def tiny(name: str) -> Task:
-    return TASKS[name](seq_len=max(6, shortest(name)))
+def tiny(name: str, folder: Path) -> Task:
+    """The task at a short seq_len, its default options (a file-reading task gets tiny files in `folder`)."""
+    return TASKS[name](seq_len=max(6, shortest(name)), **file_task_options(name, folder))
 
 
 def oracle_outputs(task: Task, batch: Batch) -> torch.Tensor:
     """Outputs a perfect model would give: the targets, as values or as confident logits."""
-    if task.name in ("adding", "adding1997", "sine"):
+    if task.name in ("adding", "adding1997", "sine", "series"):
         return batch.targets.reshape(len(batch), -1) if task.output_kind == "last" else batch.targets.unsqueeze(-1)
     if task.name == "parity":
         return (batch.targets * 20 - 10).unsqueeze(-1)
@@ -64,18 +67,18 @@ def test_registry_keys_match_catalog():
 
 
 @pytest.mark.parametrize("name", sorted(TASKS))
-def test_options_model_fields_are_constructor_arguments(name):
+def test_options_model_fields_are_constructor_arguments(name, tmp_path):
     spec = TASK_SPECS[name]
     parameters = set(inspect.signature(TASKS[name].__init__).parameters) - {"self"}
     assert parameters == {"seq_len", *spec.options.model_fields}
-    task = TASKS[name](seq_len=shortest(name), **spec.options().model_dump())
+    task = TASKS[name](seq_len=shortest(name), **spec.options(**file_task_options(name, tmp_path)).model_dump())
     assert task.causal == spec.causal and task.output_kind == spec.output_kind
     assert task.follows and task.metric_name
 
 
 @pytest.mark.parametrize("name", sorted(TASKS))
-def test_below_min_seq_len_is_refused(name):
-    options = {"symbols": 3} if name == "temporal_order" else {}  # the option that needs the most steps
+def test_below_min_seq_len_is_refused(name, tmp_path):
+    options = {"symbols": 3} if name == "temporal_order" else file_task_options(name, tmp_path)  # the most steps
     with pytest.raises(ValueError):
         TASKS[name](seq_len=TASK_SPECS[name].min_seq_len - 1, **options)
 
@@ -90,8 +93,8 @@ def test_temporal_order_6b_needs_its_min_seq_len():
 
 
 @pytest.mark.parametrize("name", sorted(TASKS))
-def test_loss_and_evaluate_on_random_and_perfect_outputs(name):
-    task = tiny(name)
+def test_loss_and_evaluate_on_random_and_perfect_outputs(name, tmp_path):
+    task = tiny(name, tmp_path)
     batch = draw(task, 64)
     assert batch.inputs.dtype == torch.float32
     assert batch.inputs.shape[0] == 64 and batch.inputs.shape[2] == task.input_size
@@ -348,8 +351,8 @@ def test_sine_persistence_matches_chance_and_targets_are_next_values(series):
 
 
 @pytest.mark.parametrize("name", sorted(TASKS))
-def test_seeds_are_reproducible_and_distinct(name):
-    task = tiny(name)
+def test_seeds_are_reproducible_and_distinct(name, tmp_path):
+    task = tiny(name, tmp_path)
     first, again, other = draw(task, 16, seed=1), draw(task, 16, seed=1), draw(task, 16, seed=2)
     assert torch.equal(first.inputs, again.inputs) and torch.equal(first.targets, again.targets)
     assert not torch.equal(first.inputs, other.inputs)
@@ -389,8 +392,8 @@ def test_pool_keeps_lengths_with_their_sequences():
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.parametrize("name", sorted(TASKS))
-def test_streams_sample_on_the_gpu(name):
-    task = tiny(name)
+def test_streams_sample_on_the_gpu(name, tmp_path):
+    task = tiny(name, tmp_path)
     batch = next(train_batches(task, 8, seed=0, device="cuda", train_size=16))
     assert batch.inputs.is_cuda and batch.targets.is_cuda
     assert eval_batch(task, 8, seed=0, device="cuda").inputs.is_cuda

@@ -40,7 +40,23 @@ def load_suite_or_fail(suite: str, max_cases: int):
     except SuiteError as err:
         raise fail(str(err)) from None
     check_plugins_or_fail(loaded[0], loaded[2])
+    check_data_or_fail(loaded[0], loaded[1], loaded[2])
     return loaded
+
+
+def check_data_or_fail(suite, cases, path: Path) -> list:
+    """Read, split and check every file a task reads (`series`, `text`) before any case starts; each problem one line."""
+    from rnnbench.catalog import TASK_SPECS
+
+    if not any(TASK_SPECS[case.task].reads_file for case in cases):
+        return []
+    from rnnbench.tasks.tables import DataError
+    from rnnbench.tasks.user_data import check_file_tasks
+
+    try:
+        return check_file_tasks(suite, cases)
+    except DataError as err:
+        raise fail(f"{path}: {err}") from None
 
 
 def check_plugins_or_fail(suite, path: Path) -> None:

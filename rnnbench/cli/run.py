@@ -18,6 +18,7 @@ from rnnbench.cli.options import (
     EXIT_OK,
     MaxCases,
     SuiteArg,
+    check_data_or_fail,
     fail,
     stdout,
 )
@@ -40,6 +41,12 @@ def validate(suite: SuiteArg = "quick", max_cases: MaxCases = DEFAULT_MAX_CASES)
     )
     for case in cases:
         console.print(f"  {case.id}", highlight=False)
+    for checked in check_data_or_fail(parsed, cases, path):  # read again from the cache: what the data holds
+        console.print(
+            f"{checked.where} {checked.task.name} at seq_len {checked.seq_len}:", highlight=False, markup=False
+        )
+        for line in checked.task.summary():
+            console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
 
 
 def list_components() -> None:

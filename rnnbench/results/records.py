@@ -42,6 +42,7 @@ class FinalJson(TypedDict, total=False):
     beats_chance: bool | None
     higher_is_better: bool | None
     metric_name: str | None
+    metrics: dict[str, float]  # a task's further metrics at the last evaluation (series, text)
 
 
 class TrainJson(TypedDict, total=False):
@@ -93,6 +94,11 @@ class DataJson(TypedDict):
     dataset: str
     sha256: str
     python: NotRequired[str | None]
+    path: NotRequired[str]  # series, text: the user's file, its size, what was read and how it was split
+    size_bytes: NotRequired[int]
+    rows: NotRequired[int]
+    columns: NotRequired[list[str]]
+    split: NotRequired[dict[str, int]]
 
 
 class PairedJson(TypedDict):

@@ -68,6 +68,7 @@ class FinalRecord(Record):
     beats_chance: StrictBool | None = None
     higher_is_better: StrictBool | None = None
     metric_name: StrictStr | None = None
+    metrics: dict[str, Number] | None = None  # a task's further metrics (series: mae, mse_ratio; text: macro_f1)
 
 
 class TrainRecord(Record):
@@ -126,6 +127,11 @@ class DataRecord(Record):
     dataset: StrictStr
     sha256: StrictStr
     python: StrictStr | None = None  # charlm: the corpus is the running Python's stdlib source
+    path: StrictStr | None = None  # series, text: the user's file (size, SHA-256, rows, columns, split sizes)
+    size_bytes: StrictInt | None = None
+    rows: StrictInt | None = None
+    columns: list[StrictStr] | None = None
+    split: dict[str, StrictInt] | None = None
 
 
 class PairedRecord(Record):

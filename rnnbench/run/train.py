@@ -146,6 +146,8 @@ def _evaluate_at(
         "solved": result.solved,
         "train_loss": point.train_loss,
     }
+    if result.extra:  # a task's further metrics (series: MAE, MSE / persistence; text: macro-F1)
+        outcome.final["metrics"] = result.extra
     if on_progress:
         on_progress(
             ProgressPayload(

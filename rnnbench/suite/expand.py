@@ -8,8 +8,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rnnbench.catalog import CELL_IMPLS, MODEL_SPECS
+from rnnbench.catalog import CELL_IMPLS, MODEL_SPECS, TASK_SPECS
 from rnnbench.suite.arch import args_tag, is_plugin
+from rnnbench.suite.data_paths import resolve_data_paths
 from rnnbench.suite.files import SuiteError, read_yaml, resolve_suite_path
 from rnnbench.suite.schema import Case, CaseSettings, ModelEntry, Suite, TaskEntry, first_error
 from rnnbench.suite.task_ref import task_spec
@@ -46,7 +47,7 @@ def case_id(
     `unswept`, the case's settings without the matrix, so every id from before they could show stays.
     """
     unswept = s if unswept is None else unswept
-    task_part = task + "".join(f"-{k}={v}" for k, v in sorted(task_options.items()) if v != _option_default(task, k))
+    task_part = _task_part(task, task_options)
     parts = [task_part, f"T{seq_len}", label, _hidden_tag(s.hidden_size)]
     if s.match_params is not None:
         parts[-1] = f"p~{s.match_params}"
@@ -67,7 +68,22 @@ _NO_DEFAULT = object()  # a plugin task's args have no default the id could omit
 
 def _option_default(task: str, key: str) -> Any:
     field = task_spec(task).options.model_fields.get(key)
-    return _NO_DEFAULT if field is None else field.default
+    return _NO_DEFAULT if field is None else field.get_default(call_default_factory=True)
+
+
+# Options of a file-reading task that only name what to read: left out of ids, which show the file's name instead.
+FILE_NAMING_OPTIONS = ("path", "column", "columns", "target", "time", "text", "label")
+
+
+def _task_part(task: str, task_options: dict[str, Any]) -> str:
+    """`adding`, `temporal_order-symbols=3`, or for a task over the user's file `series-sales.csv-horizon=4`."""
+    shown = {k: v for k, v in sorted(task_options.items()) if v != _option_default(task, k)}
+    if task in TASK_SPECS and TASK_SPECS[task].reads_file:
+        name = Path(str(task_options.get("path", ""))).name  # ids are split on '/': never a folder
+        shown = {k: "+".join(map(str, v)) if isinstance(v, list) else v for k, v in shown.items()}
+        shown = {k: v for k, v in shown.items() if k not in FILE_NAMING_OPTIONS}
+        task = f"{task}-{name}"
+    return task + "".join(f"-{k}={v}" for k, v in shown.items())
 
 
 def _model_label(entry: ModelEntry, settings: CaseSettings) -> str:
@@ -201,7 +217,7 @@ def _more(err: ValidationError) -> str:
 def load_suite(name_or_path: str | Path, max_cases: int = DEFAULT_MAX_CASES) -> tuple[Suite, list[Case], Path]:
     """Load, validate and expand a suite file or built-in name; every problem is one SuiteError line."""
     path = resolve_suite_path(str(name_or_path))
-    suite = parse_suite(read_yaml(path), str(path))
+    suite = parse_suite(resolve_data_paths(read_yaml(path), path.parent), str(path))
     try:
         cases = expand(suite, max_cases=max_cases)
     except (ValueError, TypeError) as err:

@@ -40,6 +40,7 @@ class Evaluation:
     loss: float
     metric: float
     solved: bool
+    extra: dict[str, float] | None = None  # further metrics of the task (MAE, macro-F1 …), kept in `final.metrics`
 
 
 class Task:
@@ -108,6 +109,11 @@ class Task:
         generator on the run's device, so nothing crosses the bus during training.
         """
         raise NotImplementedError
+
+    def pool(self, size: int, generator: torch.Generator, device: torch.device | str = "cpu") -> Batch:
+        """The fixed pool of `train_size: size` sequences (`tasks.data`): `size` samples unless the task says
+        otherwise (`series` keeps the most recent windows of its history, as views)."""
+        return self.sample(size, generator, device)
 
     def held_out(self, size: int, generator: torch.Generator, device: torch.device | str = "cpu") -> Batch:
         """The held-out set: a generated task draws it from the evaluation stream's generator; a

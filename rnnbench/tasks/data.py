@@ -42,7 +42,7 @@ def train_batches(
             yield task.sample(batch_size, generator, device)
     if train_size < 1:
         raise ValueError(f"train_size must be >= 1, got {train_size}")
-    pool = task.sample(train_size, stream_generator(seed, POOL_STREAM, device), device)
+    pool = task.pool(train_size, stream_generator(seed, POOL_STREAM, device), device)
     yield from _pool_batches(pool, batch_size, stream_generator(seed, SHUFFLE_STREAM, device))
 
 
