@@ -88,7 +88,8 @@ def _read_cached(path: str, fmt: str, columns: tuple[str, ...], as_text: bool, _
             header = pd.read_csv(path, sep=sep, nrows=0).columns
             _check_columns(path, list(header), columns)
             text_options = {"dtype": str, "keep_default_na": False, "na_values": [""]} if as_text else {}
-            frame = pd.read_csv(path, sep=sep, usecols=list(columns), **text_options)  # type: ignore[call-overload]
+            # a blank line is a row of missing values (in a one-column file, that is how a gap looks), not nothing
+            frame = pd.read_csv(path, sep=sep, usecols=list(columns), skip_blank_lines=False, **text_options)  # type: ignore[call-overload]
     except DataError:
         raise
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
@@ -119,6 +120,13 @@ def row_place(fmt_path: str, index: int) -> str:
     return f"row {row}"
 
 
+def cell(value: object) -> str:
+    """A cell as an error quotes it: text in quotes, a number as itself (never `np.int64(4)`)."""
+    if hasattr(value, "item"):
+        value = value.item()  # type: ignore[union-attr]
+    return repr(value) if isinstance(value, str) else str(value)
+
+
 def numeric_columns(path: str, frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """(rows, columns) float64; a cell that is not a number is a DataError naming its row and column."""
     import pandas as pd
@@ -131,7 +139,9 @@ def numeric_columns(path: str, frame: pd.DataFrame, columns: list[str]) -> np.nd
             bad = np.flatnonzero(numbers.isna().to_numpy() & column.notna().to_numpy())
             if len(bad) or pd.api.types.is_bool_dtype(column):
                 i = int(bad[0]) if len(bad) else 0
-                raise DataError(f"{path}: {row_place(path, i)}, column {name!r}: {column.iloc[i]!r} is not a number")
+                raise DataError(
+                    f"{path}: {row_place(path, i)}, column {name!r}: {cell(column.iloc[i])} is not a number"
+                )
             column = numbers
         out[:, j] = column.to_numpy(dtype=np.float64, na_value=np.nan)
     bad_rows, bad_cols = np.nonzero(np.isinf(out))
@@ -156,7 +166,7 @@ def time_order(path: str, frame: pd.DataFrame, name: str) -> None:
         unreadable = np.flatnonzero(times.isna().to_numpy() & column.notna().to_numpy())
         if len(unreadable):
             i = int(unreadable[0])
-            raise DataError(f"{path}: {row_place(path, i)}, column {name!r}: {column.iloc[i]!r} is not a time")
+            raise DataError(f"{path}: {row_place(path, i)}, column {name!r}: {cell(column.iloc[i])} is not a time")
         values = times.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
         values[times.isna().to_numpy()] = np.nan
     missing = np.flatnonzero(np.isnan(values))
@@ -166,6 +176,6 @@ def time_order(path: str, frame: pd.DataFrame, name: str) -> None:
     if len(backwards):
         i = int(backwards[0]) + 1
         raise DataError(
-            f"{path}: {row_place(path, i)}, column {name!r}: {column.iloc[i]!r} comes before the previous row's "
-            f"{column.iloc[i - 1]!r}; the rows must already be sorted by {name}"
+            f"{path}: {row_place(path, i)}, column {name!r}: {cell(column.iloc[i])} comes before the previous row's "
+            f"{cell(column.iloc[i - 1])}; the rows must already be sorted by {name}"
         )
