@@ -79,6 +79,9 @@ class SeriesOptions(BaseModel):
     split: Split = Field(default_factory=lambda: [0.7, 0.1, 0.2])  # chronological: train, validation, test
     missing: Literal["error", "drop", "interpolate"] = "error"
     solved_ratio: float = Field(0.9, gt=0.0, le=1.0)  # solved: model MSE <= this × persistence MSE
+    # read and forecast the changes from row to row (a trending series leaves the train part's range);
+    # the scores stay on the values themselves
+    difference: bool = False
 
     @model_validator(mode="after")
     def _one_target(self) -> SeriesOptions:

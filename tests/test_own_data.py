@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import textwrap
 from pathlib import Path
 
@@ -314,3 +315,21 @@ def test_parquet_without_pyarrow_is_one_line(tmp_path, monkeypatch):
     path.write_bytes(b"PAR1")
     with pytest.raises(DataError, match=r"data.parquet: reading Parquet needs pyarrow, which is not installed"):
         Series(seq_len=2, path=str(path), column="y")
+
+
+def test_differenced_series_scores_on_the_values(tmp_path):
+    """y = i + (i mod 2): changes alternate 2, 0. Forecasting no change is persistence; the true changes are perfect."""
+    path = numbers_csv(tmp_path / "steps.csv", [i + i % 2 for i in range(40)])
+    task = Series(seq_len=4, path=str(path), column="y", horizon=2, split=[0.5, 0.5], difference=True)
+    mean = 20 / 19  # rows 0..19 hold 19 changes: ten 2s, nine 0s
+    std = math.sqrt(40 / 19 - mean**2)
+    assert task.scaling.mean[0] == pytest.approx(mean) and task.scaling.std[0] == pytest.approx(std)
+    assert task.n_test == 19 - 4 - 2 + 1  # the test part's 20 rows hold 19 changes
+    # persistence: one step ahead misses by 2 in every other window, two steps ahead always by 2: (2 + 4) / 2
+    assert task.chance == pytest.approx(3.0)
+    held = task.held_out(100, torch.Generator())
+    no_change = torch.full_like(held.targets, -mean / std)
+    result = task.evaluate(no_change, held)
+    assert result.metric == pytest.approx(3.0, rel=1e-5) and result.extra is not None
+    assert result.extra["mse_ratio"] == pytest.approx(1.0, rel=1e-5)
+    assert task.evaluate(held.targets, held).metric == pytest.approx(0.0, abs=1e-9)

@@ -3,7 +3,10 @@
 The file is read with pandas (`tasks.tables`), split and normalized by `tasks.series_data`. The
 normalized rows are ONE float32 tensor; every window is a strided view of it (`as_strided`), so the
 data costs its own size in memory and a batch copies only the windows it draws. With `train_size`
-the pool is the last `train_size` train windows (the most recent history), again a view.
+the pool is the last `train_size` train windows (the most recent history), again a view. With
+`difference: true` the model reads and forecasts the changes from row to row instead (a trending
+series soon leaves the range of its train part); its forecasts are summed back onto the last value,
+and every score stays on the values themselves.
 
 Metric: MSE in the data's units on the test windows; loss: MSE of the normalized values. The
 "chance" score is persistence (the window's last value) on all test windows; solved when the
@@ -49,6 +52,7 @@ class Series(Task):
         split: list[float] | None = None,
         missing: str = "error",
         solved_ratio: float = 0.9,
+        difference: bool = False,
     ) -> None:
         if seq_len < 1:
             raise ValueError(f"series needs seq_len >= 1, got {seq_len}")
@@ -59,6 +63,7 @@ class Series(Task):
             horizon=horizon,
             missing=missing,  # type: ignore[arg-type]
             solved_ratio=solved_ratio,
+            difference=difference,
             **({"split": split} if split is not None else {}),
             **{k: v for k, v in given.items() if v is not None},
         )
@@ -74,22 +79,25 @@ class Series(Task):
             time_order(path, frame, o.time)
         raw = numeric_columns(path, frame, names)
         values, kept, self.parts = sd.handle_missing(path, raw, names, o.missing, o.split)
-        sd.check_lengths(path, self.parts, self.seq_len, self.horizon)
-        train_start, train_stop = self.parts.rows("train")
-        self.scaling = sd.fit_scaling(path, values[train_start:train_stop], names)
+        sd.check_lengths(path, self.parts, self.seq_len, self.horizon, o.difference)
+        # what the model reads and forecasts: the rows, or their changes (each within one part)
+        modelled = np.diff(values, axis=0) if o.difference else values
+        self.windowed = self.parts.differenced() if o.difference else self.parts
+        train_start, train_stop = self.windowed.rows("train")
+        self.scaling = sd.fit_scaling(path, modelled[train_start:train_stop], names)
         self.target_index = names.index(o.target_column)
         self.input_size = len(names)
         self.file = file_identity(Path(path))
         self.rows_read, self.rows_used, self.rows_filled = len(raw), len(values), int(np.isnan(raw[kept]).any(1).sum())
         # the one copy of the data training keeps: normalized float32, rows by columns
-        normalized = ((values - self.scaling.mean) / self.scaling.std).astype(np.float32)
+        normalized = ((modelled - self.scaling.mean) / self.scaling.std).astype(np.float32)
         self.values = torch.from_numpy(normalized)
         self._baselines = self._score_baselines(values[:, self.target_index])
         self._on_device: dict[str, Tensor] = {"cpu": self.values}
 
     def _starts(self, part: str) -> tuple[int, int]:
         """(first window start, number of windows) of a part."""
-        start, stop = self.parts.rows(part)
+        start, stop = self.windowed.rows(part)
         return start, sd.window_count(stop - start, self.seq_len, self.horizon)
 
     @property
@@ -102,8 +110,11 @@ class Series(Task):
 
     def _score_baselines(self, target: np.ndarray) -> dict[str, dict[str, float]]:
         first, count = self._starts("test")
-        mean = float(self.scaling.mean[self.target_index])
-        return sd.baselines(target, first + np.arange(count), self.seq_len, self.horizon, self.options.season, mean)
+        train_start, train_stop = self.parts.rows("train")
+        mean = float(target[train_start:train_stop].mean())
+        # a window of changes starting at k spans rows k .. k + seq_len: as a window of rows it starts at k + 1
+        starts = first + np.arange(count) + int(self.options.difference)
+        return sd.baselines(target, starts, self.seq_len, self.horizon, self.options.season, mean)
 
     @property
     def baselines(self) -> dict[str, dict[str, float]]:
@@ -122,8 +133,9 @@ class Series(Task):
         return self._baselines["persistence"]["mse"]
 
     @property
-    def chance_loss(self) -> float:
-        return self.chance / self.target_std**2
+    def chance_loss(self) -> float | None:
+        """Persistence's loss on the normalized values; for changes it is not a constant ratio of its MSE."""
+        return None if self.options.difference else self.chance / self.target_std**2
 
     def windows(self, device: torch.device | str = "cpu") -> tuple[Tensor, Tensor]:
         """(inputs (windows, seq_len, columns), targets (windows, horizon)) of every start: views of one tensor."""
@@ -174,8 +186,12 @@ class Series(Task):
         loss = self.loss(outputs, batch).item()
         scale = self.target_std
         error = (outputs.reshape(batch.targets.shape) - batch.targets) * scale
-        last = batch.inputs[:, -1, self.target_index].unsqueeze(1)
-        persistence = ((last - batch.targets) * scale).pow(2).mean().item()
+        if self.options.difference:  # scored on the values: errors of the changes add up along the horizon
+            error = error.cumsum(dim=1)
+            persistence_error = (batch.targets * scale + self.target_mean).cumsum(dim=1)  # it forecasts no change
+        else:
+            persistence_error = (batch.inputs[:, -1, self.target_index].unsqueeze(1) - batch.targets) * scale
+        persistence = persistence_error.pow(2).mean().item()
         mse = error.pow(2).mean().item()
         ratio = mse / persistence if persistence > 0 else float("inf")
         extra = {"mae": error.abs().mean().item(), "persistence_mse": persistence, "mse_ratio": ratio}
@@ -187,7 +203,8 @@ class Series(Task):
         lines = [
             f"{self.file.path}: {self.rows_used} rows used of {self.rows_read} ({self.file.size_bytes} bytes, "
             f"sha256 {self.file.sha256[:12]}), columns {', '.join(self.options.read_columns)} -> "
-            f"{self.options.target_column} over the next {self.horizon}",
+            f"{self.options.target_column} over the next {self.horizon}"
+            + (" (read and forecast as changes from row to row)" if self.options.difference else ""),
             "rows "
             + ", ".join(f"{name} {sizes[name]}" for name in self.parts.names)
             + "; windows "
@@ -209,6 +226,7 @@ class Series(Task):
             "rows_filled": self.rows_filled if self.options.missing == "interpolate" else 0,
             "split": self.parts.sizes(),
             "windows": {name: self._starts(name)[1] for name in self.parts.names},
+            "difference": self.options.difference,
             "baselines": self._baselines,
             "normalization": {"mean": self.scaling.mean.tolist(), "std": self.scaling.std.tolist()},
         }

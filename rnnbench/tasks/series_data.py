@@ -30,6 +30,10 @@ class Parts:
     def rows(self, name: str) -> tuple[int, int]:
         return self.bounds[self.names.index(name)]
 
+    def differenced(self) -> Parts:
+        """The parts over the row-to-row changes: change k (row k to k + 1) stays in a part holding both rows."""
+        return Parts(tuple((start, max(start, stop - 1)) for start, stop in self.bounds), self.names)
+
     def sizes(self) -> dict[str, int]:
         return {name: stop - start for name, (start, stop) in zip(self.names, self.bounds)}
 
@@ -97,16 +101,17 @@ def fit_scaling(path: str, train_rows: np.ndarray, columns: list[str]) -> Scalin
     return Scaling(mean, std)
 
 
-def check_lengths(path: str, parts: Parts, seq_len: int, horizon: int) -> None:
-    """The train and test parts must each hold at least one window and its target."""
-    need = seq_len + horizon
+def check_lengths(path: str, parts: Parts, seq_len: int, horizon: int, difference: bool = False) -> None:
+    """The train and test parts must each hold at least one window and its target (one row more when differenced)."""
+    need = seq_len + horizon + int(difference)
     sizes = parts.sizes()
     for name in ("train", "test"):
         if sizes[name] < need:
             split = "/".join(str(sizes[n]) for n in parts.names)
             raise DataError(
                 f"{path}: {sum(sizes.values())} rows split {split} leave the {name} part {sizes[name]} rows, fewer "
-                f"than seq_len + horizon = {need} (one window and its target); use more rows, a shorter seq_len "
+                f"than seq_len + horizon{' + 1 (difference)' if difference else ''} = {need} (one window and its "
+                "target); use more rows, a shorter seq_len "
                 "or a larger share for that part"
             )
 
