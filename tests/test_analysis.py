@@ -266,4 +266,5 @@ def test_data_suite_sweeps_train_size():
 
 def test_tasks_suite_touches_every_task():
     _, cases, _ = load_suite("tasks")
-    assert {c.task for c in cases} == set(TASK_SPECS)
+    # the tasks over your own files need a file: examples/series and examples/text run them
+    assert {c.task for c in cases} == {name for name, spec in TASK_SPECS.items() if not spec.reads_file}

@@ -174,7 +174,7 @@ def test_text_split_is_stratified_seeded_and_counted(tmp_path):
 def test_text_left_pads_and_truncates_like_the_variable_length_tasks(tmp_path):
     path = write(tmp_path / "t.tsv", ["text\tlabel", "ab\tx", "abcdef\ty", "ba\tx", "fedcba\ty"] * 1)
     task = Text(seq_len=4, path=str(path), text="text", label="label", split=[0.5, 0.5])
-    assert task.left_padded
+    assert task.left_padded and task.truncated == 2  # the two six-letter texts
     batch = task.sample(2, torch.Generator().manual_seed(0))
     real = (batch.inputs != 0).any(dim=-1)
     assert torch.equal(real.sum(dim=1), batch.lengths)

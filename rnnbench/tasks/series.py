@@ -16,7 +16,8 @@ on. Causal (a forecast): bidirectional models are refused, like on the other for
 
 from __future__ import annotations
 
-from functools import cached_property
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,64 @@ from torch import Tensor
 from rnnbench.catalog import SeriesOptions
 from rnnbench.tasks import series_data as sd
 from rnnbench.tasks.base import Batch, Evaluation, Task
-from rnnbench.tasks.tables import SERIES_FORMATS, file_identity, numeric_columns, read_frame, time_order
+from rnnbench.tasks.tables import (
+    SERIES_FORMATS,
+    FileIdentity,
+    checked_path,
+    file_identity,
+    numeric_columns,
+    read_frame,
+    time_order,
+)
+
+
+@dataclass(frozen=True)
+class SeriesData:
+    """A file made ready for windows: what training keeps is `values`, the rest is small."""
+
+    values: Tensor  # (rows or changes, columns) float32, normalized by the train part: the one copy of the data
+    parts: sd.Parts  # the rows' parts
+    windowed: sd.Parts  # the parts of `values` (of the changes, with `difference`)
+    scaling: sd.Scaling
+    target_index: int
+    file: FileIdentity
+    rows_read: int
+    rows_used: int
+    rows_filled: int
+    baselines: dict[str, dict[str, float]]
+
+
+@lru_cache(maxsize=2)
+def prepare(options_json: str, seq_len: int, size: int, mtime_ns: int) -> SeriesData:
+    """Read, check, split and normalize the file once per process and file version (every case of a suite
+    builds its task; the pandas frame is dropped here, so only the float32 values stay in memory)."""
+    o = SeriesOptions.model_validate_json(options_json)
+    path, names, horizon = o.path, o.read_columns, o.horizon
+    frame = read_frame(path, SERIES_FORMATS, names + ([o.time] if o.time else []))
+    if o.time:
+        time_order(path, frame, o.time)
+    raw = numeric_columns(path, frame, names)
+    del frame
+    values, kept, parts = sd.handle_missing(path, raw, names, o.missing, o.split)
+    sd.check_lengths(path, parts, seq_len, horizon, o.difference)
+    # what the model reads and forecasts: the rows, or their changes (each within one part)
+    modelled = np.diff(values, axis=0) if o.difference else values
+    windowed = parts.differenced() if o.difference else parts
+    train_start, train_stop = windowed.rows("train")
+    scaling = sd.fit_scaling(path, modelled[train_start:train_stop], names)
+    target_index = names.index(o.target_column)
+    normalized = torch.from_numpy(((modelled - scaling.mean) / scaling.std).astype(np.float32))
+    target = values[:, target_index]
+    test_start, test_stop = windowed.rows("test")
+    # a window of changes starting at k spans rows k .. k + seq_len: as a window of rows it starts at k + 1
+    starts = test_start + np.arange(sd.window_count(test_stop - test_start, seq_len, horizon)) + int(o.difference)
+    row_start, row_stop = parts.rows("train")
+    baselines = sd.baselines(target, starts, seq_len, horizon, o.season, float(target[row_start:row_stop].mean()))
+    filled = int(np.isnan(raw[kept]).any(axis=1).sum()) if o.missing == "interpolate" else 0
+    identity = file_identity(Path(path))
+    return SeriesData(
+        normalized, parts, windowed, scaling, target_index, identity, len(raw), len(values), filled, baselines
+    )
 
 
 class Series(Task):
@@ -72,27 +130,16 @@ class Series(Task):
         self._load()
 
     def _load(self) -> None:
-        o, path = self.options, self.options.path
-        names = o.read_columns
-        frame = read_frame(path, SERIES_FORMATS, names + ([o.time] if o.time else []))
-        if o.time:
-            time_order(path, frame, o.time)
-        raw = numeric_columns(path, frame, names)
-        values, kept, self.parts = sd.handle_missing(path, raw, names, o.missing, o.split)
-        sd.check_lengths(path, self.parts, self.seq_len, self.horizon, o.difference)
-        # what the model reads and forecasts: the rows, or their changes (each within one part)
-        modelled = np.diff(values, axis=0) if o.difference else values
-        self.windowed = self.parts.differenced() if o.difference else self.parts
-        train_start, train_stop = self.windowed.rows("train")
-        self.scaling = sd.fit_scaling(path, modelled[train_start:train_stop], names)
-        self.target_index = names.index(o.target_column)
-        self.input_size = len(names)
-        self.file = file_identity(Path(path))
-        self.rows_read, self.rows_used, self.rows_filled = len(raw), len(values), int(np.isnan(raw[kept]).any(1).sum())
-        # the one copy of the data training keeps: normalized float32, rows by columns
-        normalized = ((modelled - self.scaling.mean) / self.scaling.std).astype(np.float32)
-        self.values = torch.from_numpy(normalized)
-        self._baselines = self._score_baselines(values[:, self.target_index])
+        file = checked_path(self.options.path, SERIES_FORMATS)[0].stat()
+        data = prepare(self.options.model_dump_json(), self.seq_len, file.st_size, file.st_mtime_ns)
+        self.values, self.parts, self.windowed, self.scaling = data.values, data.parts, data.windowed, data.scaling
+        self.file, self.rows_read, self.rows_used, self.rows_filled = (
+            data.file,
+            data.rows_read,
+            data.rows_used,
+            data.rows_filled,
+        )
+        self.target_index, self.input_size, self._baselines = data.target_index, data.values.shape[1], data.baselines
         self._on_device: dict[str, Tensor] = {"cpu": self.values}
 
     def _starts(self, part: str) -> tuple[int, int]:
@@ -107,14 +154,6 @@ class Series(Task):
     @property
     def n_test(self) -> int:
         return self._starts("test")[1]
-
-    def _score_baselines(self, target: np.ndarray) -> dict[str, dict[str, float]]:
-        first, count = self._starts("test")
-        train_start, train_stop = self.parts.rows("train")
-        mean = float(target[train_start:train_stop].mean())
-        # a window of changes starting at k spans rows k .. k + seq_len: as a window of rows it starts at k + 1
-        starts = first + np.arange(count) + int(self.options.difference)
-        return sd.baselines(target, starts, self.seq_len, self.horizon, self.options.season, mean)
 
     @property
     def baselines(self) -> dict[str, dict[str, float]]:
@@ -223,7 +262,7 @@ class Series(Task):
             "target": self.options.target_column,
             "rows": self.rows_used,
             "rows_read": self.rows_read,
-            "rows_filled": self.rows_filled if self.options.missing == "interpolate" else 0,
+            "rows_filled": self.rows_filled,
             "split": self.parts.sizes(),
             "windows": {name: self._starts(name)[1] for name in self.parts.names},
             "difference": self.options.difference,

@@ -12,7 +12,6 @@ import importlib.util
 import os
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,14 +67,12 @@ def checked_path(path: str, formats: dict[str, str]) -> tuple[Path, str]:
 
 
 def read_frame(path: str, formats: dict[str, str], columns: list[str], as_text: bool = False) -> pd.DataFrame:
-    """The named columns of the file, in file order; cached per (path, size, mtime, columns)."""
+    """The named columns of the file, in file order (the tasks cache what they make of it, not the frame)."""
     file, fmt = checked_path(path, formats)
-    stat = file.stat()
-    return _read_cached(str(file), fmt, tuple(columns), as_text, stat.st_size, stat.st_mtime_ns).copy(deep=False)
+    return _read(str(file), fmt, tuple(columns), as_text)
 
 
-@lru_cache(maxsize=4)
-def _read_cached(path: str, fmt: str, columns: tuple[str, ...], as_text: bool, _size: int, _mtime: int):
+def _read(path: str, fmt: str, columns: tuple[str, ...], as_text: bool) -> pd.DataFrame:
     import pandas as pd
 
     try:

@@ -13,6 +13,8 @@ default half way from chance to 1. Not causal: bidirectional models are allowed.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +25,58 @@ from torch import Tensor
 from rnnbench.catalog import TextOptions
 from rnnbench.tasks import text_data as td
 from rnnbench.tasks.base import Batch, Evaluation, Task
-from rnnbench.tasks.tables import file_identity
+from rnnbench.tasks.tables import TEXT_FORMATS, FileIdentity, checked_path, file_identity
+
+
+@dataclass(frozen=True)
+class TextData:
+    """A file made ready for batches: token ids per split, and what the results and `validate` report."""
+
+    parts: dict[str, np.ndarray]  # row indices of each split
+    vocabulary: list[str]
+    labels: list[str]
+    counts: dict[str, dict[str, int]]
+    file: FileIdentity
+    rows: int
+    truncated: int
+    split: dict[str, tuple[Tensor, Tensor, Tensor]]  # split -> (ids (n, seq_len) int32, lengths, label ids)
+    majority: int  # the train split's most frequent label
+    chance: float
+    chance_loss: float
+
+
+@lru_cache(maxsize=2)
+def prepare(options_json: str, seq_len: int, size: int, mtime_ns: int) -> TextData:
+    """Read, split, count the vocabulary and encode once per process and file version (every case builds its task)."""
+    o = TextOptions.model_validate_json(options_json)
+    data = td.read_texts(o.path, o.text, o.label)
+    parts = td.stratified_split(o.path, data, o.split, o.split_seed)
+    vocabulary = td.build_vocabulary([data.texts[i] for i in parts["train"]], o.tokens, o.min_count, o.max_vocab)
+    ids, lengths, truncated = td.encode(data.texts, vocabulary, o.tokens, seq_len)
+    split = {
+        name: (torch.from_numpy(ids[rows]), torch.from_numpy(lengths[rows]), torch.from_numpy(data.labels[rows]))
+        for name, rows in parts.items()
+    }
+    train_counts = np.bincount(data.labels[parts["train"]], minlength=len(data.names))
+    majority = int(train_counts.argmax())
+    test_labels = data.labels[parts["test"]]
+    chance_loss = float(-np.mean(np.log(train_counts / train_counts.sum())[test_labels]))
+    counts = td.class_counts(data, parts)
+    identity = file_identity(Path(o.path))
+    chance = float(np.mean(test_labels == majority))
+    return TextData(
+        parts,
+        vocabulary,
+        data.names,
+        counts,
+        identity,
+        len(data.texts),
+        truncated,
+        split,
+        majority,
+        chance,
+        chance_loss,
+    )
 
 
 class Text(Task):
@@ -65,29 +118,13 @@ class Text(Task):
         self._load()
 
     def _load(self) -> None:
-        o = self.options
-        data = td.read_texts(o.path, o.text, o.label)
-        self.parts = td.stratified_split(o.path, data, o.split, o.split_seed)
-        train = self.parts["train"]
-        self.vocabulary = td.build_vocabulary([data.texts[i] for i in train], o.tokens, o.min_count, o.max_vocab)
-        ids, lengths = td.encode(data.texts, self.vocabulary, o.tokens, self.seq_len)
-        self.labels = data.names
-        self.output_size = len(data.names)
+        file = checked_path(self.options.path, TEXT_FORMATS)[0].stat()
+        data = prepare(self.options.model_dump_json(), self.seq_len, file.st_size, file.st_mtime_ns)
+        self.parts, self.vocabulary, self.labels, self.counts = data.parts, data.vocabulary, data.labels, data.counts
+        self.file, self.rows, self.truncated, self._split = data.file, data.rows, data.truncated, data.split
+        self.majority, self._chance, self._chance_loss = data.majority, data.chance, data.chance_loss
+        self.output_size = len(data.labels)
         self.input_size = len(self.vocabulary) + 1  # the unknown token, then the kept tokens; padding is all zero
-        self.counts = td.class_counts(data, self.parts)
-        self.file = file_identity(Path(o.path))
-        self.rows = len(data.texts)
-        self.truncated = int(np.sum(lengths >= self.seq_len))
-        self._split = {
-            name: (torch.from_numpy(ids[rows]), torch.from_numpy(lengths[rows]), torch.from_numpy(data.labels[rows]))
-            for name, rows in self.parts.items()
-        }
-        train_labels = data.labels[train]
-        self.majority = int(np.bincount(train_labels, minlength=self.output_size).argmax())
-        test_labels = self._split["test"][2].numpy()
-        self._chance = float(np.mean(test_labels == self.majority))
-        prior = np.bincount(train_labels, minlength=self.output_size) / len(train_labels)
-        self._chance_loss = float(-np.mean(np.log(prior[test_labels])))
 
     @property
     def left_padded(self) -> bool:

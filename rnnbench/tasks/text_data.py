@@ -78,17 +78,20 @@ def build_vocabulary(texts: list[str], tokens: str, min_count: int, max_vocab: i
     return kept[: max_vocab - 1]  # one id goes to the unknown token
 
 
-def encode(texts: list[str], vocabulary: list[str], tokens: str, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
-    """(ids (texts, seq_len) int32 left-padded with 0, lengths (texts,) int64): the first `seq_len` tokens of each."""
+def encode(texts: list[str], vocabulary: list[str], tokens: str, seq_len: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(ids (texts, seq_len) int32 left-padded with 0, lengths (texts,) int64, texts truncated): the first
+    `seq_len` tokens of each."""
     index = {token: i + 2 for i, token in enumerate(vocabulary)}
-    pieces = [tokenize(text, tokens)[:seq_len] for text in texts]
+    whole = [tokenize(text, tokens) for text in texts]
+    truncated = sum(len(p) > seq_len for p in whole)
+    pieces = [p[:seq_len] for p in whole]
     lengths = np.fromiter((len(p) for p in pieces), dtype=np.int64, count=len(pieces))
     flat = np.fromiter((index.get(t, UNKNOWN) for p in pieces for t in p), dtype=np.int32, count=int(lengths.sum()))
     ids = np.zeros((len(texts), seq_len), dtype=np.int32)
     rows = np.repeat(np.arange(len(texts)), lengths)
     offsets = np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     ids[rows, seq_len - np.repeat(lengths, lengths) + offsets] = flat
-    return ids, lengths
+    return ids, lengths, truncated
 
 
 def class_counts(data: LabelledTexts, parts: dict[str, np.ndarray]) -> dict[str, dict[str, int]]:
