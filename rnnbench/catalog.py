@@ -129,6 +129,12 @@ class TextOptions(BaseModel):
     def _split_shares(cls, split: list[float]) -> list[float]:
         return _check_split(split, (2, 3))
 
+    @model_validator(mode="after")
+    def _two_columns(self) -> TextOptions:
+        if self.text == self.label:
+            raise ValueError(f"text and label name the same column {self.text!r}")
+        return self
+
 
 @dataclass(frozen=True)
 class Extra:

@@ -333,3 +333,19 @@ def test_differenced_series_scores_on_the_values(tmp_path):
     assert result.metric == pytest.approx(3.0, rel=1e-5) and result.extra is not None
     assert result.extra["mse_ratio"] == pytest.approx(1.0, rel=1e-5)
     assert task.evaluate(held.targets, held).metric == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("{task: series, path: s.csv, seq_len: 4}", "give either column (one series) or columns (with target)"),
+        ("{task: series, path: s.csv, columns: [a, b], seq_len: 4}", "target: name the forecast column"),
+        ("{task: series, path: s.csv, column: a, split: [0.5, 0.6], seq_len: 4}", "sum to 1"),
+        ("{task: series, path: s.csv, column: a, season: 8, seq_len: 4}", "below series's minimum of 8"),
+        ("{task: text, path: t.csv, text: body, label: body, seq_len: 4}", "text and label name the same column"),
+    ],
+)
+def test_bad_options_are_one_line_suite_errors(entry, message, write_suite):
+    result = runner.invoke(app, ["validate", str(write_suite(SUITE.format(task=entry)))])
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1 and message in lines[0] and "tasks[0]" in lines[0], lines
