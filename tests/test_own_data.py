@@ -349,3 +349,18 @@ def test_bad_options_are_one_line_suite_errors(entry, message, write_suite):
     result = runner.invoke(app, ["validate", str(write_suite(SUITE.format(task=entry)))])
     lines = result.output.strip().splitlines()
     assert result.exit_code == 2 and len(lines) == 1 and message in lines[0] and "tasks[0]" in lines[0], lines
+
+
+@pytest.mark.parametrize(
+    ("suite", "expected"),
+    [
+        ("examples/series/co2.yaml", "2284 rows used of 2284"),
+        ("examples/text/names.yaml", "4832 texts"),
+    ],
+)
+def test_the_shipped_examples_validate_from_another_folder(suite, expected, monkeypatch, tmp_path):
+    path = Path(__file__).resolve().parents[1] / suite
+    monkeypatch.chdir(tmp_path)  # `path:` in the suite is read from the suite's folder, not from here
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert expected in result.output

@@ -48,7 +48,7 @@ def check_data_or_fail(suite, cases, path: Path) -> list:
     """Read, split and check every file a task reads (`series`, `text`) before any case starts; each problem one line."""
     from rnnbench.catalog import TASK_SPECS
 
-    if not any(TASK_SPECS[case.task].reads_file for case in cases):
+    if not any(getattr(TASK_SPECS.get(case.task), "reads_file", False) for case in cases):
         return []
     from rnnbench.tasks.tables import DataError
     from rnnbench.tasks.user_data import check_file_tasks

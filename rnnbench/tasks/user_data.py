@@ -36,7 +36,8 @@ def check_file_tasks(suite: Suite, cases: list[Case]) -> list[CheckedTask]:
     """Build each distinct file-reading task of the cases; raise DataError (one line) at the first problem."""
     built: dict[tuple[str, str, int], CheckedTask] = {}
     for case in cases:
-        if not TASK_SPECS[case.task].reads_file:
+        spec = TASK_SPECS.get(case.task)  # a task plugin has no spec here: its own dry build checks it
+        if spec is None or not spec.reads_file:
             continue
         key = (case.task, json.dumps(case.task_options, sort_keys=True), case.seq_len)
         where = f"tasks[{_entry_index(suite, case)}]"
