@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 from data_files import write_series_csv, write_text_csv
-from helpers import learning
+from helpers import learning, rnnbench_env
 from typer.testing import CliRunner
 
 from rnnbench.catalog import missing_extra
@@ -364,3 +366,36 @@ def test_the_shipped_examples_validate_from_another_folder(suite, expected, monk
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == 0, result.output
     assert expected in result.output
+
+
+@pytest.mark.processes
+def test_workers_in_another_folder_read_the_same_files(tmp_path):
+    """Two local workers, started from a folder that is neither the suite's nor the data's: same data, same results."""
+    data = tmp_path / "data"
+    data.mkdir()
+    write_series_csv(data)
+    write_text_csv(data)
+    entries = textwrap.dedent("""\
+        {task: series, path: data/series.csv, column: units, seq_len: 6}
+          - {task: text, path: data/texts.csv, text: body, label: team, seq_len: 8}""")
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(SUITE.format(task=entries))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    outs = {}
+    for name, workers in (("serial", []), ("workers", ["--workers", "2"])):
+        outs[name] = tmp_path / f"{name}.json"
+        done = subprocess.run(
+            [sys.executable, "-m", "rnnbench", "run", str(suite), "-q", "-o", str(outs[name]), *workers],
+            cwd=elsewhere,
+            env=rnnbench_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+    serial, parallel = (json.loads(outs[name].read_text())["cases"] for name in ("serial", "workers"))
+    assert [c["id"] for c in serial] == [c["id"] for c in parallel] and len(serial) == 4
+    for a, b in zip(serial, parallel):
+        assert a["status"] == b["status"] == "ok" and a["data"] == b["data"]
+        assert learning(a) == learning(b)
