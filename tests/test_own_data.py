@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import importlib.util
+import io
 import json
 import math
 import subprocess
@@ -15,10 +17,14 @@ import pytest
 import torch
 from data_files import write_series_csv, write_text_csv
 from helpers import learning, rnnbench_env
+from results_factory import case as make_case
+from results_factory import document
+from rich.console import Console
 from typer.testing import CliRunner
 
 from rnnbench.catalog import missing_extra
 from rnnbench.cli.main import app
+from rnnbench.render.recap import recap_table
 from rnnbench.run.runner import run_case
 from rnnbench.suite.expand import load_suite
 from rnnbench.tasks.data import eval_batch, train_batches
@@ -399,3 +405,20 @@ def test_workers_in_another_folder_read_the_same_files(tmp_path):
     for a, b in zip(serial, parallel):
         assert a["status"] == b["status"] == "ok" and a["data"] == b["data"]
         assert learning(a) == learning(b)
+
+
+def test_the_recap_shows_further_metrics_only_where_a_task_has_them():
+    plain = document([make_case(arch, seed=s) for arch in ("lstm", "gru") for s in range(3)])
+    with_f1 = copy.deepcopy(plain)
+    for c, f1 in zip(with_f1["cases"], (0.5, 0.7, 0.6, 0.2, 0.4, 0.3)):
+        c["train"]["final"]["metrics"] = {"macro_f1": f1}
+
+    def shown(doc) -> str:
+        console = Console(file=io.StringIO(), width=200)
+        console.print(recap_table(doc))
+        return console.file.getvalue()  # type: ignore[attr-defined]
+
+    assert "further metrics" not in shown(plain)
+    out = shown(with_f1)
+    row = next(line for line in out.splitlines() if "further metrics" in line)
+    assert "macro_f1 0.600" in row and "macro_f1 0.300" in row  # the median of each model's three seeds

@@ -67,6 +67,20 @@ def _metric_row_name(groups: list[Group | None]) -> str:
     return f"{'/'.join(sorted(names)) or 'metric'} (chance)"
 
 
+def _further_metrics_cell(group: Group) -> str:
+    """Medians across seeds of a task's further metrics (`final.metrics`: series MAE and MSE ÷ persistence, text macro-F1)."""
+    values: dict[str, list[float]] = {}
+    for final in group.finals:
+        for key, value in (final.get("metrics") or {}).items():
+            if isinstance(value, (int, float)):
+                values.setdefault(key, []).append(value)
+    return " · ".join(f"{key} {format_metric(median(v))}" for key, v in sorted(values.items())) or MISSING
+
+
+def _has_further(group: Group) -> bool:
+    return any(final.get("metrics") for final in group.finals)
+
+
 def _solved_cell(group: Group) -> str:
     n = len(group.finals)
     if n == 0:
@@ -145,6 +159,8 @@ def recap_table(doc: ResultsJson, title: str | None = None) -> Table:
             elif name == "final metric":
                 name = _metric_row_name(present)
             table.add_row(f"  {name}", *values)
+            if name.endswith("(chance)") and any(g is not None and _has_further(g) for g in present):
+                table.add_row("  further metrics", *["" if g is None else _further_metrics_cell(g) for g in present])
         table.rows[-1].end_section = True
     return table
 
