@@ -119,7 +119,7 @@ class Series(Task):
         self.options = SeriesOptions(
             path=path,
             horizon=horizon,
-            missing=missing,  # type: ignore[arg-type]
+            missing=missing,
             solved_ratio=solved_ratio,
             difference=difference,
             **({"split": split} if split is not None else {}),

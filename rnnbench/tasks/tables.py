@@ -86,7 +86,7 @@ def _read(path: str, fmt: str, columns: tuple[str, ...], as_text: bool) -> pd.Da
             _check_columns(path, list(header), columns)
             text_options = {"dtype": str, "keep_default_na": False, "na_values": [""]} if as_text else {}
             # a blank line is a row of missing values (in a one-column file, that is how a gap looks), not nothing
-            frame = pd.read_csv(path, sep=sep, usecols=list(columns), skip_blank_lines=False, **text_options)  # type: ignore[call-overload]
+            frame = pd.read_csv(path, sep=sep, usecols=list(columns), skip_blank_lines=False, **text_options)
     except DataError:
         raise
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
@@ -120,7 +120,7 @@ def row_place(fmt_path: str, index: int) -> str:
 def cell(value: object) -> str:
     """A cell as an error quotes it: text in quotes, a number as itself (never `np.int64(4)`)."""
     if hasattr(value, "item"):
-        value = value.item()  # type: ignore[union-attr]
+        value = value.item()
     return repr(value) if isinstance(value, str) else str(value)
 
 

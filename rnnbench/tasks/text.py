@@ -108,7 +108,7 @@ class Text(Task):
             path=path,
             text=text,
             label=label,
-            tokens=tokens,  # type: ignore[arg-type]
+            tokens=tokens,
             min_count=min_count,
             max_vocab=max_vocab,
             split_seed=split_seed,
