@@ -260,7 +260,7 @@ def bad_files(folder: Path) -> dict[str, tuple[str, str]]:
     }
 
 
-@pytest.mark.parametrize("command", ["validate", "run"])
+@pytest.mark.parametrize("command", ["validate", "run", "ab"])
 @pytest.mark.parametrize(
     "case",
     [
@@ -279,7 +279,8 @@ def test_bad_input_is_one_line_exit_2_and_no_results_file(case, command, tmp_pat
     entry, message = bad_files(tmp_path)[case]
     suite = write_suite(SUITE.format(task=entry))
     out = tmp_path / "results.json"
-    result = runner.invoke(app, [command, str(suite)] + (["-o", str(out), "-q"] if command == "run" else []))
+    flags = {"run": ["-o", str(out), "-q"], "ab": ["--out", str(out)]}.get(command, [])
+    result = runner.invoke(app, [command, str(suite)] + flags)  # ab fails before it starts a side
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "tasks[0]" in lines[0], lines

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from rnnbench.cli.compare import TERMINAL_FORMAT, check_format, show_comparison
-from rnnbench.cli.options import SuiteArg, fail
+from rnnbench.cli.options import SuiteArg, check_data_or_fail, fail
 from rnnbench.compare.ab import AbOptions
 
 DEFAULTS = AbOptions()  # the one set of ab defaults: the options below show them
@@ -106,9 +106,11 @@ def _options(suite: str, pairs: int, seconds: float, threshold: str, alpha: floa
         raise fail(f"--threshold: {err}") from None
     atol_value, rtol_value = _tolerance(atol, "--atol"), _tolerance(rtol, "--rtol")
     try:
-        suite_model, _, suite_path = load_suite(suite)
+        suite_model, cases, suite_path = load_suite(suite)
     except SuiteError as err:
         raise fail(str(err)) from None
+    # the data files, read and checked up front as `run` does (plugins are checked by each side: only its path has them)
+    check_data_or_fail(suite_model, cases, suite_path)
     options = AbOptions(
         pairs=pairs,
         seconds=seconds,
