@@ -198,6 +198,8 @@ MODEL_SPECS: dict[str, ModelSpec] = {
 }
 
 IMPLS = ("fused", "cell", "scripted")
+# Inference paths a suite can serve through (`inference.paths`, rnnbench/serve): eager is the reference.
+INFERENCE_PATHS = ("eager", "torchscript", "compile", "onnxruntime", "int8")
 # Implementations each cell type has: the peephole LSTM has no fused kernel in PyTorch.
 CELL_IMPLS = {"rnn": IMPLS, "lstm": IMPLS, "gru": IMPLS, "peephole": ("cell", "scripted")}
 

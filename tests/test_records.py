@@ -39,6 +39,7 @@ DRIVER_WRITES = {
         "matched",
         "started_at",
         "wall_s",
+        "serving",
     },
     "PairedJson": {"blocks"},
     "TimingJson": {"ci_coverage"},

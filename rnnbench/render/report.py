@@ -9,6 +9,7 @@ from rnnbench.render.analysis import data_table, horizon_table, matched_table
 from rnnbench.render.claims import claims_table
 from rnnbench.render.recap import plugin_ratio_table, recap_table
 from rnnbench.render.recap_shape import recap_shape_table
+from rnnbench.render.serving import serving_table
 from rnnbench.results.records import ResultsJson
 
 
@@ -19,6 +20,7 @@ def run_report(doc: ResultsJson, details: bool = False) -> list[RenderableType]:
     parts: list[RenderableType] = [recap_shape_table(results), recap_table(doc)]
     parts += [t for t in (plugin_ratio_table(doc),) if t is not None]
     parts += [t for t in (matched_table(doc), horizon_table(doc), data_table(doc)) if t is not None]
+    parts += [t for t in (serving_table(doc),) if t is not None]
     if details:
         parts.append(claims_table(results))
     return parts

@@ -180,6 +180,7 @@ class CaseJson(TypedDict):
     ran_on: NotRequired[RanOnJson]
     plugin: NotRequired[PluginJson]
     task_plugin: NotRequired[TaskPluginJson]
+    serving: NotRequired[Any]  # results.serving.ServingJson: written by the driver, not checked by the schema
     # written by the driver, not checked by the schema
     settings: NotRequired[dict[str, Any]]  # the case's suite settings (suite.schema.CaseSettings, as JSON)
     hidden_size: NotRequired[int]

@@ -24,6 +24,7 @@ from rnnbench.results.records import (
     TimingJson,
     TrainJson,
 )
+from rnnbench.results.serving import ServingJson
 
 
 class TrainTiming(TypedDict):
@@ -83,6 +84,7 @@ class TrainPart(TypedDict, total=False):
     memory: MemoryJson
     train: TrainJson
     ran_on: RanOnJson
+    serving: ServingJson  # only where inference.paths names more than eager
 
 
 class CaseRecord(CaseJson, total=False):

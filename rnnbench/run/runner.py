@@ -20,13 +20,15 @@ from rnnbench.models.plugins import PluginModel
 from rnnbench.models.registry import Recurrent
 from rnnbench.results.events import EventFn
 from rnnbench.results.records import FinalJson, FlopsJson, TrainJson
+from rnnbench.results.serving import ServingJson
 from rnnbench.results.store import utc_now_iso
 from rnnbench.run.build import autocast_for, build_case_model, with_dtype
 from rnnbench.run.events import ignore
 from rnnbench.run.memory import case_memory
 from rnnbench.run.parts import CaseRecord, SpeedBlock, TrainPart
-from rnnbench.run.speed import failure, time_cases
+from rnnbench.run.speed import failure, one_line, time_cases
 from rnnbench.run.train import TrainLimits, make_optimizer, train
+from rnnbench.serve.case import serve_case, serving_paths
 from rnnbench.suite.schema import Case
 from rnnbench.tasks.data import eval_batch, train_batches
 from rnnbench.tasks.plugins import task_plugin_record
@@ -146,7 +148,19 @@ def _train_part(case: Case, on_event: EventFn) -> TrainPart:
             ),
         }
     )
+    if outcome.status == "ok" and serving_paths(case):
+        out["serving"] = _serving(case, task, model, device, on_event)
     return out
+
+
+def _serving(case: Case, task, model: nn.Module, device: torch.device, on_event: EventFn) -> ServingJson:
+    """The trained model through the suite's inference paths (rnnbench/serve); a failure here keeps the training."""
+    on_event({"kind": "phase", "phase": f"serving through {len(serving_paths(case))} paths"})
+    try:
+        held_out = eval_batch(task, case.settings.train.eval_size, case.seed, device)
+        return serve_case(case, task, with_dtype(model, device, case.dtype), device, held_out)
+    except Exception as err:  # the case trained: its record is kept, with why serving did not happen
+        return ServingJson(error=one_line(err))
 
 
 def case_header(case: Case) -> CaseRecord:

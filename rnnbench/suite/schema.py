@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from rnnbench.catalog import CELL_IMPLS, MODEL_SPECS, TASK_SPECS, missing_extra
+from rnnbench.catalog import CELL_IMPLS, INFERENCE_PATHS, MODEL_SPECS, TASK_SPECS, missing_extra
 from rnnbench.suite.arch import RESERVED_MODEL_ARGS, check_arch, is_plugin
 from rnnbench.suite.task_ref import check_task, is_task_plugin, task_spec
 
@@ -67,6 +67,15 @@ class TimingConfig(Strict):
 
 class InferenceConfig(Strict):
     batch_sizes: list[PositiveInt] = Field(default_factory=lambda: [1, 64], min_length=1)
+    # paths served after training, each timed paired against eager (docs/serving.md); [eager] alone: none
+    paths: list[Literal[INFERENCE_PATHS]] = Field(default_factory=lambda: ["eager"], min_length=1)  # type: ignore[valid-type]
+
+    @field_validator("paths")
+    @classmethod
+    def _distinct_paths(cls, paths: list[str]) -> list[str]:
+        if len(set(paths)) != len(paths):
+            raise ValueError("paths must be distinct")
+        return paths
 
 
 HiddenSize = PositiveInt | list[PositiveInt]

@@ -1,0 +1,89 @@
+"""The ONNX Runtime path: export with the dynamo exporter (batch and time axes dynamic), then one inference session.
+
+Needs the `serve` extra (onnx, onnxscript, onnxruntime); without it the path is unsupported, not failed.
+The session runs on the CPU provider with the suite's thread count for intra-op work and one inter-op
+thread (the graph runs its nodes in sequence); on CUDA it runs on the CUDA provider where installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from rnnbench.serve.status import Unsupported
+
+SERVE_PACKAGES = ("onnx", "onnxscript", "onnxruntime")  # the exporter needs the first two, the session the last
+EXTRA_HINT = "pip install 'rnnbench[serve]'"
+
+
+def require_serve_extra() -> Any:
+    """onnxruntime, imported; `Unsupported` naming the first missing package of the extra."""
+    modules = {}
+    for name in SERVE_PACKAGES:
+        try:
+            modules[name] = importlib.import_module(name)
+        except ImportError:
+            raise Unsupported(f"{name} is not installed: {EXTRA_HINT}") from None
+    return modules["onnxruntime"]
+
+
+def export_onnx(model: nn.Module, example: Tensor, dynamic_time: bool = True) -> bytes:
+    """The model as an ONNX graph, exported at `example`'s shape with the batch (and time) axes left free.
+
+    `Dim.AUTO` lets the exporter keep an axis dynamic where the model allows it and fix it where the
+    model does not (a Python loop over time is unrolled at the example's length): such a graph then
+    fails, or differs, at the second length of the numerics check, which is what marks it.
+    """
+    first = next(iter(inspect.signature(model.forward).parameters))
+    axes = {0: torch.export.Dim.AUTO, **({1: torch.export.Dim.AUTO} if dynamic_time else {})}
+    program = torch.onnx.export(
+        model, (example,), dynamo=True, dynamic_shapes={first: axes}, input_names=["x"], output_names=["y"]
+    )
+    if program is None:  # the legacy exporter's return; the dynamo exporter always returns its program
+        raise RuntimeError("torch.onnx.export returned no program")
+    return program.model_proto.SerializeToString()
+
+
+def _session(ort: Any, graph: bytes, device: torch.device, threads: int) -> Any:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3  # errors only: its warnings would reach the console past the capture
+    # no busy-waiting between calls: the paths take turns with eager, and a spinning pool would slow eager's turn
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    providers = ["CPUExecutionProvider"]
+    if device.type == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
+        providers.insert(0, "CUDAExecutionProvider")
+    return ort.InferenceSession(graph, options, providers=providers)
+
+
+def prepare_onnxruntime(
+    model: nn.Module, example: Tensor, device: torch.device, threads: int, dynamic_time: bool = True
+) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Callable[[], object]], dict[str, object]]:
+    """(call, bind, details): outputs as torch tensors on `device`, and the timed call on numpy feeds made once."""
+    ort = require_serve_extra()
+    session = _session(ort, export_onnx(model, example, dynamic_time), device, threads)
+    name = session.get_inputs()[0].name
+
+    def call(x: Tensor) -> Tensor:
+        return torch.from_numpy(session.run(None, {name: x.detach().cpu().numpy()})[0]).to(x.device)
+
+    def bind(x: Tensor) -> Callable[[], object]:
+        feeds = {name: x.detach().cpu().numpy()}  # converted here, outside the timed call
+        return lambda: session.run(None, feeds)
+
+    details: dict[str, object] = {
+        "exporter": "torch.onnx.export(dynamo=True)",
+        "onnxruntime": ort.__version__,
+        "providers": list(session.get_providers()),
+        "intra_op_threads": threads,
+        "inter_op_threads": 1,
+        "dynamic_time": dynamic_time,
+    }
+    return call, bind, details
