@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")  # the exporter colours its messages
+
 OK = "ok"
 
 
@@ -10,12 +14,12 @@ class Unsupported(Exception):
 
 
 def first_line(err: BaseException) -> str:
-    text = f"{type(err).__name__}: {err}".strip()
+    text = ANSI.sub("", f"{type(err).__name__}: {err}").strip()
     return (text.splitlines() or [type(err).__name__])[0][:300]
 
 
 def status_of(err: BaseException) -> str:
     """The status of a path whose preparation or check raised `err`."""
     if isinstance(err, Unsupported):
-        return f"unsupported: {str(err).splitlines()[0][:300]}"
+        return f"unsupported: {ANSI.sub('', str(err)).splitlines()[0][:300]}"
     return f"failed: {first_line(err)}"
