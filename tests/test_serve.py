@@ -313,3 +313,13 @@ def test_serve_suite_is_valid_and_names_every_path():
     assert sorted(c.arch for c in cases) == ["bilstm", "gru", "lstm"]
     assert all(serving_paths(c) == ["eager", "torchscript", "compile", "onnxruntime", "int8"] for c in cases)
     assert all(c.settings.inference.batch_sizes == [1, 32] for c in cases)
+
+
+def test_bilstm_cost_claim_gains_the_serving_view():
+    from rnnbench.claims.speed_rules import bilstm_cost_rule
+    from rnnbench.claims.types import ClaimSettings
+
+    findings = bilstm_cost_rule(_doc(), ("bilstm", "lstm"), ClaimSettings())
+    served = [m for f in findings for m in f.measures if m.name.startswith("serving latency bilstm/lstm")]
+    assert len(served) == 1 and served[0].value == pytest.approx(6.0)
+    assert served[0].detail.startswith("bilstm on eager, lstm on onnxruntime")

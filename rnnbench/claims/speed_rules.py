@@ -5,6 +5,7 @@ from __future__ import annotations
 from rnnbench import stats
 from rnnbench.analysis.grouping import Group
 from rnnbench.analysis.paired import paired_ratio_of
+from rnnbench.analysis.serving import serving_cost_ratio
 from rnnbench.claims.rules import section_pairs, where_of
 from rnnbench.claims.types import CONTRADICTED, INCONCLUSIVE, SUPPORTED, ClaimSettings, Finding, Measure, _num
 from rnnbench.results.records import ResultsJson
@@ -134,9 +135,21 @@ def gru_faster_rule(doc: ResultsJson, labels: tuple[str, ...], s: ClaimSettings)
     return findings
 
 
+def _serving_measure(a: Group, b: Group, bilstm: str, lstm: str) -> tuple[Measure, ...]:
+    """The serving view: inference latency at the smallest batch, each model on its fastest correct path."""
+    found = serving_cost_ratio({"cases": [*a.cases, *b.cases]}, bilstm, lstm)  # type: ignore[typeddict-item]
+    if found is None:
+        return ()
+    ratio, path_a, path_b = found
+    detail = f"{bilstm} on {path_a}, {lstm} on {path_b}; served one after the other, unpaired"
+    return (Measure(f"serving latency {bilstm}/{lstm}, fastest correct paths", ratio, unit="×", detail=detail),)
+
+
 def bilstm_cost_rule(doc: ResultsJson, labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
     """Train step Bi-LSTM/LSTM per section (ratio > 1, CI excluding 1), with the core parameter ratio
-    beside it (≈2× for one layer); a parameter ratio ≤ 1 at equal sizes contradicts the claim."""
+    beside it (≈2× for one layer); a parameter ratio ≤ 1 at equal sizes contradicts the claim. Where both
+    were served through inference paths, the serving view joins as a measure: Bi-LSTM's latency over the
+    LSTM's, each on its fastest correct path (it informs, the verdict stays the train step's)."""
     bilstm, lstm = labels
     findings = []
     for section, a, b in section_pairs(doc, bilstm, lstm):
@@ -144,6 +157,7 @@ def bilstm_cost_rule(doc: ResultsJson, labels: tuple[str, ...], s: ClaimSettings
         params: tuple[Measure, ...] = ()
         if pa and pb:
             params = (Measure(f"core params {bilstm}/{lstm}", pa / pb, unit="×", detail=f"{pa} / {pb}"),)
+        params += _serving_measure(a, b, bilstm, lstm)
         finding = _speed_finding(where_of(section), f"train step {bilstm}/{lstm}", a, b, False, s, extra=params)
         if pa and pb and pa <= pb and a.first("hidden_sizes") == b.first("hidden_sizes"):
             # a count, not a sample: certain (p = 0), so Holm always rejects it

@@ -156,7 +156,7 @@ CLAIMS: dict[str, Claim] = {
         "Bi-LSTM",
         "disadvantage",
         "Bi-LSTM costs computation and training time",
-        "train step and core parameters Bi-LSTM/LSTM (≈2×)",
+        "train step and core parameters Bi-LSTM/LSTM (≈2×); served: latency on each one's fastest correct path",
         "ratio > 1: Holm over the configurations' p-values, family-wise 95 %",
         ("bilstm", "lstm"),
         bilstm_cost_rule,
