@@ -15,4 +15,6 @@ def case_limit_seconds(case: Case) -> float:
     """
     s = case.settings
     blocks = 1 + len(s.inference.batch_sizes) + (1 if case.device.startswith("cuda") else 0)  # CUDA: a whole-step block
-    return s.train.max_seconds + blocks * s.timing.max_seconds
+    # served paths (rnnbench/serve): each batch size is one block of every path, eager included
+    served = len(s.inference.paths) * len(s.inference.batch_sizes) if len(s.inference.paths) > 1 else 0
+    return s.train.max_seconds + (blocks + served) * s.timing.max_seconds
