@@ -200,7 +200,7 @@ def _doc() -> dict:
         "onnxruntime": _served_path("ok", fast, max_abs=3e-8),
         "int8": _served_path("ok", faster_but_wrong, max_abs=2e-3, within=False, metric=0.7),
         "compile": _served_path("failed: RuntimeError: no compiler", {}),
-        "torchscript": _served_path("unsupported: torch.jit.trace is not available", {}),
+        "torchscript": _served_path("unsupported: onnx is not installed: pip install 'rnnbench[serve]'", {}),
     }
     serving = {"atol": 1e-5, "rtol": 1e-5, "lengths": [5, 10], "rounds": {"b1": 7, "b4": 7}, "paths": paths}
     bilstm_paths = {"eager": _served_path("ok", {k: [x * 3 for x in v] for k, v in eager.items()})}
@@ -242,7 +242,7 @@ def test_serving_table_renders_statuses_marks_and_the_fastest_line():
     console = Console(file=io.StringIO(), width=220)
     console.print(serving_table(_doc()))
     text = console.file.getvalue()
-    assert "Serving" in text and "failed: RuntimeError: no compiler" in text and "unsupported: torch.jit.trace" in text
+    assert "Serving" in text and "failed: RuntimeError: no compiler" in text and "'rnnbench[serve]'" in text
     assert "2.0e-03 ✘ beyond tolerance" in text and "×0.50 [" in text
     assert "lstm (adding T5): fastest correct path onnxruntime at b1 (0.50× eager)" in text
     assert serving_table({"cases": [c for c in _doc()["cases"] if "serving" not in c]}) is None

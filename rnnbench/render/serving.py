@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from rnnbench.analysis.serving import (
@@ -102,5 +103,5 @@ def serving_table(doc: ResultsJson) -> Table | None:
     for column in serving_columns(rows):
         table.add_column(column, justify="left" if column in ("model", "path", "status") else "right")
     for row in rows:
-        table.add_row(*serving_cells(row))
+        table.add_row(*(escape(cell) for cell in serving_cells(row)))  # "pip install 'rnnbench[serve]'" is no markup
     return table
