@@ -287,22 +287,34 @@ def test_a_plugin_that_cannot_be_exported_fails_its_path_alone(tmp_path, monkeyp
     assert time.perf_counter() - started < 120
 
 
-def test_onnxruntime_is_ok_and_its_frozen_time_axis_is_caught(capfd):
-    """One export of a cell-loop LSTM at T = 5: ONNX Runtime agrees with eager at T = 5 (ok, within 1e-5), and the
-    unrolled loop, frozen at 5 steps, is out of tolerance at T = 10; the exporter's lines never reach the console."""
+def test_onnxruntime_is_ok_within_tolerance_at_both_lengths(capfd):
+    """Exported at 3 steps with the time axis dynamic, ONNX Runtime agrees with eager at T = 5 and T = 10; the
+    exporter's lines are in the log, never on the console."""
     pytest.importorskip("onnxruntime")
     task = TASKS["adding"](seq_len=5)
-    model, held = _model(impl="cell"), _held_out(task)
-    ctx = PathContext(model, held.inputs, CPU, "float32", 1)
-    state = prepare_one("onnxruntime", ctx, {1: held.inputs[:1], 4: held.inputs[:4]})
+    model, held = _model(), _held_out(task)
+    state = prepare_one("onnxruntime", PathContext(model, held.inputs, CPU, "float32", 1), {1: held.inputs[:1]})
     check_path(state, held, eager_references(model, held), task)
     record = state.record
-    assert record["status"] == "ok" and record["details"]["intra_op_threads"] == 1
+    assert record["status"] == "ok" and record["within_tolerance"] is True, record
+    assert all(d["max_abs"] <= 1e-5 for d in record["outputs"].values()) and set(record["outputs"]) == {"T5", "T10"}
+    assert record["details"]["exported_at"] == [8, 3, 2] and record["details"]["intra_op_threads"] == 1
     assert record["details"]["providers"] == ["CPUExecutionProvider"] and "[torch.onnx]" in record["log"]
-    assert record["outputs"]["T5"]["within"] and record["outputs"]["T5"]["max_abs"] <= 1e-5
-    assert record["outputs"]["T10"]["within"] is False and record["within_tolerance"] is False
     out, err = capfd.readouterr()
     assert "[torch.onnx]" not in out + err
+
+
+def test_a_graph_exported_with_a_static_length_is_caught_at_the_second_length():
+    pytest.importorskip("onnxruntime")
+    task = TASKS["adding"](seq_len=5)
+    model, held = _model(), _held_out(task)
+    ctx = PathContext(model, held.inputs, CPU, "float32", 1, dynamic_time=False)
+    state = prepare_one("onnxruntime", ctx, {1: held.inputs[:1]})
+    check_path(state, held, eager_references(model, held), task)
+    outputs = state.record["outputs"]
+    assert state.record["status"] == "ok" and outputs["T5"]["within"] is True
+    assert outputs["T10"]["within"] is False and outputs["T10"]["max_abs"] is None and outputs["T10"]["error"]
+    assert state.record["within_tolerance"] is False
 
 
 def test_serve_suite_is_valid_and_names_every_path():

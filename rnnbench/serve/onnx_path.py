@@ -32,6 +32,19 @@ def require_serve_extra() -> Any:
     return modules["onnxruntime"]
 
 
+EXPORT_STEPS = 3  # the example's length at export: the axis is dynamic, and tracing cost grows with it (below)
+
+
+def export_example(example: Tensor) -> Tensor:
+    """The first few steps of `example`. Exporting nn.GRU or nn.LSTM propagates shapes through their
+    decomposition, one cell per step (about 1 s a step under load on the 2-core VM); the time axis stays
+    dynamic, so a short example exports the same graph. Not 1 (an axis of size 1 is specialized), never
+    the batch's size (two equal sizes would be taken for one symbol)."""
+    steps = EXPORT_STEPS if example.shape[0] != EXPORT_STEPS else EXPORT_STEPS + 1
+    # contiguous: a sliced view would export its strides as graph inputs (aten.sym_stride, which ONNX lacks)
+    return (example[:, :steps] if example.shape[1] > steps else example).contiguous()
+
+
 def export_onnx(model: nn.Module, example: Tensor, dynamic_time: bool = True) -> bytes:
     """The model as an ONNX graph, exported at `example`'s shape with the batch (and time) axes left free.
 
@@ -68,6 +81,7 @@ def prepare_onnxruntime(
 ) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Callable[[], object]], dict[str, object]]:
     """(call, bind, details): outputs as torch tensors on `device`, and the timed call on numpy feeds made once."""
     ort = require_serve_extra()
+    example = export_example(example) if dynamic_time else example
     session = _session(ort, export_onnx(model, example, dynamic_time), device, threads)
     name = session.get_inputs()[0].name
 
@@ -85,5 +99,6 @@ def prepare_onnxruntime(
         "intra_op_threads": threads,
         "inter_op_threads": 1,
         "dynamic_time": dynamic_time,
+        "exported_at": list(example.shape),
     }
     return call, bind, details
