@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from rnnbench.analysis.serving import (
     REFERENCE,
@@ -103,5 +103,7 @@ def serving_table(doc: ResultsJson) -> Table | None:
     for column in serving_columns(rows):
         table.add_column(column, justify="left" if column in ("model", "path", "status") else "right")
     for row in rows:
-        table.add_row(*(escape(cell) for cell in serving_cells(row)))  # "pip install 'rnnbench[serve]'" is no markup
+        table.add_row(
+            *(Text(cell) for cell in serving_cells(row))
+        )  # Text: "pip install 'rnnbench[serve]'" is no markup
     return table

@@ -1,8 +1,9 @@
 """The ONNX Runtime path: export with the dynamo exporter (batch and time axes dynamic), then one inference session.
 
 Needs the `serve` extra (onnx, onnxscript, onnxruntime); without it the path is unsupported, not failed.
-The session runs on the CPU provider with the suite's thread count for intra-op work and one inter-op
-thread (the graph runs its nodes in sequence); on CUDA it runs on the CUDA provider where installed.
+The session runs on the CPU provider with the suite's thread count for its intra-op and inter-op pools,
+its nodes in sequence as eager runs them (so the inter-op pool idles); on CUDA it runs on the CUDA
+provider where installed.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def export_onnx(model: nn.Module, example: Tensor, dynamic_time: bool = True) ->
 def _session(ort: Any, graph: bytes, device: torch.device, threads: int) -> Any:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
+    options.inter_op_num_threads = threads
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3  # errors only: its warnings would reach the console past the capture
     # no busy-waiting between calls: the paths take turns with eager, and a spinning pool would slow eager's turn
@@ -97,7 +98,7 @@ def prepare_onnxruntime(
         "onnxruntime": ort.__version__,
         "providers": list(session.get_providers()),
         "intra_op_threads": threads,
-        "inter_op_threads": 1,
+        "inter_op_threads": threads,
         "dynamic_time": dynamic_time,
         "exported_at": list(example.shape),
     }
