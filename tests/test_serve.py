@@ -335,3 +335,38 @@ def test_bilstm_cost_claim_gains_the_serving_view():
     served = [m for f in findings for m in f.measures if m.name.startswith("serving latency bilstm/lstm")]
     assert len(served) == 1 and served[0].value == pytest.approx(6.0)
     assert served[0].detail.startswith("bilstm on eager, lstm on onnxruntime")
+
+
+def test_a_run_serves_its_trained_cases_and_reports_the_serving_table(write_suite, tmp_path):
+    from typer.testing import CliRunner
+
+    from rnnbench.cli.main import app
+    from rnnbench.results.store import load_results
+
+    path = write_suite(
+        """
+name: served
+device: cpu
+threads: 1
+defaults:
+  hidden_size: 8
+  batch_size: 4
+  train: {max_steps: 4, max_seconds: 5, eval_every: 2, eval_size: 8}
+  timing: {warmup: 1, min_repeats: 3, max_repeats: 5, max_seconds: 0.01}
+  inference: {batch_sizes: [1, 4], paths: [eager, torchscript, int8]}
+models: [lstm, gru]
+tasks:
+  - {task: adding, seq_len: 5}
+"""
+    )
+    out = tmp_path / "out.json"
+    result = CliRunner().invoke(app, ["run", str(path), "--out", str(out), "--quiet"], env={"COLUMNS": "220"})
+    assert result.exit_code == 0, result.output
+    doc = load_results(out)
+    for case in doc["cases"]:
+        paths = case["serving"]["paths"]
+        assert list(paths) == ["eager", "int8", "torchscript"]  # keys sorted in the file; the table orders them
+        assert paths["eager"]["metric"] == pytest.approx(case["train"]["final"]["metric"], rel=1e-5)
+        assert case["inference"]["b1"]["latency_ms"]["samples"]  # the timing group's eager timing is kept
+    assert "Serving" in result.output and "fastest correct path" in result.output
+    assert [r.path for r in serving_rows(doc)[:3]] == ["eager", "torchscript", "int8"]
