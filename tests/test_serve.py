@@ -370,3 +370,16 @@ tasks:
         assert case["inference"]["b1"]["latency_ms"]["samples"]  # the timing group's eager timing is kept
     assert "Serving" in result.output and "fastest correct path" in result.output
     assert [r.path for r in serving_rows(doc)[:3]] == ["eager", "torchscript", "int8"]
+
+
+def test_a_path_that_raises_on_the_held_out_batch_fails_with_its_first_line():
+    task = TASKS["adding"](seq_len=5)
+    model, held = _model(), _held_out(task)
+
+    def broken(x):
+        raise RuntimeError("no kernel for this shape\nsecond line")
+
+    state = PathState({"status": "ok", "prepare_ms": 1.0}, Served(call=broken, bind=lambda x: lambda: None))
+    check_path(state, held, eager_references(model, held), task)
+    assert state.record["status"] == "failed: RuntimeError: no kernel for this shape" and state.record["metric"] is None
+    assert time_paths({"broken": state}, _case(["eager"]), {1: held.inputs[:1]}, CPU) == {}  # nothing left to time

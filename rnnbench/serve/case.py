@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from rnnbench.measure.paired import Entry, Interleaved, time_interleaved
 from rnnbench.measure.timer import make_sync
+from rnnbench.results.records import InferenceJson
 from rnnbench.results.serving import OutputDiffJson, ServedPathJson, ServingJson
 from rnnbench.serve.capture import captured, log_text
 from rnnbench.serve.numerics import SERVE_ATOL, SERVE_RTOL, failed_difference, output_difference, second_length
@@ -56,7 +57,7 @@ def prepare_one(name: str, ctx: PathContext, inputs: dict[int, Tensor]) -> PathS
             with torch.inference_mode():
                 for x in inputs.values():
                     served.call(x)
-        except Exception as err:  # noqa: BLE001  any exception of a path is its status, never the run's end
+        except Exception as err:  # any exception of a path is its status, never the run's end
             return PathState(ServedPathJson(status=status_of(err), prepare_ms=None, log=log_text(buffer)))
     prepare_ms = (time.perf_counter() - started) * 1e3
     record = ServedPathJson(status=OK, prepare_ms=prepare_ms, log=log_text(buffer), details=served.details)
@@ -73,9 +74,9 @@ def check_path(state: PathState, held_out: Batch, references: dict[int, Tensor],
         try:
             with torch.inference_mode():
                 got = state.served.call(x)
-        except Exception as err:  # noqa: BLE001  at the second length this is a frozen time axis, typically
+        except Exception as err:  # at the second length this is a frozen time axis, typically
             if first:
-                state.record.update(status=status_of(err), metric=None)
+                state.record["status"], state.record["metric"] = status_of(err), None
                 return
             outputs[f"T{length}"] = failed_difference(err)
             continue
@@ -105,7 +106,7 @@ def time_paths(
         if state.served is not None and state.record["status"] == OK
     }
     blocks: dict[int, Interleaved] = {}
-    for size, x in inputs.items():
+    for size, x in inputs.items() if ready else ():  # nothing prepared, nothing to time
         entries = {name: Entry({"forward": served.bind(x)}) for name, served in ready.items()}
         with torch.inference_mode():
             blocks[size] = time_interleaved(
@@ -126,9 +127,8 @@ def serve_case(case: Case, task: Task, model: nn.Module, device: torch.device, h
     model.eval()
     inputs = timed_inputs(case, task, device)
     biggest = inputs[max(inputs)]
-    example = (
-        biggest if biggest.shape[0] > 1 else held_out.inputs[:2]
-    )  # an axis of size 1 would be fixed by the exporter
+    # more than one sequence: the exporter would fix a batch axis of size 1
+    example = biggest if biggest.shape[0] > 1 else held_out.inputs[:2].contiguous()
     ctx = PathContext(model, example, device, case.dtype, torch.get_num_threads())
     states = {name: prepare_one(name, ctx, inputs) for name in serving_paths(case)}
     references = eager_references(model, held_out)
@@ -155,6 +155,6 @@ def serve_case(case: Case, task: Task, model: nn.Module, device: torch.device, h
     )
 
 
-def _inference(samples: list[float], size: int):
+def _inference(samples: list[float], size: int) -> InferenceJson:
     latency = summarize(samples)
-    return {"latency_ms": latency, "seq_per_s": size / (latency["median"] * 1e-3)}
+    return InferenceJson(latency_ms=latency, seq_per_s=size / (latency["median"] * 1e-3))
