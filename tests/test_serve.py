@@ -11,12 +11,14 @@ import time
 import pytest
 import torch
 import yaml
+from helpers import rnnbench_run
 from rich.console import Console
 
 from rnnbench.analysis.serving import case_rows, fastest_correct, path_ratio, serving_cost_ratio, serving_rows
 from rnnbench.models.plugins import PluginModel
 from rnnbench.models.registry import MODELS
 from rnnbench.render.serving import serving_table
+from rnnbench.results.store import load_results
 from rnnbench.serve.case import (
     PathState,
     check_path,
@@ -337,14 +339,7 @@ def test_bilstm_cost_claim_gains_the_serving_view():
     assert served[0].detail.startswith("bilstm on eager, lstm on onnxruntime")
 
 
-def test_a_run_serves_its_trained_cases_and_reports_the_serving_table(write_suite, tmp_path):
-    from typer.testing import CliRunner
-
-    from rnnbench.cli.main import app
-    from rnnbench.results.store import load_results
-
-    path = write_suite(
-        """
+SERVED_SUITE = """
 name: served
 device: cpu
 threads: 1
@@ -358,7 +353,14 @@ models: [lstm, gru]
 tasks:
   - {task: adding, seq_len: 5}
 """
-    )
+
+
+def test_a_run_serves_its_trained_cases_and_reports_the_serving_table(write_suite, tmp_path):
+    from typer.testing import CliRunner
+
+    from rnnbench.cli.main import app
+
+    path = write_suite(SERVED_SUITE)
     out = tmp_path / "out.json"
     result = CliRunner().invoke(app, ["run", str(path), "--out", str(out), "--quiet"], env={"COLUMNS": "220"})
     assert result.exit_code == 0, result.output
@@ -383,3 +385,16 @@ def test_a_path_that_raises_on_the_held_out_batch_fails_with_its_first_line():
     check_path(state, held, eager_references(model, held), task)
     assert state.record["status"] == "failed: RuntimeError: no kernel for this shape" and state.record["metric"] is None
     assert time_paths({"broken": state}, _case(["eager"]), {1: held.inputs[:1]}, CPU) == {}  # nothing left to time
+
+
+@pytest.mark.processes
+def test_local_workers_serve_like_the_serial_run(write_suite, tmp_path):
+    """Serving runs in the training unit, so on a worker too: its record travels back whole."""
+
+    path, out = write_suite(SERVED_SUITE), tmp_path / "workers.json"
+    done = rnnbench_run("run", str(path), "--out", str(out), "--quiet", "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    doc = load_results(out)
+    assert {c["serving"]["paths"]["torchscript"]["status"] for c in doc["cases"]} == {"ok"}
+    assert all(c["serving"]["paths"]["int8"]["inference"]["b4"]["latency_ms"]["samples"] for c in doc["cases"])
+    assert {c["ran_on"]["worker"] for c in doc["cases"]} <= {"w1", "w2"}
