@@ -398,3 +398,15 @@ def test_local_workers_serve_like_the_serial_run(write_suite, tmp_path):
     assert {c["serving"]["paths"]["torchscript"]["status"] for c in doc["cases"]} == {"ok"}
     assert all(c["serving"]["paths"]["int8"]["inference"]["b4"]["latency_ms"]["samples"] for c in doc["cases"])
     assert {c["ran_on"]["worker"] for c in doc["cases"]} <= {"w1", "w2"}
+
+
+def test_removed_apis_make_their_paths_unsupported(monkeypatch):
+    import torch.ao.quantization as quantization
+
+    monkeypatch.delattr(quantization, "quantize_dynamic")
+    monkeypatch.delattr(torch.jit, "trace")
+    ctx = PathContext(_model(), torch.randn(2, 5, 2), CPU, "float32", 1)
+    int8 = prepare_one("int8", ctx, {1: torch.randn(1, 5, 2)}).record["status"]
+    script = prepare_one("torchscript", ctx, {1: torch.randn(1, 5, 2)}).record["status"]
+    assert int8 == f"unsupported: torch.ao.quantization.quantize_dynamic is gone in torch {torch.__version__}"
+    assert script == f"unsupported: torch.jit.trace is not available in torch {torch.__version__}"
