@@ -248,6 +248,11 @@ def test_serving_table_renders_statuses_marks_and_the_fastest_line():
     assert "2.0e-03 ✘ beyond tolerance" in text and "×0.50 [" in text
     assert "lstm (adding T5): fastest correct path onnxruntime at b1 (0.50× eager)" in text
     assert serving_table({"cases": [c for c in _doc()["cases"] if "serving" not in c]}) is None
+    two_tasks = _doc()
+    two_tasks["cases"][2] = {**two_tasks["cases"][2], "seq_len": 9}  # the Bi-LSTM served at another length
+    console = Console(file=io.StringIO(), width=220)
+    console.print(serving_table(two_tasks))
+    assert "lstm (adding T5)" in console.file.getvalue() and "bilstm (adding T9)" in console.file.getvalue()
 
 
 PLUGIN = """

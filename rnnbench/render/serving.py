@@ -32,10 +32,11 @@ def _difference(row: ServingRow) -> str:
     return figure if row.within_tolerance else f"{figure} {OUT_OF_TOLERANCE}"
 
 
-def serving_cells(row: ServingRow) -> list[str]:
-    """A row's cells, in `SERVING_COLUMNS` order (the Markdown export and the docs page share them)."""
+def serving_cells(row: ServingRow, with_where: bool = False) -> list[str]:
+    """A row's cells, in `serving_columns` order; `with_where` names the task and length beside the model
+    (a suite that serves on more than one)."""
     return [
-        row.label,
+        f"{row.label} ({row.where})" if with_where else row.label,
         row.path,
         row.status,
         format_ms(row.latency_ms),
