@@ -205,8 +205,10 @@ def _doc() -> dict:
         "torchscript": _served_path("unsupported: onnx is not installed: pip install 'rnnbench[serve]'", {}),
     }
     serving = {"atol": 1e-5, "rtol": 1e-5, "lengths": [5, 10], "rounds": {"b1": 7, "b4": 7}, "paths": paths}
+    serving["metric_name"] = "mse"
     bilstm_paths = {"eager": _served_path("ok", {k: [x * 3 for x in v] for k, v in eager.items()})}
     bilstm = {"atol": 1e-5, "rtol": 1e-5, "lengths": [5, 10], "rounds": {"b1": 7, "b4": 7}, "paths": bilstm_paths}
+    bilstm["metric_name"] = "mse"
     base = {"task": "adding", "seq_len": 5, "seed": 0, "status": "ok"}
     return {
         "cases": [
@@ -245,7 +247,7 @@ def test_serving_table_renders_statuses_marks_and_the_fastest_line():
     console.print(serving_table(_doc()))
     text = console.file.getvalue()
     assert "Serving" in text and "failed: RuntimeError: no compiler" in text and "'rnnbench[serve]'" in text
-    assert "2.0e-03 ✘ beyond tolerance" in text and "×0.50 [" in text
+    assert "2.0e-03 ✘ beyond tolerance" in text and "×0.50 [" in text and "held-out mse" in text
     assert "lstm (adding T5): fastest correct path onnxruntime at b1 (0.50× eager)" in text
     assert serving_table({"cases": [c for c in _doc()["cases"] if "serving" not in c]}) is None
     two_tasks = _doc()

@@ -49,7 +49,7 @@ def serving_cells(row: ServingRow, with_where: bool = False) -> list[str]:
     ]
 
 
-def serving_columns(rows: list[ServingRow]) -> list[str]:
+def serving_columns(rows: list[ServingRow], metric: str = "metric") -> list[str]:
     small = rows[0].small_batch if rows else 1
     large = rows[0].large_batch if rows else 1
     return [
@@ -62,7 +62,7 @@ def serving_columns(rows: list[ServingRow]) -> list[str]:
         f"÷ eager b{large} [95% CI]",
         "prepare",
         "max |Δ| vs eager",
-        "metric",
+        metric,
     ]
 
 
@@ -101,7 +101,9 @@ def serving_table(doc: ResultsJson) -> Table | None:
             ]
         ),
     )
-    for column in serving_columns(rows):
+    names = {c["serving"].get("metric_name") for c in doc.get("cases", []) if c.get("serving")}
+    metric = f"held-out {names.pop()}" if len(names) == 1 and None not in names else "held-out metric"
+    for column in serving_columns(rows, metric):
         table.add_column(column, justify="left" if column in ("model", "path", "status") else "right")
     for row in rows:
         table.add_row(
