@@ -407,6 +407,16 @@ def test_local_workers_serve_like_the_serial_run(write_suite, tmp_path):
     assert {c["ran_on"]["worker"] for c in doc["cases"]} <= {"w1", "w2"}
 
 
+def test_compile_refuses_a_loop_over_time_before_it_starts_compiling(monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("torch.compile was called")
+
+    monkeypatch.setattr(torch, "compile", never)
+    ctx = PathContext(_model(impl="cell"), torch.randn(2, 5, 2), CPU, "float32", 1, loops_over_time=True)
+    status = prepare_one("compile", ctx, {1: torch.randn(1, 5, 2)}).record["status"]
+    assert status.startswith("unsupported: torch.compile unrolls this model's loop over 5 time steps")
+
+
 def test_removed_apis_make_their_paths_unsupported(monkeypatch):
     import torch.ao.quantization as quantization
 

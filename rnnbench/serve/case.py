@@ -22,6 +22,7 @@ from rnnbench.serve.numerics import SERVE_ATOL, SERVE_RTOL, failed_difference, o
 from rnnbench.serve.paths import PathContext, Served, prepare_path
 from rnnbench.serve.status import OK, status_of
 from rnnbench.stats import summarize
+from rnnbench.suite.arch import is_plugin
 from rnnbench.suite.schema import Case
 from rnnbench.tasks.base import Batch, Task
 
@@ -129,7 +130,8 @@ def serve_case(case: Case, task: Task, model: nn.Module, device: torch.device, h
     biggest = inputs[max(inputs)]
     # more than one sequence: the exporter would fix a batch axis of size 1
     example = biggest if biggest.shape[0] > 1 else held_out.inputs[:2].contiguous()
-    ctx = PathContext(model, example, device, case.dtype, torch.get_num_threads())
+    loops = not is_plugin(case.arch) and case.settings.impl != "fused"
+    ctx = PathContext(model, example, device, case.dtype, torch.get_num_threads(), loops_over_time=loops)
     states = {name: prepare_one(name, ctx, inputs) for name in serving_paths(case)}
     references = eager_references(model, held_out)
     for state in states.values():

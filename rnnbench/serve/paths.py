@@ -29,6 +29,8 @@ class PathContext:
     dtype: str
     threads: int  # the suite's thread count as applied to torch (ONNX Runtime gets the same)
     dynamic_time: bool = True  # False exports a static time axis (only a test wants that: the check must catch it)
+    # the model steps through time in Python or TorchScript (impl cell or scripted), not in one fused kernel
+    loops_over_time: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,13 @@ def prepare_torchscript(ctx: PathContext) -> Served:
 def prepare_compile(ctx: PathContext) -> Served:
     """`torch.compile` with its default backend (inductor, which needs a C compiler on the CPU); the
     first calls, where it compiles, are part of preparing it (`serve.case` makes them)."""
+    if ctx.loops_over_time:
+        # dynamo unrolls the loop into one graph of T cell steps: a peephole LSTM at T = 50 was still compiling
+        # after 10 minutes, and no timer can stop a compile in flight
+        raise Unsupported(
+            f"torch.compile unrolls this model's loop over {ctx.example.shape[1]} time steps (many minutes); "
+            "serve impl: fused instead"
+        )
     # a fresh compiler cache, so each model's preparation counts its own compiling, not a previous model's
     torch._dynamo.reset()
     return _module_served(torch.compile(ctx.model), {"backend": "inductor"})
