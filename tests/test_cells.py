@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from rnnbench.catalog import CELL_BLOCKS, CELL_IMPLS
-from rnnbench.models.cells import PEEPHOLE_NAMES, build_core, init_forget_bias
+from rnnbench.models.cells import PEEPHOLE_NAMES, build_core
+from rnnbench.models.forget_init import init_forget_gate as init_forget_bias
 from rnnbench.models.params import cell_params
 
 INPUT, HIDDEN, SEQ_LEN, BATCH = 4, 8, 5, 3

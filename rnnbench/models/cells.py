@@ -155,22 +155,26 @@ class _HandWiredCore(nn.Module):
         self.bidirectional = bidirectional
         self.directions = 2 if bidirectional else 1
         self.output_size = self.directions * hidden_sizes[-1]
-        blocks = CELL_BLOCKS[cell]
         layer_input = input_size
         for layer, hidden in enumerate(hidden_sizes):
             for suffix in self._suffixes(layer):
-                shapes = {
-                    "weight_ih": (blocks * hidden, layer_input),
-                    "weight_hh": (blocks * hidden, hidden),
-                    "bias_ih": (blocks * hidden,),
-                    "bias_hh": (blocks * hidden,),
-                }
-                if cell == "peephole":
-                    shapes.update({name: (hidden,) for name in PEEPHOLE_NAMES})
-                for name, shape in shapes.items():
+                for name, shape in self._layer_shapes(hidden, layer_input).items():
                     self.register_parameter(name + suffix, nn.Parameter(torch.empty(shape)))
             layer_input = self.directions * hidden
         self.reset_parameters()
+
+    def _layer_shapes(self, hidden: int, layer_input: int) -> dict[str, tuple[int, ...]]:
+        """The parameters of one layer and direction, by name without suffix (a subclass may own others)."""
+        blocks = CELL_BLOCKS[self.cell]
+        shapes: dict[str, tuple[int, ...]] = {
+            "weight_ih": (blocks * hidden, layer_input),
+            "weight_hh": (blocks * hidden, hidden),
+            "bias_ih": (blocks * hidden,),
+            "bias_hh": (blocks * hidden,),
+        }
+        if self.cell == "peephole":
+            shapes.update({name: (hidden,) for name in PEEPHOLE_NAMES})
+        return shapes
 
     def _suffixes(self, layer: int) -> list[str]:
         return [f"_l{layer}", f"_l{layer}_reverse"][: self.directions]
@@ -290,26 +294,3 @@ def build_core(
         return FusedStack(cell, input_size, hidden_sizes, bidirectional)
     core_class = CellLoopCore if impl == "cell" else ScriptedCore
     return core_class(cell, input_size, hidden_sizes, bidirectional)
-
-
-def init_forget_bias(core: nn.Module, value: float) -> None:
-    """Set the forget-gate bias of every LSTM / peephole layer in `core` so that bias_ih + bias_hh = `value`.
-
-    Jozefowicz et al. (2015) use 1.0. The forget slice [h:2h] of bias_ih becomes
-    `value` and that of bias_hh 0; other slices keep their values. Works on any
-    module containing cores (walks its submodules). GRU and tanh-RNN layers have no
-    forget gate and are left unchanged (no error, so one setting can serve a mixed suite).
-    """
-    for module in core.modules():
-        is_lstm = isinstance(module, (nn.LSTM, nn.LSTMCell)) or (
-            isinstance(module, _HandWiredCore) and module.cell in ("lstm", "peephole")
-        )
-        if not is_lstm:
-            continue
-        with torch.no_grad():
-            for name, param in module.named_parameters(recurse=False):
-                hidden = param.shape[0] // 4
-                if name.startswith("bias_ih"):
-                    param[hidden : 2 * hidden] = value
-                elif name.startswith("bias_hh"):
-                    param[hidden : 2 * hidden] = 0.0

@@ -7,6 +7,7 @@ h·directions as input (docs/analyses.md, "Parameter matching"). Tests check the
 from __future__ import annotations
 
 from rnnbench.catalog import CELL_BLOCKS, MODEL_SPECS
+from rnnbench.suite.variants import variant_layer_params
 
 PEEPHOLE_WEIGHTS = 3  # diagonal weights from the cell state to the input, forget and output gates
 
@@ -34,3 +35,14 @@ def core_params(arch: str, input_size: int, hidden_size: int | list[int], num_la
     """Recurrent-core parameters of model `arch` (a `MODEL_SPECS` name)."""
     spec = MODEL_SPECS[arch]
     return cell_params(spec.cell, input_size, layer_sizes(hidden_size, num_layers), spec.directions == 2)
+
+
+def variant_params(variant: str, input_size: int, hidden_sizes: list[int], bidirectional: bool) -> int:
+    """Recurrent-core parameters of a stack of LSTM-variant layers (`suite/variants.py`: blocks, peepholes, FGR)."""
+    directions = 2 if bidirectional else 1
+    total = 0
+    layer_input = input_size
+    for hidden in hidden_sizes:
+        total += directions * variant_layer_params(variant, layer_input, hidden)
+        layer_input = directions * hidden
+    return total

@@ -8,9 +8,12 @@ from typing import Literal
 from torch import Tensor, nn
 
 from rnnbench.catalog import CELL_GATES, MODEL_SPECS
-from rnnbench.models.cells import build_core, init_forget_bias
+from rnnbench.models.cells import build_core
+from rnnbench.models.forget_init import init_forget_gate
 from rnnbench.models.packing import lengths_from_padding
 from rnnbench.models.params import layer_sizes
+from rnnbench.models.variants import build_variant_core
+from rnnbench.suite.variants import VARIANTS, ForgetBias
 
 
 class Recurrent(nn.Module):
@@ -37,8 +40,10 @@ class Recurrent(nn.Module):
         hidden_size: int | list[int] = 64,
         num_layers: int = 1,
         impl: str = "fused",
-        forget_bias: float | None = None,
+        forget_bias: ForgetBias | None = None,
         packed: bool = False,
+        variant: str | None = None,
+        chrono_tmax: int | None = None,
     ) -> None:
         super().__init__()
         self.cell = cell
@@ -47,9 +52,13 @@ class Recurrent(nn.Module):
         self.impl = impl
         self.packed = packed
         self.hidden_sizes = layer_sizes(hidden_size, num_layers)
-        self.core = build_core(cell, impl, input_size, hidden_size, num_layers, bidirectional)
+        self.variant = variant
+        if variant is None:
+            self.core = build_core(cell, impl, input_size, hidden_size, num_layers, bidirectional)
+        else:  # Greff et al.'s variants of the LSTM (models/variants.py)
+            self.core = build_variant_core(variant, impl, input_size, hidden_size, num_layers, bidirectional)
         if forget_bias is not None:
-            init_forget_bias(self.core, forget_bias)
+            init_forget_gate(self.core, forget_bias, chrono_tmax)
         directions = 2 if bidirectional else 1
         self.head = nn.Linear(directions * self.hidden_sizes[-1], output_size)
 
@@ -63,6 +72,8 @@ class Recurrent(nn.Module):
 
     @property
     def gates(self) -> int:
+        if self.variant is not None:  # the gates with weights of their own (CIFG's f = 1 - i has none)
+            return len(VARIANTS[self.variant].blocks) - 1
         return CELL_GATES[self.cell]
 
     @property

@@ -75,6 +75,8 @@ def build_case_model(case: Case, task, device: torch.device) -> Recurrent | Plug
         impl=s.impl,
         forget_bias=s.forget_bias,
         packed=s.packed and task.left_padded,
+        variant=s.variant,
+        chrono_tmax=s.chrono_tmax or case.seq_len,  # chrono's T_max: the task's length unless the suite says
     )
     return model.to(device)
 

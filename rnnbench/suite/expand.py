@@ -14,6 +14,7 @@ from rnnbench.suite.data_paths import resolve_data_paths
 from rnnbench.suite.files import SuiteError, read_yaml, resolve_suite_path
 from rnnbench.suite.schema import Case, CaseSettings, ModelEntry, Suite, TaskEntry, first_error
 from rnnbench.suite.task_ref import task_spec
+from rnnbench.suite.variants import check_variant, forget_bias_tag
 
 DEFAULT_MAX_CASES = 5_000  # more than a day of CPU time at the smallest sizes; override with --max-cases
 
@@ -92,10 +93,12 @@ def _model_label(entry: ModelEntry, settings: CaseSettings) -> str:
     label = entry.arch
     if is_plugin(entry.arch):  # impl and forget_bias do not apply to a plugin
         return label + args_tag(entry.args) + ("-bi" if entry.bidirectional else "")
+    if settings.variant is not None:
+        label += f"-{settings.variant}"
     if settings.impl != "fused":
         label += f"-{settings.impl}"
     if settings.forget_bias is not None:
-        label += f"-fb{settings.forget_bias:g}"
+        label += forget_bias_tag(settings.forget_bias, settings.chrono_tmax)
     if settings.packed != CaseSettings.model_fields["packed"].default:
         label += "-packed" if settings.packed else "-padded"
     return label
@@ -193,6 +196,10 @@ def _check_sweep(sweep: dict[str, Any], entry: ModelEntry, settings: CaseSetting
         raise ValueError(
             f"matrix.impl: {where} {entry.arch} has no {settings.impl!r} implementation (available: {available})"
         )
+    if "impl" in sweep and settings.variant is not None and not is_plugin(entry.arch):
+        problem = check_variant(entry.arch, MODEL_SPECS[entry.arch].cell, settings.variant, settings.impl)
+        if problem:
+            raise ValueError(f"matrix.impl: {where} {problem}")
 
 
 def parse_suite(data: Any, source: str) -> Suite:
@@ -227,7 +234,9 @@ def load_suite(name_or_path: str | Path, max_cases: int = DEFAULT_MAX_CASES) -> 
 
 def timing_group_key(case: Case) -> tuple[Any, ...]:
     """What must be equal for two cases' timings to be paired: everything but the model, its implementation and seed."""
-    s = case.settings.model_dump(exclude={"impl", "forget_bias", "hidden_size", "match_params", "num_layers"})
+    s = case.settings.model_dump(
+        exclude={"impl", "forget_bias", "hidden_size", "match_params", "num_layers", "variant", "chrono_tmax"}
+    )
     return (case.task, repr(sorted(case.task_options.items())), case.seq_len, case.device, case.dtype, repr(s))
 
 

@@ -20,6 +20,7 @@ from pydantic import (
 from rnnbench.catalog import CELL_IMPLS, INFERENCE_PATHS, MODEL_SPECS, TASK_SPECS, missing_extra
 from rnnbench.suite.arch import RESERVED_MODEL_ARGS, check_arch, is_plugin
 from rnnbench.suite.task_ref import check_task, is_task_plugin, task_spec
+from rnnbench.suite.variants import ForgetBias, check_variant, known_variant
 
 # Strict ints: YAML `true` is not the size 1. Floats stay lax, since YAML 1.1 reads `1e-3` as a string.
 PositiveInt = Annotated[StrictInt, Field(gt=0)]
@@ -97,7 +98,10 @@ class CaseSettings(Strict):
     impl: Literal["fused", "cell", "scripted"] = "fused"
     optimizer: OptimizerConfig = OptimizerConfig()
     grad_clip: PositiveFloat | None = 1.0
-    forget_bias: float | None = None  # LSTM family only; None keeps PyTorch's initialisation
+    # LSTM family only: a number, or chrono (Tallec & Ollivier 2018); None keeps PyTorch's initialisation
+    forget_bias: ForgetBias | None = None
+    chrono_tmax: PositiveInt | None = None  # chrono's T_max; None: the task's seq_len
+    variant: str | None = None  # an LSTM variant of Greff et al. 2017 (suite/variants.py); None: the arch itself
     train_size: PositiveInt | None = None  # None: fresh sequences every step
     match_params: str | PositiveInt | None = None  # pick hidden_size to match this model's (or this) count
     # variable-length (left-padded) tasks: start the recurrence at each sequence's real first step.
@@ -108,6 +112,7 @@ class CaseSettings(Strict):
     inference: InferenceConfig = InferenceConfig()
 
     _match_params_known = field_validator("match_params")(_known_reference)
+    _variant_known = field_validator("variant")(known_variant)
 
     @model_validator(mode="after")
     def _layers_match_sizes(self) -> CaseSettings:
@@ -126,7 +131,9 @@ class ModelEntry(Strict):
     impl: Literal["fused", "cell", "scripted"] | None = None
     optimizer: OptimizerConfig | None = None
     grad_clip: PositiveFloat | None = None
-    forget_bias: float | None = None
+    forget_bias: ForgetBias | None = None
+    chrono_tmax: PositiveInt | None = None
+    variant: str | None = None
     train_size: PositiveInt | None = None
     match_params: str | PositiveInt | None = None
     packed: StrictBool | None = None
@@ -139,6 +146,7 @@ class ModelEntry(Strict):
 
     _match_params_known = field_validator("match_params")(_known_reference)
     _arch_known = field_validator("arch")(check_arch)
+    _variant_known = field_validator("variant")(known_variant)
 
 
 class TaskEntry(BaseModel):
@@ -290,6 +298,9 @@ class Suite(Strict):
                 )
             spec = MODEL_SPECS[entry.arch]
             impl = entry.impl or self.defaults.impl
+            variant = entry.variant or self.defaults.variant
+            if variant is not None and (problem := check_variant(entry.arch, spec.cell, variant, impl)):
+                raise ValueError(f"models[{i}].variant: {problem}")
             if impl not in CELL_IMPLS[spec.cell]:
                 raise ValueError(
                     f"models[{i}]: {entry.arch} has no {impl!r} implementation "
@@ -313,7 +324,7 @@ class Suite(Strict):
 
 def _plugin_entry_fits(i: int, entry: ModelEntry, suite: Suite) -> None:
     """Settings that only rnnbench's own cores understand are refused on a plugin entry."""
-    for key in ("impl", "forget_bias", "match_params", "packed"):
+    for key in ("impl", "forget_bias", "match_params", "packed", "variant", "chrono_tmax"):
         own_only = key in ("impl", "packed")  # defaults with a value for every entry: only the entry's own counts
         if getattr(entry, key) is not None or (not own_only and getattr(suite.defaults, key) is not None):
             raise ValueError(

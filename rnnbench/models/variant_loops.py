@@ -1,0 +1,175 @@
+"""The time loops of the LSTM variants (Greff et al. 2017), forward and backward through time written out.
+
+One loop serves every variant: the caller hands it full 4-gate tensors in the order i, f, o, g (the three
+sigmoid gates side by side, so full gate recurrence reads them as one block), zero blocks where a variant owns
+no weights, and flags. An absent gate is written as the constant 1, whose sigmoid derivative i·(1 - i) is then 0,
+so the backward needs no case for it; the coupled forget gate (f = 1 - i) is the one gate with its own case.
+Plain TorchScript-compatible functions over time-major (T, B, ·) tensors, compiled by `variants.variant_loops()`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from rnnbench.models.bptt import weight_grad
+
+
+def variant_forward(
+    xw: Tensor,
+    w_hh_t: Tensor,
+    peep: Tensor,
+    r_t: Tensor,
+    input_gate: bool,
+    forget_mode: int,
+    output_gate: bool,
+    input_activation: bool,
+    output_activation: bool,
+    use_peep: bool,
+    fgr: bool,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """xw (T, B, 4H) in order i, f, o, g; forget_mode 0 own, 1 none (f = 1), 2 coupled (f = 1 - i).
+
+    Returns hs, the activated gates, the cell states and y = tanh(c) (or c without the output activation).
+    """
+    seq_len, batch, hidden = xw.size(0), xw.size(1), w_hh_t.size(0)
+    gates = torch.empty_like(xw)
+    cells = xw.new_empty([seq_len, batch, hidden])
+    ys = torch.empty_like(cells)
+    hs = torch.empty_like(cells)
+    x_steps, gate_steps = xw.unbind(0), gates.unbind(0)
+    i_steps, f_steps = gates[:, :, :hidden].unbind(0), gates[:, :, hidden : 2 * hidden].unbind(0)
+    o_steps, g_steps = gates[:, :, 2 * hidden : 3 * hidden].unbind(0), gates[:, :, 3 * hidden :].unbind(0)
+    ifo_steps = gates[:, :, : 3 * hidden].unbind(0)
+    c_steps, y_steps, h_steps = cells.unbind(0), ys.unbind(0), hs.unbind(0)
+    h = xw.new_zeros([batch, hidden])
+    c = xw.new_zeros([batch, hidden])
+    for t in range(seq_len):
+        torch.addmm(x_steps[t], h, w_hh_t, out=gate_steps[t])
+        if fgr and t > 0:
+            ifo_steps[t].addmm_(ifo_steps[t - 1], r_t)
+        i_t, f_t, o_t, g_t = i_steps[t], f_steps[t], o_steps[t], g_steps[t]
+        if input_gate:
+            if use_peep:
+                i_t.addcmul_(c, peep[0])
+            i_t.sigmoid_()
+        else:
+            i_t.fill_(1.0)
+        if forget_mode == 0:
+            if use_peep:
+                f_t.addcmul_(c, peep[1])
+            f_t.sigmoid_()
+        elif forget_mode == 1:
+            f_t.fill_(1.0)
+        else:
+            torch.rsub(i_t, 1.0, out=f_t)
+        if input_activation:
+            g_t.tanh_()
+        c_t = c_steps[t]
+        torch.mul(f_t, c, out=c_t)
+        c_t.addcmul_(i_t, g_t)
+        if output_gate:
+            if use_peep:
+                o_t.addcmul_(c_t, peep[2])
+            o_t.sigmoid_()
+        else:
+            o_t.fill_(1.0)
+        if output_activation:
+            torch.tanh(c_t, out=y_steps[t])
+        else:
+            y_steps[t].copy_(c_t)
+        torch.mul(o_t, y_steps[t], out=h_steps[t])
+        h = h_steps[t]
+        c = c_t
+    return hs, gates, cells, ys
+
+
+def _factors(
+    gates: Tensor, cells: Tensor, ys: Tensor, forget_mode: int, input_activation: bool, output_activation: bool
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Per-step factors that do not depend on the incoming gradient, for every step at once.
+
+    Returns K (T, B, 4H): d pre = [dc·K_i, dc·K_f, dh·K_o, dc·K_g]; S, the sigmoid derivatives of i, f, o
+    (T, B, 3H, for the gate recurrence); A = dh -> dc through h; and c_{t-1}.
+    """
+    hidden = cells.size(2)
+    i, f, o, g = gates.chunk(4, 2)
+    c_prev = torch.cat([torch.zeros_like(cells[:1]), cells[:-1]])
+    ifo = gates[:, :, : 3 * hidden]
+    slopes = ifo - ifo * ifo
+    if forget_mode != 0:
+        slopes[:, :, hidden : 2 * hidden] = 0.0  # f is a constant or 1 - i: no pre-activation of its own
+    s_i, s_f, s_o = slopes.chunk(3, 2)
+    k_i = s_i * (g - c_prev) if forget_mode == 2 else s_i * g
+    k_g = i * (1.0 - g * g) if input_activation else i
+    a = o * (1.0 - ys * ys) if output_activation else o
+    factors = torch.cat([k_i, s_f * c_prev, s_o * ys, k_g], 2)
+    return factors, slopes, a, c_prev
+
+
+def variant_backward(
+    grad_hs: Tensor,
+    hs: Tensor,
+    gates: Tensor,
+    cells: Tensor,
+    ys: Tensor,
+    w_hh: Tensor,
+    peep: Tensor,
+    r: Tensor,
+    forget_mode: int,
+    input_activation: bool,
+    output_activation: bool,
+    use_peep: bool,
+    fgr: bool,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Gradients w.r.t. xw (T, B, 4H), W_hh (4H, H), the peepholes (3, H) and the gate recurrence R (3H, 3H).
+
+    With dh_t, dc_t the total gradients of h_t, c_t and da the gradient of the previous step's i, f, o
+    (full gate recurrence only, da_{t-1} = d pre_ifo_t @ R):
+      d pre_o = dh·K_o + da_o·S_o;   dc = dc_carry + dh·A + d pre_o·w_co
+      d pre_i = dc·K_i + da_i·S_i;   d pre_f = dc·K_f + da_f·S_f;   d pre_g = dc·K_g
+      dc_carry = dc·f + d pre_i·w_ci + d pre_f·w_cf;   dh_{t-1} = grad_{t-1} + d pre_t @ W_hh
+    """
+    seq_len, batch, hidden = hs.size(0), hs.size(1), hs.size(2)
+    factors, slopes, a, c_prev = _factors(gates, cells, ys, forget_mode, input_activation, output_activation)
+    d_pre = torch.empty_like(gates)
+    d_steps, grad_steps = d_pre.unbind(0), grad_hs.unbind(0)
+    d_i_steps, d_f_steps = d_pre[:, :, :hidden].unbind(0), d_pre[:, :, hidden : 2 * hidden].unbind(0)
+    d_o_steps, d_g_steps = d_pre[:, :, 2 * hidden : 3 * hidden].unbind(0), d_pre[:, :, 3 * hidden :].unbind(0)
+    k_i_steps, k_f_steps, k_o_steps, k_g_steps = [part.unbind(0) for part in factors.chunk(4, 2)]
+    s_i_steps, s_f_steps, s_o_steps = [part.unbind(0) for part in slopes.chunk(3, 2)]
+    a_steps, f_steps = a.unbind(0), gates[:, :, hidden : 2 * hidden].unbind(0)
+    dh = grad_steps[seq_len - 1]
+    dc_carry = torch.zeros_like(dh)
+    da = torch.zeros([batch, 3 * hidden], dtype=dh.dtype, device=dh.device)
+    for t in range(seq_len - 1, -1, -1):
+        torch.mul(dh, k_o_steps[t], out=d_o_steps[t])
+        if fgr:
+            d_o_steps[t].addcmul_(da[:, 2 * hidden :], s_o_steps[t])
+        dc = torch.addcmul(dc_carry, dh, a_steps[t])
+        if use_peep:
+            dc.addcmul_(d_o_steps[t], peep[2])
+        torch.mul(dc, k_i_steps[t], out=d_i_steps[t])
+        torch.mul(dc, k_f_steps[t], out=d_f_steps[t])
+        torch.mul(dc, k_g_steps[t], out=d_g_steps[t])
+        if fgr:
+            d_i_steps[t].addcmul_(da[:, :hidden], s_i_steps[t])
+            d_f_steps[t].addcmul_(da[:, hidden : 2 * hidden], s_f_steps[t])
+        if t > 0:
+            dc_carry = dc * f_steps[t]
+            if use_peep:
+                dc_carry.addcmul_(d_i_steps[t], peep[0]).addcmul_(d_f_steps[t], peep[1])
+            dh = torch.addmm(grad_steps[t - 1], d_steps[t], w_hh)
+            if fgr:
+                da = d_steps[t][:, : 3 * hidden].mm(r)
+    d_peep = torch.stack(
+        [
+            (d_pre[:, :, :hidden] * c_prev).sum([0, 1]),
+            (d_pre[:, :, hidden : 2 * hidden] * c_prev).sum([0, 1]),
+            (d_pre[:, :, 2 * hidden : 3 * hidden] * cells).sum([0, 1]),
+        ]
+    )
+    d_r = torch.zeros_like(r)
+    if fgr and seq_len > 1:
+        d_r = weight_grad(d_pre[:, :, : 3 * hidden], gates[:, :, : 3 * hidden])
+    return d_pre, weight_grad(d_pre, hs), d_peep, d_r

@@ -1,0 +1,67 @@
+"""Suites with LSTM variants and forget-gate initialisations: labels, ids, timing groups and one-line refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from rnnbench.suite.expand import expand, timing_groups
+from rnnbench.suite.schema import Suite
+
+TASK = [{"task": "adding", "seq_len": 10}]
+
+
+def suite(models, **extra) -> Suite:
+    return Suite.model_validate({"name": "v", "models": models, "tasks": TASK, **extra})
+
+
+def test_variants_get_labels_and_share_one_timing_group():
+    cases = expand(
+        suite(
+            [
+                {"arch": "lstm", "variant": "peephole", "impl": "scripted"},
+                {"arch": "lstm", "variant": "cifg", "impl": "scripted", "forget_bias": "chrono"},
+                {"arch": "lstm", "variant": "np"},
+                {"arch": "lstm", "forget_bias": 1},
+                {"arch": "lstm", "forget_bias": "chrono", "chrono_tmax": 40},
+            ]
+        )
+    )
+    assert [c.label for c in cases] == [
+        "lstm-vanilla-scripted",  # the old name reads as vanilla
+        "lstm-cifg-scripted-chrono",
+        "lstm-np",
+        "lstm-fb1",
+        "lstm-chrono40",
+    ]
+    assert len(timing_groups(cases)) == 1  # variants and initialisations are timed interleaved
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ({"arch": "lstm", "variant": "cifg"}, "models[0].variant: cifg has no fused implementation"),
+        ({"arch": "gru", "variant": "nfg", "impl": "cell"}, "models[0].variant: nfg is an LSTM variant; gru is not"),
+        ({"arch": "peephole", "variant": "np", "impl": "cell"}, "peephole is not an LSTM"),
+        ({"arch": "lstm", "variant": "xyz", "impl": "cell"}, "unknown LSTM variant 'xyz'"),
+        ({"arch": "lstm", "forget_bias": "warm"}, "forget_bias: a number (0, 1, …) or chrono, not 'warm'"),
+    ],
+)
+def test_refusals_are_one_line(entry, message):
+    from rnnbench.suite.expand import parse_suite
+    from rnnbench.suite.files import SuiteError
+
+    with pytest.raises(SuiteError) as err:
+        parse_suite({"name": "v", "models": [entry], "tasks": TASK}, "s.yaml")
+    text = str(err.value)
+    assert "\n" not in text and text.startswith("s.yaml: ") and message in text
+
+
+def test_a_matrix_over_impl_refuses_fused_for_a_variant():
+    s = suite([{"arch": "lstm", "variant": "nog", "impl": "cell"}], matrix={"impl": ["cell", "fused"]})
+    with pytest.raises(ValueError, match="matrix.impl: models\\[0\\] nog has no fused implementation"):
+        expand(s)
+
+
+def test_a_matrix_over_forget_bias_takes_chrono():
+    cases = expand(suite(["lstm"], matrix={"forget_bias": [0, 1, "chrono"]}))
+    assert [c.label for c in cases] == ["lstm-fb0", "lstm-fb1", "lstm-chrono"]
