@@ -6,6 +6,9 @@ h·directions as input (docs/analyses.md, "Parameter matching"). Tests check the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from rnnbench.catalog import CELL_BLOCKS, MODEL_SPECS
 from rnnbench.suite.variants import variant_layer_params
 
@@ -17,18 +20,27 @@ def layer_sizes(hidden_size: int | list[int], num_layers: int) -> list[int]:
     return list(hidden_size) if isinstance(hidden_size, list) else [hidden_size] * num_layers
 
 
-def cell_params(cell: str, input_size: int, hidden_sizes: list[int], bidirectional: bool) -> int:
-    """Recurrent-core parameters of a stack of `cell` layers (a `CELL_BLOCKS` name): weights and both biases."""
+def _stack_params(
+    per_direction: Callable[[int, int], int], input_size: int, hidden_sizes: list[int], bidirectional: bool
+) -> int:
+    """Sum of `per_direction(layer_input, hidden)` over the layers and directions of a stack."""
     directions = 2 if bidirectional else 1
     total = 0
     layer_input = input_size
     for hidden in hidden_sizes:
-        per_direction = CELL_BLOCKS[cell] * (hidden * (layer_input + hidden) + 2 * hidden)
-        if cell == "peephole":
-            per_direction += PEEPHOLE_WEIGHTS * hidden
-        total += directions * per_direction
+        total += directions * per_direction(layer_input, hidden)
         layer_input = directions * hidden
     return total
+
+
+def cell_params(cell: str, input_size: int, hidden_sizes: list[int], bidirectional: bool) -> int:
+    """Recurrent-core parameters of a stack of `cell` layers (a `CELL_BLOCKS` name): weights and both biases."""
+
+    def per_direction(layer_input: int, hidden: int) -> int:
+        count = CELL_BLOCKS[cell] * (hidden * (layer_input + hidden) + 2 * hidden)
+        return count + (PEEPHOLE_WEIGHTS * hidden if cell == "peephole" else 0)
+
+    return _stack_params(per_direction, input_size, hidden_sizes, bidirectional)
 
 
 def core_params(arch: str, input_size: int, hidden_size: int | list[int], num_layers: int = 1) -> int:
@@ -39,10 +51,4 @@ def core_params(arch: str, input_size: int, hidden_size: int | list[int], num_la
 
 def variant_params(variant: str, input_size: int, hidden_sizes: list[int], bidirectional: bool) -> int:
     """Recurrent-core parameters of a stack of LSTM-variant layers (`suite/variants.py`: blocks, peepholes, FGR)."""
-    directions = 2 if bidirectional else 1
-    total = 0
-    layer_input = input_size
-    for hidden in hidden_sizes:
-        total += directions * variant_layer_params(variant, layer_input, hidden)
-        layer_input = directions * hidden
-    return total
+    return _stack_params(partial(variant_layer_params, variant), input_size, hidden_sizes, bidirectional)
