@@ -18,16 +18,16 @@ def settings_of(case: CaseJson) -> dict:
     return case.get("settings") or {}
 
 
-def is_variant(variant: str, forget_bias: object = None) -> CasePredicate:
-    """An LSTM case of `variant` with the given forget-gate initialisation (None: PyTorch's)."""
-    return lambda c: settings_of(c).get("variant") == variant and settings_of(c).get("forget_bias") == forget_bias
+def is_variant(variant: str) -> CasePredicate:
+    """An LSTM case of `variant`, whatever its forget-gate initialisation (a suite gives all its variants one)."""
+    return lambda c: settings_of(c).get("variant") == variant
 
 
 def is_lstm_init(forget_bias: object) -> CasePredicate:
-    """A plain LSTM (no variant, or np, which is nn.LSTM) with this forget-gate initialisation."""
+    """A plain LSTM (arch lstm, no variant) with this forget-gate initialisation."""
     return lambda c: (
         c["arch"] == "lstm"
-        and settings_of(c).get("variant") in (None, "np")
+        and settings_of(c).get("variant") is None
         and settings_of(c).get("forget_bias") == forget_bias
     )
 
@@ -36,18 +36,24 @@ def is_arch(arch: str) -> CasePredicate:
     return lambda c: c["arch"] == arch and settings_of(c).get("variant") is None
 
 
-def label_where(doc: ResultsJson, predicate: CasePredicate) -> str | None:
-    """The first label (in run order) whose cases satisfy `predicate`."""
-    return next((c.get("label", c["arch"]) for c in doc["cases"] if predicate(c)), None)
+def is_label(label: str) -> CasePredicate:
+    return lambda c: c.get("label", c["arch"]) == label
 
 
-def paired_sections(doc: ResultsJson, *labels: str | None) -> list[tuple[str, list[Group]]]:
-    """(section, the labels' groups) for every section that holds every label."""
-    named = [label for label in labels if label is not None]
-    if len(named) < len(labels):
-        return []
-    sections, _, groups = group_results(doc)
-    return [(s, [groups[(s, label)] for label in named]) for s in sections if all((s, x) in groups for x in named)]
+def paired_by(doc: ResultsJson, *predicates: CasePredicate) -> list[tuple[str, list[Group]]]:
+    """(section, one group per predicate) for every section that holds a label matching each predicate.
+
+    Within a section the first label (in run order) whose cases match a predicate stands for it, so a
+    suite may name its labels as it likes; a section that lacks one of them is left out.
+    """
+    sections, labels, groups = group_results(doc)
+    out = []
+    for section in sections:
+        present = [groups[(section, label)] for label in labels if (section, label) in groups]
+        chosen = [next((g for g in present if predicate(g.cases[0])), None) for predicate in predicates]
+        if all(g is not None for g in chosen):
+            out.append((section, [g for g in chosen if g is not None]))
+    return out
 
 
 def seq_len_of(section: str) -> int:

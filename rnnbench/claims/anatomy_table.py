@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rnnbench import stats
-from rnnbench.analysis.anatomy import holm_adjusted, is_variant, label_where, paired_sections, settings_of
+from rnnbench.analysis.anatomy import holm_adjusted, is_label, is_variant, paired_by, settings_of
 from rnnbench.analysis.grouping import Group, group_results
 from rnnbench.analysis.paired import PairedRatio, paired_ratio_of
 from rnnbench.claims.decide import signed_rank
@@ -48,18 +48,15 @@ def _solve_ratio(pairs: list[list[Group]]) -> float | None:
 
 
 def anatomy_rows(doc: ResultsJson) -> list[AnatomyRow]:
-    """A row per variant label that shares configurations with vanilla (with PyTorch's init); [] without vanilla."""
-    vanilla = label_where(doc, is_variant("vanilla"))
-    if vanilla is None:
-        return []
+    """A row per variant label that shares configurations with a vanilla label; [] without vanilla."""
     labels = dict.fromkeys(
         (c.get("label", c["arch"]), settings_of(c)["variant"])
         for c in doc["cases"]
-        if settings_of(c).get("variant") and c.get("label", c["arch"]) != vanilla
+        if settings_of(c).get("variant") not in (None, "vanilla")
     )
     raw = []
     for label, variant in labels:
-        pairs = [groups for _, groups in paired_sections(doc, label, vanilla)]
+        pairs = [groups for _, groups in paired_by(doc, is_label(label), is_variant("vanilla"))]
         if not pairs:
             continue
         units = tuple(u for g, v in pairs for u in paired_units(g, v)[0])
@@ -69,29 +66,17 @@ def anatomy_rows(doc: ResultsJson) -> list[AnatomyRow]:
     adjusted = holm_adjusted([r[3] for r in raw])
     rows = []
     for (label, variant, units, p, pairs, step), p_holm in zip(raw, adjusted):
-        rows.append(
-            AnatomyRow(
-                label,
-                variant,
-                units,
-                p,
-                p_holm,
-                (sum(g.n_solved for g, _ in pairs), sum(len(g.finals) for g, _ in pairs)),
-                _solve_ratio(pairs),
-                step,
-                pairs[0][0].first("n_core_params"),
-                len(pairs),
-            )
-        )
+        solved = (sum(g.n_solved for g, _ in pairs), sum(len(g.finals) for g, _ in pairs))
+        params = pairs[0][0].first("n_core_params")
+        rows.append(AnatomyRow(label, variant, units, p, p_holm, solved, _solve_ratio(pairs), step, params, len(pairs)))
     return rows
 
 
 def vanilla_summary(doc: ResultsJson) -> tuple[str, tuple[int, int], int | None] | None:
     """(label, seeds solved / finished, core parameters) of vanilla, the table's reference row."""
-    vanilla = label_where(doc, is_variant("vanilla"))
-    if vanilla is None:
-        return None
     _, _, groups = group_results(doc)
-    mine = [g for (_, label), g in groups.items() if label == vanilla]
-    params = mine[0].first("n_core_params") if mine else None
-    return vanilla, (sum(g.n_solved for g in mine), sum(len(g.finals) for g in mine)), params
+    mine = [g for g in groups.values() if is_variant("vanilla")(g.cases[0])]
+    if not mine:
+        return None
+    label = mine[0].label
+    return label, (sum(g.n_solved for g in mine), sum(len(g.finals) for g in mine)), mine[0].first("n_core_params")
