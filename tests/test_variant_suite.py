@@ -65,3 +65,25 @@ def test_a_matrix_over_impl_refuses_fused_for_a_variant():
 def test_a_matrix_over_forget_bias_takes_chrono():
     cases = expand(suite(["lstm"], matrix={"forget_bias": [0, 1, "chrono"]}))
     assert [c.label for c in cases] == ["lstm-fb0", "lstm-fb1", "lstm-chrono"]
+
+
+def test_the_cli_refuses_a_fused_variant_in_one_line_with_exit_2(tmp_path):
+    from typer.testing import CliRunner
+
+    from rnnbench.cli.main import app
+
+    path = tmp_path / "v.yaml"
+    path.write_text("name: v\nmodels: [{arch: lstm, variant: cifg, impl: fused}]\ntasks: [{task: adding, seq_len: 10}]\n")
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "models[0].variant: cifg has no fused implementation" in lines[0]
+
+
+def test_the_anatomy_suite_validates():
+    from rnnbench.suite.expand import load_suite
+
+    suite, cases, _ = load_suite("anatomy")
+    variants = {c.settings.variant for c in cases if c.settings.variant}
+    assert len(variants) == 9 and {c.settings.forget_bias for c in cases} >= {0.0, 1.0, "chrono"}
+    assert all(c.settings.impl != "fused" for c in cases if c.settings.variant)
