@@ -73,7 +73,9 @@ def test_the_cli_refuses_a_fused_variant_in_one_line_with_exit_2(tmp_path):
     from rnnbench.cli.main import app
 
     path = tmp_path / "v.yaml"
-    path.write_text("name: v\nmodels: [{arch: lstm, variant: cifg, impl: fused}]\ntasks: [{task: adding, seq_len: 10}]\n")
+    path.write_text(
+        "name: v\nmodels: [{arch: lstm, variant: cifg, impl: fused}]\ntasks: [{task: adding, seq_len: 10}]\n"
+    )
     result = CliRunner().invoke(app, ["validate", str(path)])
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.strip()]
