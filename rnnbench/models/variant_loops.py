@@ -42,12 +42,10 @@ def variant_forward(
     o_steps, g_steps = gates[:, :, 2 * hidden : 3 * hidden].unbind(0), gates[:, :, 3 * hidden :].unbind(0)
     ifo_steps = gates[:, :, : 3 * hidden].unbind(0)
     c_steps, y_steps, h_steps = cells.unbind(0), ys.unbind(0), hs.unbind(0)
-    # i and f side by side: with both gates of their own, one op each for their peepholes and sigmoids
-    both = input_gate and forget_mode == 0
     if_steps = gates[:, :, : 2 * hidden].unbind(0)
     if_by_gate_steps = gates.view(seq_len, batch, 4, hidden)[:, :, :2].unbind(0)
     c_column_steps = cells.unsqueeze(2).unbind(0)  # (B, 1, H): broadcasts over the i and f blocks
-    peep_if = peep[:2].unsqueeze(0)
+    peep_if = peep[:2].unsqueeze(0)  # (1, 2, H): w_ci, w_cf against the (B, 1, H) column of c_{t-1}
     h = xw.new_zeros([batch, hidden])
     c = xw.new_zeros([batch, hidden])
     c_column = xw.new_zeros([batch, 1, hidden])
@@ -55,47 +53,82 @@ def variant_forward(
         torch.addmm(x_steps[t], h, w_hh_t, out=gate_steps[t])
         if fgr and t > 0:
             ifo_steps[t].addmm_(ifo_steps[t - 1], r_t)
-        i_t, f_t, o_t, g_t = i_steps[t], f_steps[t], o_steps[t], g_steps[t]
-        if both:
-            if use_peep:
-                if_by_gate_steps[t].addcmul_(c_column, peep_if)
-            if_steps[t].sigmoid_()
-        elif input_gate:
-            if use_peep:
-                i_t.addcmul_(c, peep[0])
-            i_t.sigmoid_()
-        else:
-            i_t.fill_(1.0)
-        if both:
-            pass
-        elif forget_mode == 0:
-            if use_peep:
-                f_t.addcmul_(c, peep[1])
-            f_t.sigmoid_()
-        elif forget_mode == 1:
-            f_t.fill_(1.0)
-        else:
-            torch.rsub(i_t, 1.0, out=f_t)
-        if input_activation:
-            g_t.tanh_()
-        c_t = c_steps[t]
-        torch.mul(f_t, c, out=c_t)
-        c_t.addcmul_(i_t, g_t)
-        if output_gate:
-            if use_peep:
-                o_t.addcmul_(c_t, peep[2])
-            o_t.sigmoid_()
-        else:
-            o_t.fill_(1.0)
-        if output_activation:
-            torch.tanh(c_t, out=y_steps[t])
-        else:
-            y_steps[t].copy_(c_t)
-        torch.mul(o_t, y_steps[t], out=h_steps[t])
+        i_t, f_t, c_t = i_steps[t], f_steps[t], c_steps[t]
+        _input_and_forget(
+            i_t, f_t, if_steps[t], if_by_gate_steps[t], c, c_column, peep, peep_if, input_gate, forget_mode, use_peep
+        )
+        _cell_and_output(
+            (i_t, f_t, o_steps[t], g_steps[t]), c, c_t, y_steps[t], h_steps[t], peep,
+            (output_gate, input_activation, output_activation, use_peep),
+        )  # fmt: skip
         h = h_steps[t]
         c = c_t
         c_column = c_column_steps[t]
     return hs, gates, cells, ys
+
+
+def _input_and_forget(
+    i_t: Tensor,
+    f_t: Tensor,
+    if_t: Tensor,
+    if_by_gate_t: Tensor,
+    c: Tensor,
+    c_column: Tensor,
+    peep: Tensor,
+    peep_if: Tensor,
+    input_gate: bool,
+    forget_mode: int,
+    use_peep: bool,
+) -> None:
+    """Step t's input and forget gates, activated in place (they see c_{t-1} through their peepholes)."""
+    if input_gate and forget_mode == 0:  # side by side: one op each for both gates' peepholes and sigmoids
+        if use_peep:
+            if_by_gate_t.addcmul_(c_column, peep_if)
+        if_t.sigmoid_()
+        return
+    if input_gate:
+        if use_peep:
+            i_t.addcmul_(c, peep[0])
+        i_t.sigmoid_()
+    else:
+        i_t.fill_(1.0)
+    if forget_mode == 0:
+        if use_peep:
+            f_t.addcmul_(c, peep[1])
+        f_t.sigmoid_()
+    elif forget_mode == 1:
+        f_t.fill_(1.0)
+    else:
+        torch.rsub(i_t, 1.0, out=f_t)
+
+
+def _cell_and_output(
+    gates_t: tuple[Tensor, Tensor, Tensor, Tensor],
+    c: Tensor,
+    c_t: Tensor,
+    y_t: Tensor,
+    h_t: Tensor,
+    peep: Tensor,
+    flags: tuple[bool, bool, bool, bool],
+) -> None:
+    """Step t's block input, cell state c_t, output gate and output h_t, written into their buffers."""
+    i_t, f_t, o_t, g_t = gates_t
+    output_gate, input_activation, output_activation, use_peep = flags
+    if input_activation:
+        g_t.tanh_()
+    torch.mul(f_t, c, out=c_t)
+    c_t.addcmul_(i_t, g_t)
+    if output_gate:
+        if use_peep:  # the output gate sees c_t
+            o_t.addcmul_(c_t, peep[2])
+        o_t.sigmoid_()
+    else:
+        o_t.fill_(1.0)
+    if output_activation:
+        torch.tanh(c_t, out=y_t)
+    else:
+        y_t.copy_(c_t)
+    torch.mul(o_t, y_t, out=h_t)
 
 
 def _factors(
@@ -152,14 +185,8 @@ def variant_backward(
     d_o_steps, d_g_steps = d_pre[:, :, 2 * hidden : 3 * hidden].unbind(0), d_pre[:, :, 3 * hidden :].unbind(0)
     k_i_steps, k_f_steps, k_o_steps, k_g_steps = [part.unbind(0) for part in factors.chunk(4, 2)]
     s_i_steps, s_f_steps, s_o_steps = [part.unbind(0) for part in slopes.chunk(3, 2)]
-    carry = gates[:, :, hidden : 2 * hidden]
-    # Without the gate recurrence the peepholes' terms are known before the loop: folded into A and the carry
-    # (dc_{t-1} = dc·(f + K_i·w_ci + K_f·w_cf)), they leave 7 ops per step instead of 10.
     peep_in_loop = use_peep and fgr
-    if use_peep and not fgr:
-        k_i, k_f, k_o, _ = factors.chunk(4, 2)
-        a = torch.addcmul(a, k_o, peep[2])
-        carry = torch.addcmul(carry, k_i, peep[0]).addcmul_(k_f, peep[1])
+    a, carry = _fold_peepholes(factors, a, gates[:, :, hidden : 2 * hidden], peep, use_peep and not fgr)
     a_steps, f_steps = a.unbind(0), carry.unbind(0)
     dh = grad_steps[seq_len - 1]
     dc_carry = torch.zeros_like(dh)
@@ -184,6 +211,24 @@ def variant_backward(
             dh = torch.addmm(grad_steps[t - 1], d_steps[t], w_hh)
             if fgr:
                 da = d_steps[t][:, : 3 * hidden].mm(r)
+    d_w_hh, d_peep, d_r = _weight_grads(d_pre, hs, gates, cells, c_prev, r, fgr)
+    return d_pre, d_w_hh, d_peep, d_r
+
+
+def _fold_peepholes(factors: Tensor, a: Tensor, f: Tensor, peep: Tensor, fold: bool) -> tuple[Tensor, Tensor]:
+    """(A, carry), with the peepholes' terms folded in when `fold` (no gate recurrence): then they are known
+    before the loop, A' = A + K_o·w_co and dc_{t-1} = dc·(f + K_i·w_ci + K_f·w_cf), 7 ops a step instead of 10."""
+    if not fold:
+        return a, f
+    k_i, k_f, k_o, _ = factors.chunk(4, 2)
+    return torch.addcmul(a, k_o, peep[2]), torch.addcmul(f, k_i, peep[0]).addcmul_(k_f, peep[1])
+
+
+def _weight_grads(
+    d_pre: Tensor, hs: Tensor, gates: Tensor, cells: Tensor, c_prev: Tensor, r: Tensor, fgr: bool
+) -> tuple[Tensor, Tensor, Tensor]:
+    """dW_hh, the peepholes' gradients (3, H: i and f see c_{t-1}, o sees c_t) and dR, after the loop."""
+    hidden = hs.size(2)
     d_peep = torch.stack(
         [
             (d_pre[:, :, :hidden] * c_prev).sum([0, 1]),
@@ -192,6 +237,6 @@ def variant_backward(
         ]
     )
     d_r = torch.zeros_like(r)
-    if fgr and seq_len > 1:
+    if fgr and hs.size(0) > 1:
         d_r = weight_grad(d_pre[:, :, : 3 * hidden], gates[:, :, : 3 * hidden])
-    return d_pre, weight_grad(d_pre, hs), d_peep, d_r
+    return weight_grad(d_pre, hs), d_peep, d_r
