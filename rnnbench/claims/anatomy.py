@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import numpy as np
+
 from rnnbench.analysis.anatomy import (
     CasePredicate,
     is_arch,
@@ -118,7 +120,7 @@ def _units_by_part(findings: list[Finding]) -> dict[str, list[float]]:
     return parts
 
 
-def _one_sided_signed_rank(units: list[float], positive: bool) -> float:
+def _directional_signed_rank(units: list[float], positive: bool) -> float:
     """The two-sided signed-rank p where the units lean the stated way, else 1: a claim's "holds" and "against"
     tests then share alpha (each at most alpha / 2 with no effect), so no verdict at all is false above alpha."""
     p, signed, _ = decide.signed_rank(units)
@@ -141,9 +143,7 @@ def _below_p(units: list[float], margin: float) -> float:
     return decide._t_one_sided(_array(units), -margin, False) if len(units) > 1 else 1.0
 
 
-def _array(units: list[float]):
-    import numpy as np
-
+def _array(units: list[float]) -> np.ndarray:
     return np.asarray(units, dtype=float)
 
 
@@ -153,15 +153,15 @@ PartTests = dict[str, tuple[Callable[[list[float], float], float], Callable[[lis
 GREFF_TESTS: PartTests = {
     **{
         v: (
-            lambda u, m: _one_sided_signed_rank(u, True),
-            lambda u, m: min(1.0, 2 * min(_one_sided_signed_rank(u, False), _not_above_p(u, m))),
+            lambda u, m: _directional_signed_rank(u, True),
+            lambda u, m: min(1.0, 2 * min(_directional_signed_rank(u, False), _not_above_p(u, m))),
         )
         for v in HURT
     },
-    **{v: (_not_above_p, lambda u, m: _one_sided_signed_rank(u, True)) for v in HARMLESS},
+    **{v: (_not_above_p, lambda u, m: _directional_signed_rank(u, True)) for v in HARMLESS},
 }
 JOZEFOWICZ_TESTS: PartTests = {
-    "improves": (lambda u, m: _one_sided_signed_rank(u, True), lambda u, m: _one_sided_signed_rank(u, False)),
+    "improves": (lambda u, m: _directional_signed_rank(u, True), lambda u, m: _directional_signed_rank(u, False)),
     "closes": (_not_below_p, _below_p),
 }
 
