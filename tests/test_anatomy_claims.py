@@ -129,6 +129,19 @@ def test_chrono_claim(chrono_mse, expected):
     assert verdict(doc_of(INITS, mse), "chrono_long_t")[0] == expected
 
 
+def test_json_export_carries_the_measured_anatomy_claims_after_the_lecture_nine():
+    import json
+
+    from rnnbench.export.json_doc import json_report
+
+    measured = json.loads(json_report(doc_of(INITS, lambda label, t, s: GOOD + jitter(s))))["claims"]
+    keys = [c["key"] for c in measured]
+    assert "chrono_long_t" in keys and "jozefowicz_bias" in keys and "greff_variants" not in keys  # no variants
+    assert keys.index("chrono_long_t") > 8  # after the lecture's nine
+    unmeasured = json.loads(json_report(doc_of(INITS, lambda label, t, s: GOOD, seq_lens=(20,))))["claims"]
+    assert "chrono_long_t" not in [c["key"] for c in unmeasured]
+
+
 def test_chrono_claim_not_measured_at_short_t():
     doc = doc_of(INITS, lambda label, t, s: GOOD, seq_lens=(20,))
     assert verdict(doc, "chrono_long_t")[0] == NOT_MEASURED

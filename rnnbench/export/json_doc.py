@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TypedDict, cast
 
+from rnnbench.claims.anatomy import evaluate_anatomy_claims
 from rnnbench.claims.table import claims_document, evaluate_claims
+from rnnbench.claims.types import NOT_MEASURED
 from rnnbench.compare.comparison import Comparison, RunMeta
 from rnnbench.compare.numerics import NumericsJson
 from rnnbench.compare.rows import Row
@@ -17,8 +19,11 @@ from rnnbench.results.store import finite_or_none
 
 
 def json_report(doc: ResultsJson) -> str:
-    """The claims, their findings with every number, and the context they were measured in."""
-    return json.dumps(finite_or_none(claims_document(doc, evaluate_claims(doc))), indent=1, allow_nan=False) + "\n"
+    """The claims, their findings with every number, and the context they were measured in: the lecture's nine
+    always, and the LSTM anatomy claims where the document measures them (a suite of variants)."""
+    anatomy = [result for result in evaluate_anatomy_claims(doc) if result.verdict != NOT_MEASURED]
+    results = evaluate_claims(doc) + anatomy
+    return json.dumps(finite_or_none(claims_document(doc, results)), indent=1, allow_nan=False) + "\n"
 
 
 class SideJson(RunMeta):
