@@ -462,3 +462,31 @@ def test_a_file_that_predates_a_setting_is_compared_at_its_default():
     assert settings_diff(old, {"settings": {"hidden_size": 8, "packed": True}}) == []  # today's default
     assert settings_diff(old, {"settings": {"hidden_size": 8, "packed": False}}) == ["packed"]
     assert settings_diff(old, {"settings": {"hidden_size": 16, "packed": True}}) == ["hidden_size"]
+
+
+def test_a_file_that_predates_a_nested_setting_is_compared_at_its_default():
+    from rnnbench.compare.checks import settings_diff
+
+    old = {"settings": {"inference": {"batch_sizes": [1, 64]}}}  # written before `inference.paths` existed
+    eager = {"settings": {"inference": {"batch_sizes": [1, 64], "paths": ["eager"]}}}
+    served = {"settings": {"inference": {"batch_sizes": [1, 64], "paths": ["eager", "onnxruntime"]}}}
+    assert settings_diff(old, eager) == []
+    assert settings_diff(old, served) == ["inference"]
+    assert settings_diff({"settings": {"inference": {"batch_sizes": [1]}}}, eager) == ["inference"]
+
+
+def test_the_committed_ci_baseline_pairs_with_a_run_of_todays_ci_suite():
+    # the baseline was recorded before later settings existed: every case id of today's suite still pairs
+    import json
+    from pathlib import Path
+
+    from rnnbench.compare.checks import settings_diff
+    from rnnbench.suite.expand import load_suite
+
+    baseline = json.loads((Path(__file__).parents[1] / "results" / "baseline" / "ci.json").read_text())
+    _, cases, _ = load_suite("ci")
+    by_id = {c["id"]: c for c in baseline["cases"]}
+    assert {case.id for case in cases} == set(by_id)
+    for case in cases:
+        today = {"settings": case.settings.model_dump(mode="json")}
+        assert settings_diff(by_id[case.id], today) == [], case.id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rnnbench.compare.comparison import CompareError
@@ -87,10 +88,20 @@ _NO_DEFAULT = object()
 
 
 def settings_diff(base_case: CaseJson, new_case: CaseJson) -> list[str]:
-    """Settings keys whose values differ. A key one file lacks (it predates the field, e.g. `packed`) is
-    read at today's default: a file written before a setting existed is not incomparable for it."""
+    """Settings keys whose values differ. A key one file lacks (it predates the field, e.g. `packed`, or the
+    nested `inference.paths`) is read at today's default: a file written before a setting existed is not
+    incomparable for it."""
     old, now = base_case.get("settings") or {}, new_case.get("settings") or {}
-    return sorted(k for k in set(old) | set(now) if old.get(k, _schema_default(k)) != now.get(k, _schema_default(k)))
+    return sorted(k for k in set(old) | set(now) if _at_default(k, old) != _at_default(k, now))
+
+
+def _at_default(key: str, settings: Mapping[str, Any]) -> Any:
+    """The settings' value for `key`, missing keys (nested ones too, one level down) filled with today's default."""
+    default = _schema_default(key)
+    value = settings.get(key, default)
+    if isinstance(value, dict) and isinstance(default, dict):
+        return {**default, **value}
+    return value
 
 
 def placement_diff(base_case: CaseJson, new_case: CaseJson, normalized: bool = False) -> str | None:
