@@ -151,6 +151,8 @@ def test_output_difference_reports_shape_and_non_finite():
     assert not far["within"] and far["beyond"] == 1 and far["max_rel"] == pytest.approx(0.05)
     assert output_difference(ref, ref[:, :2])["error"].startswith("output shape [1, 2]")
     assert "non-finite" in output_difference(ref, ref * float("nan"))["error"]
+    at_zero = output_difference(ref, ref + torch.tensor([[0.0, 2e-6, 0.0]]))  # eager's 0: no relative difference
+    assert at_zero["within"] and at_zero["max_abs"] == pytest.approx(2e-6) and at_zero["max_rel"] is None
 
 
 def test_paired_ratio_sees_a_path_slowed_down():

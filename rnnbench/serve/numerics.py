@@ -8,9 +8,12 @@ and a graph whose time axis was frozen differs by the whole signal at the second
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
+from rnnbench.allclose import difference
 from rnnbench.results.serving import OutputDiffJson
 
 SERVE_ATOL = 1e-5
@@ -33,13 +36,10 @@ def output_difference(
     ref, out = reference.detach().double().cpu(), outputs.detach().double().cpu()
     if bool((torch.isfinite(ref) & ~torch.isfinite(out)).any()):
         return _no_comparison("non-finite outputs where eager's are finite")
-    gap = (out - ref).abs().nan_to_num(0.0)  # NaN against NaN is no change
-    nonzero = ref != 0
-    max_rel = float((gap[nonzero] / ref[nonzero].abs()).max()) if bool(nonzero.any()) else 0.0
-    beyond = int((gap > atol + rtol * ref.abs().nan_to_num(0.0)).sum())
-    return OutputDiffJson(
-        max_abs=float(gap.max()) if gap.numel() else 0.0, max_rel=max_rel, beyond=beyond, within=beyond == 0
-    )
+    diff = difference(ref.flatten().tolist(), out.flatten().tolist(), atol, rtol)
+    # where eager's value is 0 a relative difference means nothing: the largest is then not stated
+    max_rel = diff.max_rel if math.isfinite(diff.max_rel) else None
+    return OutputDiffJson(max_abs=diff.max_abs, max_rel=max_rel, beyond=diff.beyond, within=not diff.changed)
 
 
 def _no_comparison(reason: str) -> OutputDiffJson:
