@@ -9,7 +9,7 @@ import torch
 from rnnbench.models.registry import MODELS
 from rnnbench.serve.case import check_path, eager_references, prepare_one, serve_case
 from rnnbench.serve.loop_model import loop_model, loops_in_python, scripted_loop_model
-from rnnbench.serve.onnx_loop import LOOP_EXPORTER, export_onnx_loop
+from rnnbench.serve.onnx_loop import LOOP_EXPORTER, RNN_EXPORTER, export_onnx_loop, has_rnn_kernel
 from rnnbench.serve.paths import PathContext
 from rnnbench.suite.expand import expand, parse_suite
 from rnnbench.suite.variants import VARIANTS
@@ -140,3 +140,18 @@ def test_a_loop_exported_at_three_steps_runs_at_any_length(output_kind):
             expected = model(x)
         got = torch.from_numpy(session.run(None, {"x": x.numpy()})[0])
         torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("arch", ["rnn", "birnn"])
+def test_a_fused_rnn_keeps_its_time_axis_through_onnx_runtime(arch):
+    """dynamo decomposes nn.RNN into steps fixed at the export length (|Δ| about 1e-1 at T = 10 when exported at 3);
+    the TorchScript-based exporter gives ONNX's RNN op, correct at both lengths. nn.LSTM stays on dynamo."""
+    pytest.importorskip("onnxruntime")
+    held = TASK.sample(8, torch.Generator().manual_seed(1))
+    model = _model(arch, "fused")
+    state = prepare_one("onnxruntime", PathContext(model, held.inputs, CPU, "float32", 1), {1: held.inputs[:1]})
+    check_path(state, held, eager_references(model, held), TASK)
+    record = state.record
+    assert record["details"]["exporter"] == RNN_EXPORTER and record["within_tolerance"] is True, record
+    assert all(d["max_abs"] <= 1e-5 for d in record["outputs"].values()) and set(record["outputs"]) == {"T5", "T10"}
+    assert has_rnn_kernel(model) and not has_rnn_kernel(_model("lstm", "fused"))

@@ -1,7 +1,7 @@
 """The ONNX Runtime path: export with batch and time axes dynamic, then one inference session.
 
-Fused models go through the dynamo exporter; a model that steps through time in Python or TorchScript goes
-through the TorchScript-based one, which keeps its loop a loop (onnx_loop.py).
+Fused LSTMs and GRUs go through the dynamo exporter; a model that steps through time in Python or TorchScript,
+and nn.RNN, go through the TorchScript-based one, which keeps their time axis dynamic (onnx_loop.py).
 
 Needs the `serve` extra (onnx, onnxscript, onnxruntime); without it the path is unsupported, not failed.
 The session runs on the CPU provider with the suite's thread count for its intra-op and inter-op pools,
@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rnnbench.serve.onnx_loop import LOOP_EXPORTER, export_onnx_loop
+from rnnbench.serve.onnx_loop import LOOP_EXPORTER, RNN_EXPORTER, export_onnx_loop, export_onnx_rnn, has_rnn_kernel
 from rnnbench.serve.status import Unsupported
 
 SERVE_PACKAGES = ("onnx", "onnxscript", "onnxruntime")  # the exporter needs the first two, the session the last
@@ -86,9 +86,12 @@ DYNAMO_EXPORTER = "torch.onnx.export(dynamo=True)"
 
 def _graph(model: nn.Module, example: Tensor, dynamic_time: bool, loops: bool) -> tuple[bytes, str]:
     """The serialized graph and the exporter that wrote it: a model looping over time in Python or TorchScript
-    through the TorchScript-based exporter (its loop as ONNX Loop, onnx_loop.py), the others through dynamo."""
+    through the TorchScript-based exporter (its loop as ONNX Loop, onnx_loop.py), and so does nn.RNN, which
+    dynamo unrolls (the TorchScript-based exporter has ONNX's RNN op); nn.LSTM and nn.GRU through dynamo."""
     if loops and dynamic_time:
         return export_onnx_loop(model, example), LOOP_EXPORTER
+    if has_rnn_kernel(model) and dynamic_time:
+        return export_onnx_rnn(model, example), RNN_EXPORTER
     return export_onnx(model, example, dynamic_time), DYNAMO_EXPORTER
 
 
