@@ -74,6 +74,9 @@ def loop_model(model: nn.Module) -> LoopModel:
                 directions = [_cell_direction(core, s) for s in suffixes]
             layers.append(LoopLayer(directions))
         head = copy.deepcopy(model.head).requires_grad_(False)
+    if model.output_kind == "last":
+        for direction in layers[-1].directions:
+            direction.final_only = True
     return LoopModel(layers, head, model.output_kind == "last").eval()
 
 

@@ -30,6 +30,8 @@ class LoopDirection(nn.Module):
     input_activation: Final[bool]
     output_activation: Final[bool]
     fgr: Final[bool]
+    final_only: Final[bool]  # the last layer of a `last` model: only the state after the whole input is read
+    hidden: Final[int]  # a constant, so a step's pre-activation splits into its gates by constant sizes
 
     def __init__(self, kind: int, reverse: bool, weights: dict[str, Tensor], flags: dict[str, object]) -> None:
         super().__init__()
@@ -41,20 +43,23 @@ class LoopDirection(nn.Module):
         self.input_activation = bool(flags.get("input_activation", True))
         self.output_activation = bool(flags.get("output_activation", True))
         self.fgr = bool(flags.get("fgr", False))
-        hidden = weights["w_hh"].shape[1]
+        self.final_only = False
+        hidden = self.hidden = int(weights["w_hh"].shape[1])
         # buffers, not parameters: a copy for serving, exported as the graph's initializers
         self.register_buffer("w_ih_t", weights["w_ih"].t().contiguous())
         self.register_buffer("b_ih", weights["b_ih"].clone())
         self.register_buffer("w_hh_t", weights["w_hh"].t().contiguous())
         self.register_buffer("b_hh", weights["b_hh"].clone())
-        self.register_buffer("peep", weights.get("peep", torch.zeros(3, hidden)).clone())
+        peep = weights.get("peep", torch.zeros(3, hidden))
+        for index, name in enumerate(("w_ci", "w_cf", "w_co")):  # one buffer each: no gather in every step
+            self.register_buffer(name, peep[index].clone())
         self.register_buffer("r_t", weights.get("fgr", torch.zeros(3 * hidden, 3 * hidden)).t().contiguous())
 
     def forward(self, x: Tensor) -> Tensor:
         if self.reverse:
             x = x.flip([0])
         xw = torch.matmul(x, self.w_ih_t) + self.b_ih  # every step's input projection in one matmul
-        hidden = self.w_hh_t.size(0)
+        hidden = self.hidden
         h = torch.zeros([x.size(1), hidden], dtype=x.dtype, device=x.device)
         c = h
         a = torch.zeros([x.size(1), 3 * hidden], dtype=x.dtype, device=x.device)  # FGR: last step's i, f, o
@@ -67,14 +72,18 @@ class LoopDirection(nn.Module):
                 h = self._gru(xw[t], gh, h)
             else:
                 h, c, a = self._lstm(xw[t] + gh, c, a, t)
-            hs.append(h)
+            if not self.final_only:  # no per-step outputs to gather: fewer ops per step in either graph
+                hs.append(h)
+        if self.final_only:
+            return h.unsqueeze(0)  # (1, B, H): read as the final state in either direction
         out = torch.stack(hs)
         return out.flip([0]) if self.reverse else out
 
     def _gru(self, gi: Tensor, gh: Tensor, h: Tensor) -> Tensor:
         """PyTorch's GRU step, gate order r, z, n: n sees r·(W_hn h + b_hn)."""
-        i_r, i_z, i_n = gi.chunk(3, 1)
-        h_r, h_z, h_n = gh.chunk(3, 1)
+        sizes = [self.hidden, self.hidden, self.hidden]  # constant sizes: one ONNX Split, no shape arithmetic
+        i_r, i_z, i_n = gi.split(sizes, 1)
+        h_r, h_z, h_n = gh.split(sizes, 1)
         r = torch.sigmoid(i_r + h_r)
         z = torch.sigmoid(i_z + h_z)
         n = torch.tanh(i_n + r * h_n)
@@ -84,18 +93,19 @@ class LoopDirection(nn.Module):
         """models/variants.variant_step, gate order i, f, o, g; absent peepholes are zero weights."""
         if self.fgr and t > 0:
             pre = pre + torch.cat([torch.matmul(a, self.r_t), torch.zeros_like(c)], 1)
-        pre_i, pre_f, pre_o, pre_g = pre.chunk(4, 1)
+        # constant sizes: one ONNX Split, no shape arithmetic in every step
+        pre_i, pre_f, pre_o, pre_g = pre.split([self.hidden, self.hidden, self.hidden, self.hidden], 1)
         ones = torch.ones_like(c)
-        i = torch.sigmoid(pre_i + self.peep[0] * c) if self.input_gate else ones
+        i = torch.sigmoid(pre_i + self.w_ci * c) if self.input_gate else ones
         if self.forget_own:
-            f = torch.sigmoid(pre_f + self.peep[1] * c)
+            f = torch.sigmoid(pre_f + self.w_cf * c)
         else:
             f = 1.0 - i if self.forget_coupled else ones
         g = torch.tanh(pre_g) if self.input_activation else pre_g
         c = f * c + i * g
-        o = torch.sigmoid(pre_o + self.peep[2] * c) if self.output_gate else ones
+        o = torch.sigmoid(pre_o + self.w_co * c) if self.output_gate else ones
         h = o * (torch.tanh(c) if self.output_activation else c)
-        return h, c, torch.cat([i, f, o], 1)
+        return h, c, torch.cat([i, f, o], 1) if self.fgr else a  # only FGR reads the gates at the next step
 
 
 class LoopLayer(nn.Module):
