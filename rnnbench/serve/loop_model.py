@@ -12,14 +12,14 @@ import copy
 import torch
 from torch import Tensor, nn
 
-from rnnbench.models.cells import CellLoopCore, ScriptedCore
+from rnnbench.models.cells import PEEPHOLE_NAMES, CellLoopCore, ScriptedCore
 from rnnbench.models.registry import Recurrent
-from rnnbench.models.variants import VariantCore, _flags
+from rnnbench.models.variants import FORGET_MODES, VariantCore
 from rnnbench.serve.loop_modules import KINDS, LoopDirection, LoopLayer, LoopModel
 from rnnbench.serve.status import Unsupported
 
 TORCH_TO_LOOP_ORDER = (0, 1, 3, 2)  # nn.LSTM's blocks i, f, g, o -> the loop's i, f, o, g
-FLAG_NAMES = ("forget_mode", "output_gate", "input_activation", "output_activation", "use_peep", "fgr")
+NN_RNN_NAMES = {"w_ih": "weight_ih", "w_hh": "weight_hh", "b_ih": "bias_ih", "b_hh": "bias_hh"}
 
 
 def loops_in_python(model: nn.Module) -> bool:
@@ -34,12 +34,11 @@ def _lstm_order(blocks: Tensor) -> Tensor:
 
 def _cell_direction(core: CellLoopCore | ScriptedCore, suffix: str) -> LoopDirection:
     """rnn, gru, lstm or the peephole LSTM of the cell-loop and scripted cores (nn.LSTM's names and order)."""
-    w_ih, w_hh, b_ih, b_hh, peep = core._layer_params(suffix)
-    weights = {"w_ih": w_ih, "w_hh": w_hh, "b_ih": b_ih, "b_hh": b_hh}
+    weights = {name: getattr(core, NN_RNN_NAMES[name] + suffix) for name in NN_RNN_NAMES}
     if core.cell in ("lstm", "peephole"):
         weights = {name: _lstm_order(value) for name, value in weights.items()}
-        if peep is not None:
-            weights["peep"] = peep
+    if core.cell == "peephole":
+        weights["peep"] = torch.stack([getattr(core, name + suffix) for name in PEEPHOLE_NAMES])
     kind = KINDS["lstm" if core.cell == "peephole" else core.cell]
     return LoopDirection(kind, suffix.endswith("_reverse"), weights, {})
 
@@ -51,7 +50,15 @@ def _variant_direction(core: VariantCore, suffix: str) -> LoopDirection:
     weights["peep"] = full.peep
     if full.fgr is not None:
         weights["fgr"] = full.fgr
-    flags: dict[str, object] = dict(zip(FLAG_NAMES, _flags(core.spec)), input_gate=core.spec.input_gate)
+    spec = core.spec
+    flags: dict[str, object] = {
+        "input_gate": spec.input_gate,
+        "forget_mode": FORGET_MODES[spec.forget_gate],
+        "output_gate": spec.output_gate,
+        "input_activation": spec.input_activation,
+        "output_activation": spec.output_activation,
+        "fgr": spec.full_gate_recurrence,
+    }
     return LoopDirection(KINDS["lstm"], suffix.endswith("_reverse"), weights, flags)
 
 
@@ -67,7 +74,7 @@ def loop_model(model: nn.Module) -> LoopModel:
     layers = []
     with torch.no_grad():
         for layer in range(len(core.hidden_sizes)):
-            suffixes = core._suffixes(layer)
+            suffixes = [f"_l{layer}", f"_l{layer}_reverse"][: 2 if core.bidirectional else 1]  # nn.LSTM's names
             if isinstance(core, VariantCore):
                 directions = [_variant_direction(core, s) for s in suffixes]
             else:

@@ -14,8 +14,10 @@ from typing import Final
 import torch
 from torch import Tensor, nn
 
+from rnnbench.models.variants import FORGET_MODES
+
 KINDS = {"rnn": 0, "gru": 1, "lstm": 2}
-FORGET_OWN, FORGET_COUPLED = 0, 2  # as models/variants.FORGET_MODES
+FORGET_OWN, FORGET_COUPLED = FORGET_MODES["own"], FORGET_MODES["coupled"]
 
 
 class LoopDirection(nn.Module):
