@@ -8,11 +8,14 @@ serve extra missing and torch.compile failing, and the output differences of eve
 2. `--simulate`: one run with onnx and onnxruntime absent (`sys.modules[name] = None`) and torch.compile failing
    at its first call as a compiler error would (on this machine the built-ins compile with no C compiler at
    all: the LSTM/GRU kernels graph-break to eager). Printed: every path's status; goal: the run completes.
-3. `--numerics`: every built-in model (fused where it has the kernel, else scripted; `--cell` adds the loop), untrained,
-   hidden 64, on 64 held-out adding sequences: TorchScript, torch.compile and ONNX Runtime against eager at
-   T = 50 and T = 100. Goal: largest |Δ| at most 1e-5 for every correct path.
+3. `--numerics`: every built-in model (fused where it has the kernel; then each as a cell loop and as a scripted
+   loop, every LSTM variant in both, three with two layers), untrained, hidden 64, on 64 held-out adding
+   sequences: TorchScript, torch.compile and ONNX Runtime against eager at T = 50 and T = 100. Goal: largest
+   |Δ| at most 1e-5 for every path; printed: the largest, and every ok path beyond it.
+4. `--loop-speed`: six models that loop over time (peephole cell and scripted, bipeephole, a CIFG LSTM, an LSTM
+   cell loop, a scripted GRU) served by `rnnbench run` with the serve suite's settings: each path's ratio to eager.
 
-    PYTHONPATH=$PWD python benchmarks/serve.py [--runs 3] [--simulate] [--numerics]
+    PYTHONPATH=$PWD python benchmarks/serve.py [--runs 3] [--simulate] [--numerics] [--loop-speed]
 """
 
 from __future__ import annotations
@@ -106,45 +109,109 @@ def simulate(folder: Path) -> None:
         print(f"  {row.label:8} {row.path:12} {row.status}")
 
 
-def numerics(cell: bool = False) -> None:
+TWO_LAYER_MODELS = [
+    ("peephole", "scripted", {"num_layers": 2}),
+    ("bipeephole", "cell", {"num_layers": 2}),
+    ("bilstm", "scripted", {"variant": "fgr", "num_layers": 2}),
+]
+
+
+def numerics_models() -> list[tuple[str, str, dict]]:
+    """Every built-in model fused where it has the kernel, then every one as a cell loop and scripted loop, every
+    Greff variant in both, and three with two layers: (arch, impl, options)."""
+    from rnnbench.catalog import CELL_IMPLS, MODEL_SPECS
+    from rnnbench.suite.variants import VARIANTS
+
+    variants = [("lstm", impl, {"variant": v}) for v in VARIANTS for impl in ("cell", "scripted")]
+    fused = [(arch, "fused", {}) for arch, spec in MODEL_SPECS.items() if "fused" in CELL_IMPLS[spec.cell]]
+    loops = [(arch, impl, {}) for arch in MODEL_SPECS for impl in ("cell", "scripted")]
+    return fused + loops + variants + TWO_LAYER_MODELS
+
+
+def _figures(outputs: dict) -> str:
+    return ", ".join(
+        f"{k} {'error: ' + d['error'][:50] if d.get('error') else format(d['max_abs'], '.1e')}"
+        for k, d in outputs.items()
+    )
+
+
+def numerics() -> None:
     import torch
 
-    from rnnbench.catalog import CELL_IMPLS, MODEL_SPECS
     from rnnbench.models.registry import MODELS
     from rnnbench.serve.case import check_path, eager_references, prepare_one
+    from rnnbench.serve.loop_model import loops_in_python
     from rnnbench.serve.paths import PathContext
-
-    torch.set_num_threads(1)
     from rnnbench.tasks.registry import TASKS
 
+    torch.set_num_threads(1)
     task = TASKS["adding"](seq_len=50)
     held = task.sample(64, torch.Generator().manual_seed(0))
-    worst = 0.0
-    for arch, spec in MODEL_SPECS.items():
-        # the peephole LSTM has no fused kernel: its scripted core (TorchScript loop); `--cell` adds the Python loop,
-        # whose torch.compile unrolls 50 and 100 steps (minutes per model on this VM)
-        impls = ["fused"] if "fused" in CELL_IMPLS[spec.cell] else ["scripted", *(["cell"] if cell else [])]
-        for impl in impls:
-            torch.manual_seed(0)
-            model = MODELS[arch](input_size=2, output_size=1, output_kind="last", hidden_size=64, impl=impl).eval()
-            references = eager_references(model, held)
-            ctx = PathContext(model, held.inputs[:32], torch.device("cpu"), "float32", 1)
-            for path in ("torchscript", "compile", "onnxruntime"):
-                started = time.perf_counter()
-                state = prepare_one(path, ctx, {1: held.inputs[:1], 32: held.inputs[:32]})
-                if state.served is not None:
-                    check_path(state, held, references, task)
-                outputs = state.record.get("outputs", {})
-                figures = ", ".join(
-                    f"{k} {'error: ' + d['error'][:50] if d.get('error') else format(d['max_abs'], '.1e')}"
-                    for k, d in outputs.items()
-                )
-                if state.record.get("within_tolerance"):
-                    worst = max(worst, *(d["max_abs"] for d in outputs.values()))
-                print(
-                    f"{arch:10} {impl:8} {path:12} {state.record['status'][:60]:12} {figures}  ({time.perf_counter() - started:.1f} s)"
-                )
+    worst, beyond = 0.0, []
+    for arch, impl, options in numerics_models():
+        torch.manual_seed(0)
+        model = MODELS[arch](input_size=2, output_size=1, output_kind="last", hidden_size=64, impl=impl, **options)
+        model.eval()
+        references = eager_references(model, held)
+        # as serve_case decides it for a built-in: the model steps through time itself (compile: unsupported)
+        ctx = PathContext(
+            model, held.inputs[:32], torch.device("cpu"), "float32", 1, loops_over_time=loops_in_python(model)
+        )
+        name = f"{arch} {impl} {' '.join(f'{k}={v}' for k, v in options.items())}".strip()
+        for path in ("torchscript", "compile", "onnxruntime"):
+            started = time.perf_counter()
+            state = prepare_one(path, ctx, {1: held.inputs[:1], 32: held.inputs[:32]})
+            if state.served is not None:
+                check_path(state, held, references, task)
+            outputs = state.record.get("outputs", {})
+            if state.record.get("within_tolerance"):
+                worst = max(worst, *(d["max_abs"] for d in outputs.values()))
+            elif state.record["status"] == "ok":
+                beyond.append(f"{name} {path}")
+            print(
+                f"{name:34} {path:12} {state.record['status'][:60]:12} {_figures(outputs)}  ({time.perf_counter() - started:.1f} s)"
+            )
     print(f"largest |Δ| of the paths within tolerance: {worst:.1e} (goal ≤ {GOAL_DIFF:g})")
+    print(f"ok paths beyond tolerance: {len(beyond)} {beyond}")
+
+
+LOOP_SPEED_MODELS = [
+    "peephole",
+    {"arch": "peephole", "impl": "scripted"},
+    {"arch": "bipeephole", "impl": "scripted"},
+    {"arch": "lstm", "impl": "scripted", "variant": "cifg"},
+    {"arch": "lstm", "impl": "cell"},
+    {"arch": "gru", "impl": "scripted"},
+]
+
+
+def loop_speed(folder: Path) -> None:
+    """The models that loop over time served through TorchScript and ONNX Runtime, timed paired with eager
+    by `rnnbench run` (the serve suite's settings, two seconds of training)."""
+    import yaml
+
+    suite = yaml.safe_load((ROOT / "suites" / "serve.yaml").read_text())
+    suite.update(name="serve-loops", models=LOOP_SPEED_MODELS)
+    suite["defaults"].update(
+        impl="cell", train={"max_steps": 100, "max_seconds": 2, "eval_every": 50, "eval_size": 256}
+    )
+    suite["defaults"]["inference"]["paths"] = ["eager", "torchscript", "compile", "onnxruntime"]
+    path, out = folder / "serve-loops.yaml", folder / "serve-loops.json"
+    path.write_text(yaml.safe_dump(suite))
+    load, started = _uptime(), time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "rnnbench", "run", str(path), "--out", str(out), "--quiet"], env=_env(), check=True
+    )
+    print(f"loop models: {time.perf_counter() - started:.0f} s, load before {load}")
+    for row in _load_rows(out):
+        ratios = " ".join(
+            f"b{batch} {r.ratio:.3f} [{r.low:.3f}, {r.high:.3f}]"
+            for batch, r in ((row.small_batch, row.ratio_small), (row.large_batch, row.ratio_large))
+            if r is not None
+        )
+        delta = "-" if row.max_abs is None else f"{row.max_abs:.1e}"
+        prepare = "-" if row.prepare_ms is None else f"{row.prepare_ms:.0f} ms"
+        print(f"  {row.label:28} {row.path:12} {row.status[:50]:10} |Δ| {delta:8} prepare {prepare:9} {ratios}")
 
 
 def main() -> None:
@@ -152,7 +219,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--simulate", action="store_true")
     parser.add_argument("--numerics", action="store_true")
-    parser.add_argument("--cell", action="store_true", help="--numerics: the peephole LSTMs' cell loop too (slow)")
+    parser.add_argument("--loop-speed", action="store_true", help="the models that loop over time, timed vs eager")
     parser.add_argument("--keep", type=Path, default=None, help="folder to keep the results files in")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="rnnbench-serve-"))
@@ -163,7 +230,9 @@ def main() -> None:
     if args.simulate:
         simulate(folder)
     if args.numerics:
-        numerics(args.cell)
+        numerics()
+    if args.loop_speed:
+        loop_speed(folder)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""The ONNX Runtime path: export with the dynamo exporter (batch and time axes dynamic), then one inference session.
+"""The ONNX Runtime path: export with batch and time axes dynamic, then one inference session.
+
+Fused LSTMs and GRUs go through the dynamo exporter; a model that steps through time in Python or TorchScript,
+and nn.RNN, go through the TorchScript-based one, which keeps their time axis dynamic (onnx_loop.py).
 
 Needs the `serve` extra (onnx, onnxscript, onnxruntime); without it the path is unsupported, not failed.
 The session runs on the CPU provider with the suite's thread count for its intra-op and inter-op pools,
@@ -16,6 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from rnnbench.serve.onnx_loop import LOOP_EXPORTER, RNN_EXPORTER, export_onnx_loop, export_onnx_rnn, has_rnn_kernel
 from rnnbench.serve.status import Unsupported
 
 SERVE_PACKAGES = ("onnx", "onnxscript", "onnxruntime")  # the exporter needs the first two, the session the last
@@ -77,13 +81,34 @@ def _session(ort: Any, graph: bytes, device: torch.device, threads: int) -> Any:
     return ort.InferenceSession(graph, options, providers=providers)
 
 
+DYNAMO_EXPORTER = "torch.onnx.export(dynamo=True)"
+
+
+def _graph(model: nn.Module, example: Tensor, dynamic_time: bool, loops: bool) -> tuple[bytes, str]:
+    """The serialized graph and the exporter that wrote it: a model looping over time in Python or TorchScript
+    through the TorchScript-based exporter (its loop as ONNX Loop, onnx_loop.py), and so does nn.RNN, which
+    dynamo unrolls (the TorchScript-based exporter has ONNX's RNN op); nn.LSTM and nn.GRU through dynamo."""
+    if loops and dynamic_time:
+        return export_onnx_loop(model, example), LOOP_EXPORTER
+    if has_rnn_kernel(model) and dynamic_time:
+        return export_onnx_rnn(model, example), RNN_EXPORTER
+    return export_onnx(model, example, dynamic_time), DYNAMO_EXPORTER
+
+
 def prepare_onnxruntime(
-    model: nn.Module, example: Tensor, device: torch.device, threads: int, dynamic_time: bool = True
+    model: nn.Module,
+    example: Tensor,
+    device: torch.device,
+    threads: int,
+    dynamic_time: bool = True,
+    loops: bool = False,
 ) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Callable[[], object]], dict[str, object]]:
-    """(call, bind, details): outputs as torch tensors on `device`, and the timed call on numpy feeds made once."""
+    """(call, bind, details): outputs as torch tensors on `device`, and the timed call on numpy feeds made once.
+    `loops`: the model steps through time in Python or TorchScript (impl cell or scripted)."""
     ort = require_serve_extra()
     example = export_example(example) if dynamic_time else example
-    session = _session(ort, export_onnx(model, example, dynamic_time), device, threads)
+    graph, exporter = _graph(model, example, dynamic_time, loops)
+    session = _session(ort, graph, device, threads)
     name = session.get_inputs()[0].name
 
     def call(x: Tensor) -> Tensor:
@@ -94,7 +119,7 @@ def prepare_onnxruntime(
         return lambda: session.run(None, feeds)
 
     details: dict[str, object] = {
-        "exporter": "torch.onnx.export(dynamo=True)",
+        "exporter": exporter,
         "onnxruntime": ort.__version__,
         "providers": list(session.get_providers()),
         "intra_op_threads": threads,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from rnnbench.serve.loop_model import scripted_loop_model
 from rnnbench.serve.onnx_path import prepare_onnxruntime
 from rnnbench.serve.status import Unsupported
 
@@ -42,6 +43,12 @@ class Served:
     details: dict[str, object] = field(default_factory=dict)
 
 
+TORCHSCRIPT_METHODS = {
+    "trace": "torch.jit.trace",
+    "script": "torch.jit.script of serve/loop_model.py: the time loop a prim::Loop",
+}
+
+
 def _module_served(module: Callable[[Tensor], Tensor], details: dict[str, object] | None = None) -> Served:
     return Served(call=module, bind=lambda x: lambda: module(x), details=details or {})
 
@@ -51,15 +58,20 @@ def prepare_eager(ctx: PathContext) -> Served:
 
 
 def prepare_torchscript(ctx: PathContext) -> Served:
-    """`torch.jit.trace` then `torch.jit.freeze`: tracing records the ops one call ran, so a Python loop
-    over time is unrolled at the example's length (the second-length check catches it)."""
-    trace = getattr(getattr(torch, "jit", None), "trace", None)
-    if trace is None:
-        raise Unsupported(f"torch.jit.trace is not available in torch {torch.__version__}")
+    """`torch.jit.trace` then `torch.jit.freeze`. Tracing records the ops one call ran, so a loop over time
+    would be unrolled at the example's length (the second-length check catches that): a model that loops
+    over time is scripted instead, written as `loop_model.LoopModel`, and its loop stays a loop."""
+    method = "script" if ctx.loops_over_time else "trace"
+    compile_module = getattr(getattr(torch, "jit", None), method, None)
+    if compile_module is None:
+        raise Unsupported(f"torch.jit.{method} is not available in torch {torch.__version__}")
     with torch.no_grad():
-        traced = trace(ctx.model, (ctx.example,), check_trace=False)
-        frozen = torch.jit.freeze(traced)
-    return _module_served(frozen)
+        if ctx.loops_over_time:
+            module = scripted_loop_model(ctx.model)
+        else:
+            module = compile_module(ctx.model, (ctx.example,), check_trace=False)
+        frozen = torch.jit.freeze(module)
+    return _module_served(frozen, {"torchscript": TORCHSCRIPT_METHODS[method]})
 
 
 def prepare_compile(ctx: PathContext) -> Served:
@@ -91,7 +103,9 @@ def prepare_int8(ctx: PathContext) -> Served:
 
 
 def _onnxruntime(ctx: PathContext) -> Served:
-    call, bind, details = prepare_onnxruntime(ctx.model, ctx.example, ctx.device, ctx.threads, ctx.dynamic_time)
+    call, bind, details = prepare_onnxruntime(
+        ctx.model, ctx.example, ctx.device, ctx.threads, ctx.dynamic_time, ctx.loops_over_time
+    )
     return Served(call, bind, details)
 
 
