@@ -89,3 +89,25 @@ def test_the_anatomy_suite_validates():
     variants = {c.settings.variant for c in cases if c.settings.variant}
     assert len(variants) == 9 and {c.settings.forget_bias for c in cases} >= {0.0, 1.0, "chrono"}
     assert all(c.settings.impl != "fused" for c in cases if c.settings.variant)
+
+
+def test_every_anatomy_comparison_has_enough_paired_seeds_for_the_signed_rank_test():
+    """An exact signed-rank test needs >= 5 pairs to reach p < 0.05; each claim's pairs must share a configuration."""
+    from rnnbench.claims.anatomy import LONG_T
+    from rnnbench.suite.expand import load_suite
+
+    _, cases, _ = load_suite("anatomy")
+    seeds: dict[tuple[str, int, str], set[int]] = {}
+    for c in cases:
+        seeds.setdefault((c.task, c.seq_len, c.label), set()).add(c.seed)
+
+    def pairs(first: str, second: str, min_t: int = 0) -> int:
+        configs = {(task, t) for task, t, label in seeds if label == first and t >= min_t}
+        return sum(len(seeds[(task, t, first)] & seeds.get((task, t, second), set())) for task, t in configs)
+
+    assert pairs("vanilla", "nfg", LONG_T) >= 5
+    assert all(pairs("vanilla", v) >= 5 for v in ("nig", "nog", "niaf", "noaf", "np", "cifg", "fgr"))
+    assert pairs("lstm-chrono", "lstm-fb1", LONG_T) >= 5
+    gru_configs = {(task, t) for task, t, label in seeds if label == "gru"}
+    fb0_configs = {(task, t) for task, t, label in seeds if label == "lstm-fb0"}
+    assert gru_configs == fb0_configs and pairs("lstm-fb1", "lstm-fb0") >= 5 and pairs("lstm-fb1", "gru") >= 5
