@@ -217,8 +217,7 @@ def variant_backward(
     peep_in_loop = use_peep and fgr
     a, carry = _fold_peepholes(factors, a, gates[:, :, hidden : 2 * hidden], peep, use_peep and not fgr)
     a_steps, f_steps = a.unbind(0), carry.unbind(0)
-    dh = grad_steps[seq_len - 1]
-    dc_carry = torch.zeros_like(dh)
+    dh, dc_carry = grad_steps[seq_len - 1], torch.zeros_like(grad_steps[0])
     d_ifo_steps, da_steps, da_i_steps, da_f_steps, da_o_steps = _recurrence_views(d_pre, fgr)
     w_ci, w_cf, w_co = peep[0], peep[1], peep[2]  # selected once: peep[k] in the loop is a call each step
     for t in range(seq_len - 1, -1, -1):
