@@ -116,6 +116,17 @@ def test_jozefowicz_inconclusive_without_a_gap_and_not_measured_without_gru():
     assert verdict(doc_of(no_gru, lambda label, t, s: GOOD), "jozefowicz_bias")[0] == NOT_MEASURED
 
 
+def test_jozefowicz_findings_name_their_part_and_keep_sections_where_all_three_ran():
+    lstm_only = {k: v for k, v in INITS.items() if k != "gru"}
+    cases = doc_of(INITS, lambda label, t, s: GOOD, seq_lens=(50,))["cases"]
+    cases += doc_of(lstm_only, lambda label, t, s: GOOD, seq_lens=(100,))["cases"]  # no GRU at T = 100
+    result = next(
+        r for r in evaluate_anatomy_claims(document(cases, name="anatomy")) if r.claim.key == "jozefowicz_bias"
+    )
+    assert sorted(f.part for f in result.findings) == ["closes", "improves"]
+    assert all("T50" in f.where and f.where.endswith(f"({f.part})") for f in result.findings)
+
+
 # --- chrono beats bias 1 at long T ------------------------------------------------------------------
 
 
@@ -138,6 +149,9 @@ def test_json_export_carries_the_measured_anatomy_claims_after_the_lecture_nine(
     keys = [c["key"] for c in measured]
     assert "chrono_long_t" in keys and "jozefowicz_bias" in keys and "greff_variants" not in keys  # no variants
     assert keys.index("chrono_long_t") > 8  # after the lecture's nine
+    jozefowicz = next(c for c in measured if c["key"] == "jozefowicz_bias")
+    assert {f["part"] for f in jozefowicz["findings"]} == {"improves", "closes"}
+    assert all(f["part"] is None for c in measured[:9] for f in c["findings"])
     unmeasured = json.loads(json_report(doc_of(INITS, lambda label, t, s: GOOD, seq_lens=(20,))))["claims"]
     assert "chrono_long_t" not in [c["key"] for c in unmeasured]
 

@@ -9,7 +9,7 @@ import torch
 
 from rnnbench.catalog import CELL_IMPLS, MODEL_SPECS
 from rnnbench.models.matching import closest_hidden_size, match_case, match_params
-from rnnbench.models.params import core_params
+from rnnbench.models.params import core_params, model_core_params
 from rnnbench.models.registry import MODELS
 from rnnbench.suite.expand import load_suite
 from rnnbench.suite.files import SuiteError
@@ -136,3 +136,43 @@ def test_runner_builds_and_records_the_matched_size(write_suite):
     assert record["hidden_size"] == rnn.hidden_size
     assert record["matched"] == {**rnn.as_record(), "counted": "core"}
     assert record["n_core_params"] == rnn.n_params
+
+
+VARIANT_SUITE = """
+name: matched-variants
+seeds: [0]
+device: cpu
+defaults: {hidden_size: 16, batch_size: 4, match_params: lstm, impl: scripted}
+models: [{arch: lstm, variant: fgr}, {arch: lstm, variant: nfg}, {arch: lstm, variant: vanilla}]
+tasks:
+  - {task: adding, seq_len: 4}
+"""
+
+
+def test_a_variant_is_matched_by_its_own_formula(write_suite):
+    from rnnbench.run.build import build_case_model
+    from rnnbench.tasks.registry import TASKS
+
+    _, cases, _ = load_suite(write_suite(VARIANT_SUITE))
+    sizes = {}
+    for case in cases:
+        task = TASKS[case.task](seq_len=case.seq_len)
+        matched = match_case(case, task.input_size)
+        model = build_case_model(case, task, torch.device("cpu"))
+        assert model.hidden_sizes == [matched.hidden_size]
+        assert model.n_core_params == matched.n_params  # the built variant holds what its formula counts
+        assert matched.target_params == core_params("lstm", 2, 16, 1)
+        sizes[case.settings.variant] = matched.hidden_size
+    # FGR's 9h² gate recurrence buys a smaller layer, NFG's missing block a larger one; vanilla's 3h peepholes
+    # cost less than one unit of h, so it keeps the LSTM's size
+    assert sizes["fgr"] < 16 < sizes["nfg"] and sizes["vanilla"] == 16
+
+
+@pytest.mark.parametrize("variant", ["fgr", "nfg", "cifg", "np"])
+def test_variant_match_is_the_closest_size(variant):
+    for hidden_size, input_size in ((8, 2), (64, 1), (100, 7)):
+        m = match_params("lstm", "gru", input_size, hidden_size, 1, variant=variant)
+        best = abs(m.n_params - m.target_params)
+        assert m.n_params == model_core_params("lstm", input_size, m.hidden_size, 1, variant)
+        for h in (m.hidden_size - 1, m.hidden_size + 1):
+            assert abs(model_core_params("lstm", input_size, h, 1, variant) - m.target_params) >= best

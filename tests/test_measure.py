@@ -17,7 +17,13 @@ from rnnbench.measure.backend import (
     env_flags,
     set_threads,
 )
-from rnnbench.measure.flops import achieved_gflops, forward_flops, layer_step_flops, train_flops
+from rnnbench.measure.flops import (
+    achieved_gflops,
+    forward_flops,
+    layer_step_flops,
+    train_flops,
+    variant_layer_step_flops,
+)
 from rnnbench.measure.phases import reference_matmul_gflops, time_inference, time_train_step
 
 TINY_TIMING = SimpleNamespace(warmup=1, min_repeats=3, max_repeats=5, max_seconds=0.2, target_rel_ci=0.02)
@@ -70,6 +76,30 @@ def test_forward_flops_match_the_weights_of_torch_modules(cell, module, bidirect
     core = module(3, 4, num_layers=2, bidirectional=bidirectional)
     weight_entries = sum(p.numel() for name, p in core.named_parameters() if name.startswith("weight"))
     assert forward_flops(cell, 3, [4, 4], bidirectional, seq_len=5, batch_size=2) == 2 * weight_entries * 5 * 2
+
+
+@pytest.mark.parametrize("variant", ["vanilla", "nig", "nfg", "nog", "niaf", "noaf", "np", "cifg", "fgr", "peephole"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_variant_flops_match_the_weight_matrices_of_the_built_variant(variant, bidirectional):
+    from rnnbench.models.variants import build_variant_core
+
+    # a weight matrix entry (weight_ih, weight_hh, FGR's weight_fgr) is one multiply-add per step and sequence; the
+    # peepholes (1-D, elementwise) are not counted, as for every cell
+    core = build_variant_core(variant, "cell", 3, 4, 2, bidirectional)
+    weight_entries = sum(p.numel() for p in core.parameters() if p.dim() == 2)
+    flops = forward_flops("lstm", 3, [4, 4], bidirectional, seq_len=5, batch_size=2, variant=variant)
+    assert flops == 2 * weight_entries * 5 * 2
+
+
+def test_variant_flops_by_hand():
+    # h = 4, i = 3: a block is 4 x 7 = 28 entries; NFG has 3 blocks, FGR 4 blocks and a 12 x 12 recurrence
+    assert variant_layer_step_flops("nfg", 3, 4) == 2 * 3 * 28
+    assert variant_layer_step_flops("fgr", 3, 4) == 2 * (4 * 28 + 144)
+    assert (
+        variant_layer_step_flops("np", 3, 4)
+        == variant_layer_step_flops("vanilla", 3, 4)
+        == layer_step_flops("lstm", 3, 4)
+    )
 
 
 def test_train_flops_and_achieved_gflops():

@@ -89,6 +89,31 @@ def test_formula_matches_the_count_on_the_cell_and_scripted_paths(arch, impl):
     assert _without_peak(counted) == _formula(arch, impl, model, problem, batch, layers=2)
 
 
+@pytest.mark.parametrize("variant", ["vanilla", "nig", "nfg", "nog", "niaf", "noaf", "np", "cifg", "fgr"])
+@pytest.mark.parametrize("arch", ["lstm", "bilstm"])
+def test_formula_matches_the_count_of_a_scripted_variant(arch, variant):
+    problem = TASKS["adding"](seq_len=4)
+    torch.manual_seed(0)
+    model = MODELS[arch](
+        input_size=2, output_size=1, output_kind="last", hidden_size=6, num_layers=2, impl="scripted", variant=variant
+    )
+    batch = problem.sample(3, torch.Generator().manual_seed(1), "cpu")
+    sizes = dict(seq_len=4, batch_size=3, input_size=2, hidden_size=6, num_layers=2, output_size=1, output_kind="last")
+    formula = training_memory_formula(arch, "scripted", variant=variant, **sizes)
+    assert _without_peak(_counted(model, problem, batch)) == formula
+    if variant in ("nfg", "fgr"):  # its parameters differ from the plain LSTM's: the variant is not an LSTM here
+        assert formula["parameters_bytes"] != training_memory_formula(arch, "scripted", **sizes)["parameters_bytes"]
+
+
+def test_variant_formula_covers_the_scripted_path_and_np_on_onednn_only():
+    sizes = dict(seq_len=5, batch_size=3, input_size=2, hidden_size=8, output_size=1, output_kind="last")
+    with pytest.raises(ValueError, match="'fgr' on the cell path"):
+        training_memory_formula("lstm", "cell", variant="fgr", **sizes)
+    assert training_memory_formula("lstm", "onednn", variant="np", **sizes) == training_memory_formula(
+        "lstm", "onednn", **sizes
+    )
+
+
 @pytest.mark.parametrize("optimizer", ["sgd", "rmsprop", "adamw"])
 def test_formula_matches_the_count_for_each_optimizer(optimizer):
     problem, model, batch = _case("gru", "fused", 2)

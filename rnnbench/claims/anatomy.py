@@ -18,8 +18,8 @@ vanilla or the GRU, on the same configurations and seeds).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -55,17 +55,26 @@ HURT, HARMLESS = ("nfg", "noaf"), ("cifg", "np")  # Greff et al. 2017's findings
 
 
 def _part_findings(
-    doc: ResultsJson, part: str, better: CasePredicate, worse: CasePredicate, names: tuple[str, str], min_t: int = 0
+    doc: ResultsJson,
+    part: str,
+    better: CasePredicate,
+    worse: CasePredicate,
+    names: tuple[str, str],
+    min_t: int = 0,
+    within: set[str] | None = None,
 ) -> list[Finding]:
-    """One finding per section holding both: units = better − worse (chance-to-perfect), `(part)` ending `where`."""
+    """One finding of `part` per section holding both (only sections in `within`, where given): units = better −
+    worse (chance-to-perfect); `where` names the section and, in brackets, the part, as the tables print it."""
     found = []
     for section, (a, b) in paired_by(doc, better, worse):
-        if seq_len_of(section) < min_t:
+        if seq_len_of(section) < min_t or (within is not None and section not in within):
             continue
         units, scale, _, _ = paired_units(a, b)
         measures = (_gap_measure(*names, units, scale), _solved_measure(names[0], a), _solved_measure(names[1], b))
-        found.append(Finding(f"{where_of(section)} ({part})", INCONCLUSIVE, measures, units=units))
-    return [_describe(f) for f in found]
+        found.append(
+            _describe(Finding(f"{where_of(section)} ({part})", INCONCLUSIVE, measures, units=units, part=part))
+        )
+    return found
 
 
 def _describe(finding: Finding) -> Finding:
@@ -74,7 +83,7 @@ def _describe(finding: Finding) -> Finding:
     if not units:
         return finding
     verdict = SUPPORTED if min(units) > 0 else CONTRADICTED if max(units) < 0 else INCONCLUSIVE
-    return Finding(finding.where, verdict, finding.measures, finding.note, units=units)
+    return replace(finding, verdict=verdict)
 
 
 def forget_gate_rule(doc: ResultsJson, labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
@@ -98,25 +107,15 @@ def greff_rule(doc: ResultsJson, labels: tuple[str, ...], s: ClaimSettings) -> l
 def jozefowicz_rule(doc: ResultsJson, labels: tuple[str, ...], s: ClaimSettings) -> list[Finding]:
     """fb1 − fb0 (expected > 0) and fb1 − GRU (expected > −MARGIN), where all three ran together."""
     sections = {section for section, _ in paired_by(doc, is_lstm_init(0.0), is_lstm_init(1.0), is_arch("gru"))}
-    improve = _part_findings(doc, "improves", is_lstm_init(1.0), is_lstm_init(0.0), ("fb1", "fb0"))
-    close = _part_findings(doc, "closes", is_lstm_init(1.0), is_arch("gru"), ("fb1", "gru"))
-    keep = [f for f in improve + close if _section_words(f) in {where_of(x) for x in sections}]
-    return keep
-
-
-def _section_words(finding: Finding) -> str:
-    return re.sub(r" \(\w+\)$", "", finding.where)
-
-
-def _part(finding: Finding) -> str:
-    match = re.search(r"\((\w+)\)$", finding.where)
-    return match.group(1) if match else ""
+    improve = _part_findings(doc, "improves", is_lstm_init(1.0), is_lstm_init(0.0), ("fb1", "fb0"), within=sections)
+    close = _part_findings(doc, "closes", is_lstm_init(1.0), is_arch("gru"), ("fb1", "gru"), within=sections)
+    return improve + close
 
 
 def _units_by_part(findings: list[Finding]) -> dict[str, list[float]]:
     parts: dict[str, list[float]] = {}
     for finding in findings:
-        parts.setdefault(_part(finding), []).extend(finding.units)
+        parts.setdefault(finding.part or "", []).extend(finding.units)
     return parts
 
 
@@ -130,17 +129,17 @@ def _directional_signed_rank(units: list[float], positive: bool) -> float:
 
 def _not_above_p(units: list[float], margin: float) -> float:
     """p of "mean ≥ margin" (non-inferiority the other way): small when the units stay below +margin."""
-    return decide._t_one_sided(_array(units), margin, False) if len(units) > 1 else 1.0
+    return decide.t_one_sided(_array(units), margin, False) if len(units) > 1 else 1.0
 
 
 def _not_below_p(units: list[float], margin: float) -> float:
     """p of "mean ≤ −margin" (non-inferiority): small when the units are no worse than −margin."""
-    return decide._t_one_sided(_array(units), -margin, True) if len(units) > 1 else 1.0
+    return decide.t_one_sided(_array(units), -margin, True) if len(units) > 1 else 1.0
 
 
 def _below_p(units: list[float], margin: float) -> float:
     """p of "mean ≥ −margin": small when the units lie below −margin (worse beyond the margin)."""
-    return decide._t_one_sided(_array(units), -margin, False) if len(units) > 1 else 1.0
+    return decide.t_one_sided(_array(units), -margin, False) if len(units) > 1 else 1.0
 
 
 def _array(units: list[float]) -> np.ndarray:

@@ -77,8 +77,12 @@ def holm(ps: Sequence[float], alpha: float) -> list[bool]:
     return rejected
 
 
-def _t_one_sided(d: np.ndarray, shift: float, greater: bool) -> float:
-    """p of H0 "mean ≤ shift" (greater) or "mean ≥ shift", one-sample t; a zero spread decides by the mean."""
+def t_one_sided(d: np.ndarray, shift: float, greater: bool) -> float:
+    """p of H0 "mean ≤ shift" (greater) or "mean ≥ shift", one-sample t; a zero spread decides by the mean.
+
+    The building block of `tost_p`, `beyond_margin_p`, `t_p` and the anatomy claims' non-inferiority tests
+    (a one-sided test against a margin: shift = −margin with greater for "no worse than the margin").
+    """
     mean = float(d.mean())
     sd = float(d.std(ddof=1)) if d.size > 1 else math.inf
     if sd == 0.0:
@@ -99,7 +103,7 @@ def tost_p(d: Sequence[float], margin: float) -> float:
     x = np.asarray(d, dtype=float)
     if x.size < 2:
         return 1.0
-    return max(_t_one_sided(x, -margin, True), _t_one_sided(x, margin, False))
+    return max(t_one_sided(x, -margin, True), t_one_sided(x, margin, False))
 
 
 def beyond_margin_p(d: Sequence[float], margin: float) -> float:
@@ -107,7 +111,7 @@ def beyond_margin_p(d: Sequence[float], margin: float) -> float:
     x = np.asarray(d, dtype=float)
     if x.size < 2:
         return 1.0
-    return min(1.0, 2 * min(_t_one_sided(x, margin, True), _t_one_sided(x, -margin, False)))
+    return min(1.0, 2 * min(t_one_sided(x, margin, True), t_one_sided(x, -margin, False)))
 
 
 def t_p(d: Sequence[float]) -> float:
@@ -115,4 +119,4 @@ def t_p(d: Sequence[float]) -> float:
     x = np.asarray(d, dtype=float)
     if x.size < 2:
         return 1.0
-    return min(1.0, 2 * min(_t_one_sided(x, 0.0, True), _t_one_sided(x, 0.0, False)))
+    return min(1.0, 2 * min(t_one_sided(x, 0.0, True), t_one_sided(x, 0.0, False)))

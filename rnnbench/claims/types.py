@@ -56,6 +56,9 @@ class Finding:
     # units, signed so that POSITIVE FAVOURS THE CLAIM; the claim's signed-rank test pools them
     units: tuple[float, ...] = ()
     p: float | None = None  # this finding's own two-sided p-value, where it has one (timing rules; Holm)
+    # which part of a claim of several parts this finding tests (the anatomy claims: "nfg", "closes", ...); its
+    # decider pools the units part by part. None for a claim of one part
+    part: str | None = None
 
     def text(self) -> str:
         return f"{self.where}: " + "; ".join(m.text() for m in self.measures) + (f" — {self.note}" if self.note else "")
@@ -94,6 +97,7 @@ class FindingRecord(TypedDict):
     note: str
     units: tuple[float, ...]
     p: float | None
+    part: str | None
 
 
 class DataVerdict(TypedDict):
@@ -224,6 +228,7 @@ def finding_record(finding: Finding) -> FindingRecord:
         "note": finding.note,
         "units": finding.units,
         "p": finding.p,
+        "part": finding.part,
     }
 
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from rnnbench.catalog import MODEL_SPECS
-from rnnbench.models.params import core_params
+from rnnbench.models.params import core_params, model_core_params
 
 if TYPE_CHECKING:
     from rnnbench.suite.schema import Case
@@ -41,8 +41,8 @@ def target_params(reference: str | int, input_size: int, hidden_size: int | list
     return core_params(reference, input_size, hidden_size, num_layers)
 
 
-def closest_hidden_size(arch: str, input_size: int, num_layers: int, target: int) -> int:
-    """The h ≥ 1 whose core count is nearest `target` (the smaller h on a tie).
+def closest_hidden_size(arch: str, input_size: int, num_layers: int, target: int, variant: str | None = None) -> int:
+    """The h ≥ 1 whose core count (of `arch`, or of its LSTM `variant`) is nearest `target` (the smaller h on a tie).
 
     The count grows strictly with h, so a bisection finds the first h at or above the target
     and the answer is it or the one before.
@@ -51,7 +51,7 @@ def closest_hidden_size(arch: str, input_size: int, num_layers: int, target: int
         raise ValueError(f"match_params: the target parameter count must be positive, got {target}")
 
     def count(h: int) -> int:
-        return core_params(arch, input_size, h, num_layers)
+        return model_core_params(arch, input_size, h, num_layers, variant)
 
     high = 1
     while count(high) < target:
@@ -69,12 +69,18 @@ def closest_hidden_size(arch: str, input_size: int, num_layers: int, target: int
 
 
 def match_params(
-    arch: str, reference: str | int, input_size: int, hidden_size: int | list[int], num_layers: int
+    arch: str,
+    reference: str | int,
+    input_size: int,
+    hidden_size: int | list[int],
+    num_layers: int,
+    variant: str | None = None,
 ) -> ParamMatch:
-    """Choose `arch`'s hidden size so its core count is as close as possible to the reference's."""
+    """Choose `arch`'s hidden size so its core count (its LSTM `variant`'s, where given: an FGR layer holds 9h²
+    more, an NFG layer one block fewer) is as close as possible to the reference's."""
     target = target_params(reference, input_size, hidden_size, num_layers)
-    h = closest_hidden_size(arch, input_size, num_layers, target)
-    n = core_params(arch, input_size, h, num_layers)
+    h = closest_hidden_size(arch, input_size, num_layers, target, variant)
+    n = model_core_params(arch, input_size, h, num_layers, variant)
     return ParamMatch(
         reference=reference, target_params=target, hidden_size=h, n_params=n, rel_error=(n - target) / target
     )
@@ -85,4 +91,4 @@ def match_case(case: Case, input_size: int) -> ParamMatch | None:
     s = case.settings
     if s.match_params is None:
         return None
-    return match_params(case.arch, s.match_params, input_size, s.hidden_size, s.num_layers)
+    return match_params(case.arch, s.match_params, input_size, s.hidden_size, s.num_layers, s.variant)

@@ -22,14 +22,22 @@ Per layer and direction, besides the shared terms below:
 Between layers the next layer's input is a new T·B·D·H_{l-1} tensor (`native`, `cell`; `onednn`
 and `scripted` reuse the outputs of a one-direction layer, and `scripted` flips a copy for the
 backward direction). The head saves its input (B·D·H_last, or B·T·D·H_last per step); the loss
-saves the outputs and targets (`LOSSES`). Peephole LSTMs, packed (variable-length) inputs and
+saves the outputs and targets (`LOSSES`). The peephole LSTM arch, packed (variable-length) inputs and
 cuDNN (whose reserve space cuDNN sizes itself) have no formula here.
+
+LSTM variants (`variant=`, Greff et al. 2017, `suite/variants.py`) have one on the `scripted` path (and `np` with
+`impl: fused` is nn.LSTM, the `onednn` path): the scripted LSTM's terms with the variant's parameters (its
+blocks, peepholes and FGR's 9H² per layer and direction), plus what `models/variants.py` assembles from them each
+step: the full 4-gate W_hh (4H·H) and the stacked peepholes (3H), saved per layer and direction, an R placeholder
+(1 element) where there is no gate recurrence, and, above layer 0, the full W_ih (4H·I_l) that the input's gradient
+needs. The peepholes' gradients are views of one 3H storage per layer and direction.
 """
 
 from __future__ import annotations
 
 from rnnbench.catalog import MODEL_SPECS
-from rnnbench.models.params import cell_params, layer_sizes
+from rnnbench.models.params import cell_params, layer_sizes, variant_params
+from rnnbench.suite.variants import VARIANTS, canonical_variant
 
 PATHS = ("onednn", "native", "cell", "scripted")
 LOSSES = ("mse", "bce", "cross_entropy")
@@ -143,6 +151,32 @@ def optimizer_state_bytes(optimizer: str, n_params: int, n_tensors: int, dtype_b
     return moments[optimizer] * n_params * dtype_bytes + counters
 
 
+def _variant_saved_elements(variant: str, input_size: int, hidden_sizes: list[int], directions: int) -> int:
+    """What a scripted variant saves beyond the scripted LSTM, in elements (see the module docstring)."""
+    spec = VARIANTS[variant]
+    elements = 0
+    width = input_size
+    for layer, hidden in enumerate(hidden_sizes):
+        per_direction = 4 * hidden * hidden + 3 * hidden + (0 if spec.full_gate_recurrence else 1)
+        per_direction += 4 * hidden * width if layer > 0 else 0
+        elements += directions * per_direction
+        width = directions * hidden
+    return elements
+
+
+def _core_parameters(
+    cell: str, variant: str | None, input_size: int, hidden_sizes: list[int], directions: int
+) -> tuple[int, int, int]:
+    """(parameters, parameter tensors, gradient elements beyond the parameters) of the recurrent core."""
+    layers = directions * len(hidden_sizes)
+    if variant is None:
+        return cell_params(cell, input_size, hidden_sizes, directions == 2), TENSORS_PER_LAYER_DIRECTION * layers, 0
+    spec = VARIANTS[variant]
+    tensors = TENSORS_PER_LAYER_DIRECTION + len(spec.peepholes) + (1 if spec.full_gate_recurrence else 0)
+    extra = directions * sum((3 - len(spec.peepholes)) * hidden for hidden in hidden_sizes) if spec.peepholes else 0
+    return variant_params(variant, input_size, hidden_sizes, directions == 2), tensors * layers, extra
+
+
 def training_memory_formula(
     arch: str,
     path: str,
@@ -157,46 +191,62 @@ def training_memory_formula(
     loss: str = "mse",
     optimizer: str = "adam",
     dtype_bytes: int = 4,
+    variant: str | None = None,
 ) -> dict[str, int]:
     """Bytes one training step keeps, with the keys of `measure.memory.training_memory` (no peak).
 
     `arch` is a model name (catalog.MODEL_SPECS), `path` one of PATHS, `output_kind` "last" or
-    "sequence", `loss` one of LOSSES, `optimizer` one of OPTIMIZERS. Raises ValueError where there
-    is no formula (peephole LSTMs, a path the cell does not run on, oneDNN other than float32).
+    "sequence", `loss` one of LOSSES, `optimizer` one of OPTIMIZERS, `variant` an LSTM variant or None. Raises
+    ValueError where there is no formula (peephole LSTMs, a path the cell does not run on, oneDNN other than
+    float32, a variant other than on the scripted path or np on oneDNN).
     """
     spec = MODEL_SPECS[arch]
     cell, directions = spec.cell, spec.directions
-    if path not in PATHS:
-        raise ValueError(f"unknown path {path!r}; expected one of {', '.join(PATHS)}")
-    if cell == "peephole":
-        raise ValueError("no memory formula for the peephole LSTM")
-    if path == "onednn" and (cell != "lstm" or dtype_bytes != 4):
-        raise ValueError("the oneDNN path runs the float32 LSTM only")
-    if path == "native" and cell == "lstm":
-        raise ValueError("a fused LSTM on the CPU runs on oneDNN; use path 'onednn'")
-    if output_kind not in ("last", "sequence"):
-        raise ValueError(f"unknown output_kind {output_kind!r}; expected 'last' or 'sequence'")
+    variant = _check_formula(cell, path, dtype_bytes, output_kind, variant)
     hidden_sizes = layer_sizes(hidden_size, num_layers)
     last = directions * hidden_sizes[-1]
     predictions = batch_size * (seq_len if output_kind == "sequence" else 1)
-    saved = (
-        dtype_bytes * _core_saved_elements(cell, path, seq_len, batch_size, input_size, hidden_sizes, directions)
-        + dtype_bytes * predictions * last
-    )  # the head's input
+    saved_elements = _core_saved_elements(cell, path, seq_len, batch_size, input_size, hidden_sizes, directions)
+    if variant is not None:
+        saved_elements += _variant_saved_elements(variant, input_size, hidden_sizes, directions)
+    saved = dtype_bytes * (saved_elements + predictions * last)  # the core, and the head's input
     if path == "onednn":
         layer_inputs = [input_size] + [directions * h for h in hidden_sizes[:-1]]
         saved += directions * sum(
             onednn_workspace_bytes(seq_len, batch_size, i, h) for i, h in zip(layer_inputs, hidden_sizes)
         )
     saved += _loss_saved_bytes(loss, predictions, output_size, dtype_bytes)
-    n_params = cell_params(cell, input_size, hidden_sizes, directions == 2) + last * output_size + output_size
-    n_tensors = TENSORS_PER_LAYER_DIRECTION * directions * len(hidden_sizes) + HEAD_TENSORS
+    core, core_tensors, gradient_extra = _core_parameters(cell, variant, input_size, hidden_sizes, directions)
+    n_params = core + last * output_size + output_size
     parameters = n_params * dtype_bytes
-    state = optimizer_state_bytes(optimizer, n_params, n_tensors, dtype_bytes)
+    gradients = parameters + gradient_extra * dtype_bytes
+    state = optimizer_state_bytes(optimizer, n_params, core_tensors + HEAD_TENSORS, dtype_bytes)
     return {
         "saved_for_backward_bytes": saved,
         "parameters_bytes": parameters,
-        "gradients_bytes": parameters,
+        "gradients_bytes": gradients,
         "optimizer_state_bytes": state,
-        "total_bytes": saved + 2 * parameters + state,
+        "total_bytes": saved + parameters + gradients + state,
     }
+
+
+def _check_formula(cell: str, path: str, dtype_bytes: int, output_kind: str, variant: str | None) -> str | None:
+    """ValueError where the formula does not cover the case; the variant's canonical name (None for np on oneDNN,
+    which is nn.LSTM itself)."""
+    if path not in PATHS:
+        raise ValueError(f"unknown path {path!r}; expected one of {', '.join(PATHS)}")
+    if cell == "peephole":
+        raise ValueError("no memory formula for the peephole LSTM")
+    if variant is not None:
+        variant = canonical_variant(variant)
+        if path == "onednn" and variant == "np":
+            variant = None
+        elif path != "scripted":
+            raise ValueError(f"no memory formula for LSTM variant {variant!r} on the {path} path (only scripted)")
+    if path == "onednn" and (cell != "lstm" or dtype_bytes != 4):
+        raise ValueError("the oneDNN path runs the float32 LSTM only")
+    if path == "native" and cell == "lstm":
+        raise ValueError("a fused LSTM on the CPU runs on oneDNN; use path 'onednn'")
+    if output_kind not in ("last", "sequence"):
+        raise ValueError(f"unknown output_kind {output_kind!r}; expected 'last' or 'sequence'")
+    return variant

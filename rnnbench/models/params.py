@@ -52,3 +52,13 @@ def core_params(arch: str, input_size: int, hidden_size: int | list[int], num_la
 def variant_params(variant: str, input_size: int, hidden_sizes: list[int], bidirectional: bool) -> int:
     """Recurrent-core parameters of a stack of LSTM-variant layers (`suite/variants.py`: blocks, peepholes, FGR)."""
     return _stack_params(partial(variant_layer_params, variant), input_size, hidden_sizes, bidirectional)
+
+
+def model_core_params(
+    arch: str, input_size: int, hidden_size: int | list[int], num_layers: int = 1, variant: str | None = None
+) -> int:
+    """Recurrent-core parameters of model `arch`, or of its LSTM `variant` (Greff et al.'s, `suite/variants.py`)."""
+    if variant is None:
+        return core_params(arch, input_size, hidden_size, num_layers)
+    spec = MODEL_SPECS[arch]
+    return variant_params(variant, input_size, layer_sizes(hidden_size, num_layers), spec.directions == 2)

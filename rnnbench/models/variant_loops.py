@@ -40,7 +40,7 @@ def variant_forward(
     x_steps, gate_steps = xw.unbind(0), gates.unbind(0)
     i_steps, f_steps = gates[:, :, :hidden].unbind(0), gates[:, :, hidden : 2 * hidden].unbind(0)
     o_steps, g_steps = gates[:, :, 2 * hidden : 3 * hidden].unbind(0), gates[:, :, 3 * hidden :].unbind(0)
-    ifo_steps = gates[:, :, : 3 * hidden].unbind(0)
+    ifo_steps = gates[:, :, : 3 * hidden].unbind(0) if fgr else x_steps  # FGR's input and output only
     c_steps, y_steps, h_steps = cells.unbind(0), ys.unbind(0), hs.unbind(0)
     if_steps = gates[:, :, : 2 * hidden].unbind(0)
     if_by_gate_steps = gates.view(seq_len, batch, 4, hidden)[:, :, :2].unbind(0)
@@ -154,6 +154,35 @@ def _factors(
     return factors, slopes, a, c_prev
 
 
+def _slope_views(slopes: Tensor, fgr: bool) -> tuple[list[Tensor], list[Tensor], list[Tensor]]:
+    """Per-step views of S_i, S_f, S_o, made only where the gate recurrence reads them (a view is a call each)."""
+    if not fgr:
+        return [], [], []
+    s_i, s_f, s_o = slopes.chunk(3, 2)
+    return s_i.unbind(0), s_f.unbind(0), s_o.unbind(0)
+
+
+def _recurrence_views(
+    d_pre: Tensor, fgr: bool
+) -> tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor], list[Tensor]]:
+    """FGR's per-step views, made once (a slice in the loop is a call each step): d pre of i, f, o per step; and
+    two buffers for da, the gradient of a step's i, f, o through the next step's gate recurrence, whole and by
+    gate: step t reads buffer t % 2 and its matmul writes step t - 1's into the other. Two small buffers, not one
+    per step, so da stays in cache. The last step's da is 0. Empty lists without FGR."""
+    if not fgr:
+        return [], [], [], [], []
+    seq_len, batch, hidden = d_pre.size(0), d_pre.size(1), d_pre.size(2) // 4
+    da = d_pre.new_empty([2, batch, 3 * hidden])
+    da[(seq_len - 1) % 2].zero_()
+    return (
+        d_pre[:, :, : 3 * hidden].unbind(0),
+        da.unbind(0),
+        da[:, :, :hidden].unbind(0),
+        da[:, :, hidden : 2 * hidden].unbind(0),
+        da[:, :, 2 * hidden :].unbind(0),
+    )
+
+
 def variant_backward(
     grad_hs: Tensor,
     hs: Tensor,
@@ -177,40 +206,41 @@ def variant_backward(
       d pre_i = dc·K_i + da_i·S_i;   d pre_f = dc·K_f + da_f·S_f;   d pre_g = dc·K_g
       dc_carry = dc·f + d pre_i·w_ci + d pre_f·w_cf;   dh_{t-1} = grad_{t-1} + d pre_t @ W_hh
     """
-    seq_len, batch, hidden = hs.size(0), hs.size(1), hs.size(2)
+    seq_len, hidden = hs.size(0), hs.size(2)
     factors, slopes, a, c_prev = _factors(gates, cells, ys, forget_mode, input_activation, output_activation)
     d_pre = torch.empty_like(gates)
     d_steps, grad_steps = d_pre.unbind(0), grad_hs.unbind(0)
     d_i_steps, d_f_steps = d_pre[:, :, :hidden].unbind(0), d_pre[:, :, hidden : 2 * hidden].unbind(0)
     d_o_steps, d_g_steps = d_pre[:, :, 2 * hidden : 3 * hidden].unbind(0), d_pre[:, :, 3 * hidden :].unbind(0)
     k_i_steps, k_f_steps, k_o_steps, k_g_steps = [part.unbind(0) for part in factors.chunk(4, 2)]
-    s_i_steps, s_f_steps, s_o_steps = [part.unbind(0) for part in slopes.chunk(3, 2)]
+    s_i_steps, s_f_steps, s_o_steps = _slope_views(slopes, fgr)
     peep_in_loop = use_peep and fgr
     a, carry = _fold_peepholes(factors, a, gates[:, :, hidden : 2 * hidden], peep, use_peep and not fgr)
     a_steps, f_steps = a.unbind(0), carry.unbind(0)
-    dh = grad_steps[seq_len - 1]
-    dc_carry = torch.zeros_like(dh)
-    da = torch.zeros([batch, 3 * hidden], dtype=dh.dtype, device=dh.device)
+    dh, dc_carry = grad_steps[seq_len - 1], torch.zeros_like(grad_steps[0])
+    d_ifo_steps, da_steps, da_i_steps, da_f_steps, da_o_steps = _recurrence_views(d_pre, fgr)
+    w_ci, w_cf, w_co = peep[0], peep[1], peep[2]  # selected once: peep[k] in the loop is a call each step
     for t in range(seq_len - 1, -1, -1):
+        p = t % 2  # da's buffer for this step
         torch.mul(dh, k_o_steps[t], out=d_o_steps[t])
         if fgr:
-            d_o_steps[t].addcmul_(da[:, 2 * hidden :], s_o_steps[t])
+            d_o_steps[t].addcmul_(da_o_steps[p], s_o_steps[t])
         dc = torch.addcmul(dc_carry, dh, a_steps[t])
         if peep_in_loop:
-            dc.addcmul_(d_o_steps[t], peep[2])
+            dc.addcmul_(d_o_steps[t], w_co)
         torch.mul(dc, k_i_steps[t], out=d_i_steps[t])
         torch.mul(dc, k_f_steps[t], out=d_f_steps[t])
         torch.mul(dc, k_g_steps[t], out=d_g_steps[t])
         if fgr:
-            d_i_steps[t].addcmul_(da[:, :hidden], s_i_steps[t])
-            d_f_steps[t].addcmul_(da[:, hidden : 2 * hidden], s_f_steps[t])
+            d_i_steps[t].addcmul_(da_i_steps[p], s_i_steps[t])
+            d_f_steps[t].addcmul_(da_f_steps[p], s_f_steps[t])
         if t > 0:
             dc_carry = dc * f_steps[t]
             if peep_in_loop:
-                dc_carry.addcmul_(d_i_steps[t], peep[0]).addcmul_(d_f_steps[t], peep[1])
+                dc_carry.addcmul_(d_i_steps[t], w_ci).addcmul_(d_f_steps[t], w_cf)
             dh = torch.addmm(grad_steps[t - 1], d_steps[t], w_hh)
             if fgr:
-                da = d_steps[t][:, : 3 * hidden].mm(r)
+                torch.mm(d_ifo_steps[t], r, out=da_steps[1 - p])
     d_w_hh, d_peep, d_r = _weight_grads(d_pre, hs, gates, cells, c_prev, r, fgr)
     return d_pre, d_w_hh, d_peep, d_r
 

@@ -67,7 +67,13 @@ def _forward_flops(case: Case, task, model: Recurrent | PluginModel) -> int | No
     if isinstance(model, PluginModel):
         return model.forward_flops(case.seq_len, case.settings.batch_size)
     return forward_flops(
-        model.cell, task.input_size, model.hidden_sizes, model.bidirectional, case.seq_len, case.settings.batch_size
+        model.cell,
+        task.input_size,
+        model.hidden_sizes,
+        model.bidirectional,
+        case.seq_len,
+        case.settings.batch_size,
+        model.variant,
     )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from rnnbench.catalog import TASK_SPECS
 from rnnbench.suite.schema import Case, Suite
 from rnnbench.tasks.base import Task
-from rnnbench.tasks.registry import TASKS
+from rnnbench.tasks.registry import build_task
 from rnnbench.tasks.tables import DataError
 
 
@@ -43,7 +43,7 @@ def check_file_tasks(suite: Suite, cases: list[Case]) -> list[CheckedTask]:
         where = f"tasks[{_entry_index(suite, case)}]"
         if key not in built:
             try:
-                task = TASKS[case.task](seq_len=case.seq_len, **case.task_options)
+                task = build_task(case.task, case.seq_len, case.task_options)
             except (DataError, ValueError) as err:
                 raise DataError(f"{where}: {err}") from None
             built[key] = CheckedTask(where, case.seq_len, task)
