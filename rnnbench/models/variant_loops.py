@@ -154,33 +154,17 @@ def _factors(
     return factors, slopes, a, c_prev
 
 
-def _slope_views(slopes: Tensor, fgr: bool) -> tuple[list[Tensor], list[Tensor], list[Tensor]]:
-    """Per-step views of S_i, S_f, S_o, made only where the gate recurrence reads them (a view is a call each)."""
-    if not fgr:
-        return [], [], []
-    s_i, s_f, s_o = slopes.chunk(3, 2)
-    return s_i.unbind(0), s_f.unbind(0), s_o.unbind(0)
-
-
-def _recurrence_views(
-    d_pre: Tensor, fgr: bool
-) -> tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor], list[Tensor]]:
+def _recurrence_views(d_pre: Tensor, fgr: bool) -> tuple[list[Tensor], list[Tensor]]:
     """FGR's per-step views, made once (a slice in the loop is a call each step): d pre of i, f, o per step; and
-    two buffers for da, the gradient of a step's i, f, o through the next step's gate recurrence, whole and by
-    gate: step t reads buffer t % 2 and its matmul writes step t - 1's into the other. Two small buffers, not one
-    per step, so da stays in cache. The last step's da is 0. Empty lists without FGR."""
+    two buffers for da, the gradient of a step's i, f, o through the next step's gate recurrence: step t reads
+    buffer t % 2 and its matmul writes step t - 1's into the other. Two small buffers, not one per step, so da
+    stays in cache. The last step's da is 0. Empty lists without FGR."""
     if not fgr:
-        return [], [], [], [], []
+        return [], []
     seq_len, batch, hidden = d_pre.size(0), d_pre.size(1), d_pre.size(2) // 4
     da = d_pre.new_empty([2, batch, 3 * hidden])
     da[(seq_len - 1) % 2].zero_()
-    return (
-        d_pre[:, :, : 3 * hidden].unbind(0),
-        da.unbind(0),
-        da[:, :, :hidden].unbind(0),
-        da[:, :, hidden : 2 * hidden].unbind(0),
-        da[:, :, 2 * hidden :].unbind(0),
-    )
+    return d_pre[:, :, : 3 * hidden].unbind(0), da.unbind(0)
 
 
 def variant_backward(
@@ -213,27 +197,30 @@ def variant_backward(
     d_i_steps, d_f_steps = d_pre[:, :, :hidden].unbind(0), d_pre[:, :, hidden : 2 * hidden].unbind(0)
     d_o_steps, d_g_steps = d_pre[:, :, 2 * hidden : 3 * hidden].unbind(0), d_pre[:, :, 3 * hidden :].unbind(0)
     k_i_steps, k_f_steps, k_o_steps, k_g_steps = [part.unbind(0) for part in factors.chunk(4, 2)]
-    s_i_steps, s_f_steps, s_o_steps = _slope_views(slopes, fgr)
+    s_ifo_steps = slopes.unbind(0) if fgr else []  # FGR's per-step S of i, f, o, side by side
     peep_in_loop = use_peep and fgr
     a, carry = _fold_peepholes(factors, a, gates[:, :, hidden : 2 * hidden], peep, use_peep and not fgr)
     a_steps, f_steps = a.unbind(0), carry.unbind(0)
     dh, dc_carry = grad_steps[seq_len - 1], torch.zeros_like(grad_steps[0])
-    d_ifo_steps, da_steps, da_i_steps, da_f_steps, da_o_steps = _recurrence_views(d_pre, fgr)
+    d_ifo_steps, da_steps = _recurrence_views(d_pre, fgr)
     w_ci, w_cf, w_co = peep[0], peep[1], peep[2]  # selected once: peep[k] in the loop is a call each step
     for t in range(seq_len - 1, -1, -1):
         p = t % 2  # da's buffer for this step
-        torch.mul(dh, k_o_steps[t], out=d_o_steps[t])
-        if fgr:
-            d_o_steps[t].addcmul_(da_o_steps[p], s_o_steps[t])
+        if fgr:  # da·S for i, f and o in one op first; the dh and dc terms are then added in place
+            torch.mul(da_steps[p], s_ifo_steps[t], out=d_ifo_steps[t])
+            d_o_steps[t].addcmul_(dh, k_o_steps[t])
+        else:
+            torch.mul(dh, k_o_steps[t], out=d_o_steps[t])
         dc = torch.addcmul(dc_carry, dh, a_steps[t])
         if peep_in_loop:
             dc.addcmul_(d_o_steps[t], w_co)
-        torch.mul(dc, k_i_steps[t], out=d_i_steps[t])
-        torch.mul(dc, k_f_steps[t], out=d_f_steps[t])
-        torch.mul(dc, k_g_steps[t], out=d_g_steps[t])
         if fgr:
-            d_i_steps[t].addcmul_(da_i_steps[p], s_i_steps[t])
-            d_f_steps[t].addcmul_(da_f_steps[p], s_f_steps[t])
+            d_i_steps[t].addcmul_(dc, k_i_steps[t])
+            d_f_steps[t].addcmul_(dc, k_f_steps[t])
+        else:
+            torch.mul(dc, k_i_steps[t], out=d_i_steps[t])
+            torch.mul(dc, k_f_steps[t], out=d_f_steps[t])
+        torch.mul(dc, k_g_steps[t], out=d_g_steps[t])
         if t > 0:
             dc_carry = dc * f_steps[t]
             if peep_in_loop:
