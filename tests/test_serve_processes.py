@@ -13,6 +13,7 @@ import torch
 
 from rnnbench.analysis.serving import case_rows, path_ratio
 from rnnbench.models.registry import MODELS
+from rnnbench.render.serving import serving_table
 from rnnbench.run import serve_processes
 from rnnbench.run.timing_processes import TimingProcessError
 from rnnbench.run.worker_process import live_workers
@@ -117,6 +118,8 @@ def test_case_rows_read_the_blocks_of_the_serving_record():
     }
     [_, ort] = case_rows(case)
     assert ort.ratio_small is not None and ort.ratio_small.processes == 3 and 0.45 < ort.ratio_small.ratio < 0.55
+    table = serving_table({"cases": [case]})
+    assert table is not None and "in 3 processes" in str(table.caption)
 
 
 def test_merged_processes_keep_their_order_and_rounds():
