@@ -230,3 +230,43 @@ def test_a_timing_process_that_cannot_start_falls_back(monkeypatch):
     timed = serve_processes.serving_timer(3, lambda _: None)(_request(["eager", "int8"]))
     assert timed.note is not None and "No module named" in timed.note
     assert not [w for w in live_workers() if "serving" in w.name]
+
+
+SERVED_IN_PROCESSES = """
+name: served-in-processes
+device: cpu
+threads: 1
+defaults:
+  hidden_size: 8
+  batch_size: 4
+  train: {max_steps: 4, max_seconds: 5, eval_every: 2, eval_size: 8}
+  timing: {warmup: 1, min_repeats: 5, max_repeats: 200, max_seconds: 0.02, processes: 2}
+  inference: {batch_sizes: [1, 4], paths: [eager, torchscript, int8]}
+models: [lstm, gru]
+tasks:
+  - {task: adding, seq_len: 5}
+"""
+
+
+@pytest.mark.processes
+def test_a_run_serves_each_case_in_its_timing_processes(write_suite, tmp_path):
+    """`rnnbench run` end to end: every served case's record holds two processes' rounds and reads per process."""
+    from helpers import rnnbench_run
+
+    from rnnbench.results.store import load_results
+
+    out = tmp_path / "out.json"
+    done = rnnbench_run("run", str(write_suite(SERVED_IN_PROCESSES)), "--out", str(out), "--quiet")
+    assert done.returncode == 0, done.stderr
+    doc = load_results(out)
+    for case in doc["cases"]:
+        serving = case["serving"]
+        assert serving["processes"] == 2 and "timing_note" not in serving
+        assert all(
+            len(counts) == 2 and sum(counts) == serving["rounds"][key] for key, counts in serving["blocks"].items()
+        )
+        assert len(serving["process_ready_ms"]) == 2
+        rows = case_rows(case)
+        assert all(r.ratio_small.processes == 2 for r in rows if r.path != "eager")
+    first, second = (c["serving"]["process_ready_ms"] for c in doc["cases"])
+    assert max(second) < min(first)  # the second case finds its timing processes started
