@@ -10,6 +10,7 @@ import signal
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from rnnbench.analysis.serving import case_rows, path_ratio
 from rnnbench.models.registry import MODELS
@@ -27,29 +28,31 @@ from rnnbench.tasks.registry import TASKS
 CPU = torch.device("cpu")
 
 
-def _case(paths: list[str], processes: int = 2, seconds: float = 0.01):
-    suite = parse_suite(
-        {
-            "name": "serve-processes-test",
-            "device": "cpu",
-            "threads": 1,
-            "defaults": {
-                "hidden_size": 8,
-                "timing": {
-                    "warmup": 1,
-                    "min_repeats": 5,
-                    "max_repeats": 400,
-                    "max_seconds": seconds,
-                    "processes": processes,
-                },
-                "inference": {"batch_sizes": [1, 4], "paths": paths},
+def _suite(paths: list[str], processes: int = 2, seconds: float = 0.01, models: tuple[str, ...] = ("lstm",)) -> dict:
+    return {
+        "name": "serve-processes-test",
+        "device": "cpu",
+        "threads": 1,
+        "defaults": {
+            "hidden_size": 8,
+            "batch_size": 4,
+            "train": {"max_steps": 4, "max_seconds": 5, "eval_every": 2, "eval_size": 8},
+            "timing": {
+                "warmup": 1,
+                "min_repeats": 5,
+                "max_repeats": 400,
+                "max_seconds": seconds,
+                "processes": processes,
             },
-            "models": ["lstm"],
-            "tasks": [{"task": "adding", "seq_len": 5}],
+            "inference": {"batch_sizes": [1, 4], "paths": paths},
         },
-        "test",
-    )
-    return expand(suite)[0]
+        "models": list(models),
+        "tasks": [{"task": "adding", "seq_len": 5}],
+    }
+
+
+def _case(paths: list[str], processes: int = 2, seconds: float = 0.01):
+    return expand(parse_suite(_suite(paths, processes, seconds), "test"))[0]
 
 
 def _model():
@@ -232,22 +235,6 @@ def test_a_timing_process_that_cannot_start_falls_back(monkeypatch):
     assert not [w for w in live_workers() if "serving" in w.name]
 
 
-SERVED_IN_PROCESSES = """
-name: served-in-processes
-device: cpu
-threads: 1
-defaults:
-  hidden_size: 8
-  batch_size: 4
-  train: {max_steps: 4, max_seconds: 5, eval_every: 2, eval_size: 8}
-  timing: {warmup: 1, min_repeats: 5, max_repeats: 200, max_seconds: 0.02, processes: 2}
-  inference: {batch_sizes: [1, 4], paths: [eager, torchscript, int8]}
-models: [lstm, gru]
-tasks:
-  - {task: adding, seq_len: 5}
-"""
-
-
 @pytest.mark.processes
 def test_a_run_serves_each_case_in_its_timing_processes(write_suite, tmp_path):
     """`rnnbench run` end to end: every served case's record holds two processes' rounds and reads per process."""
@@ -256,7 +243,8 @@ def test_a_run_serves_each_case_in_its_timing_processes(write_suite, tmp_path):
     from rnnbench.results.store import load_results
 
     out = tmp_path / "out.json"
-    done = rnnbench_run("run", str(write_suite(SERVED_IN_PROCESSES)), "--out", str(out), "--quiet")
+    suite = yaml.safe_dump(_suite(["eager", "torchscript", "int8"], seconds=0.02, models=("lstm", "gru")))
+    done = rnnbench_run("run", str(write_suite(suite)), "--out", str(out), "--quiet")
     assert done.returncode == 0, done.stderr
     doc = load_results(out)
     for case in doc["cases"]:
