@@ -94,6 +94,8 @@ def _member(k: int) -> WorkerProcess:
     """Timing process k of the pool, started when it has none or it has ended."""
     process = _POOL.get(k)
     if process is None or not process.alive():
+        if process is not None:
+            process.stop()  # reaped, so no ended process is left among the live workers
         threads = torch.get_num_threads()
         env = {**steady_env(), "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
         env[STARTED_ENV] = repr(time.time())
@@ -121,13 +123,14 @@ def time_in_processes(request: TimingRequest, processes: int, on_event: EventFn)
         job = ("prepare", str(write_job(request, folder)))
         try:
             on_event({"kind": "phase", "phase": f"serving: preparing {processes} timing processes"})
-            for k in range(processes):
-                _member(k).send(job)
-            ready_ms = [_answer(_member(k), READY_TIMEOUT_S, "it to prepare its paths") for k in range(processes)]
-            for k in range(processes):
+            members = [_member(k) for k in range(processes)]  # taken once: one that dies now is a failure
+            for member in members:
+                member.send(job)
+            ready_ms = [_answer(member, READY_TIMEOUT_S, "it to prepare its paths") for member in members]
+            for k, member in enumerate(members):
                 on_event({"kind": "phase", "phase": f"serving: timing process {k + 1} of {processes}"})
-                _member(k).send(("time", 1.0 / processes, k))
-                part: TimedPaths = _answer(_member(k), budget_s, "its timings")
+                member.send(("time", 1.0 / processes, k))
+                part: TimedPaths = _answer(member, budget_s, "its timings")
                 part.ready_ms = [ready_ms[k]]
                 parts.append(part)
         except BaseException:
