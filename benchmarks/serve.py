@@ -4,7 +4,8 @@ serve extra missing and torch.compile failing, and the output differences of eve
 1. `--runs N` (default 3): `rnnbench run serve` N times, each a fresh process. Printed: each run's wall time
    (goal: at most 180 s on the 2-core VM) and, per model, path and batch size, the paired ratio to eager, its
    95 % interval's half-width (goal: at most 5 %) and the spread of the N runs' ratios around their median
-   (goal: every run within ±5 %).
+   (goal: every run within ±5 %), with each case's timing processes (rounds per process, start-to-ready cost)
+   and the load average before and after each run. `--report FILE…` prints the same from kept results files.
 2. `--simulate`: one run with onnx and onnxruntime absent (`sys.modules[name] = None`) and torch.compile failing
    at its first call as a compiler error would (on this machine the built-ins compile with no C compiler at
    all: the LSTM/GRU kernels graph-break to eager). Printed: every path's status; goal: the run completes.
@@ -15,7 +16,8 @@ serve extra missing and torch.compile failing, and the output differences of eve
 4. `--loop-speed`: six models that loop over time (peephole cell and scripted, bipeephole, a CIFG LSTM, an LSTM
    cell loop, a scripted GRU) served by `rnnbench run` with the serve suite's settings: each path's ratio to eager.
 
-    PYTHONPATH=$PWD python benchmarks/serve.py [--runs 3] [--simulate] [--numerics] [--loop-speed]
+    PYTHONPATH=$PWD python benchmarks/serve.py [--runs 3] [--simulate] [--numerics] [--loop-speed] [--keep DIR]
+        [--report FILE…]
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ def _uptime() -> str:
 
 
 def runs(n: int, folder: Path) -> None:
-    per_run = []
+    files = []
     for i in range(n):
         out = folder / f"serve-{i}.json"
         load = _uptime()
@@ -73,31 +75,62 @@ def runs(n: int, folder: Path) -> None:
             [sys.executable, "-m", "rnnbench", "run", "serve", "--out", str(out), "--quiet"], env=_env(), check=True
         )
         wall = time.perf_counter() - started
+        verdict = "met" if wall <= GOAL_SECONDS else "NOT met"
         print(
-            f"run {i + 1}: {wall:.0f} s (goal ≤ {GOAL_SECONDS:.0f} s: {'met' if wall <= GOAL_SECONDS else 'NOT met'}), load before {load}"
+            f"run {i + 1}: {wall:.0f} s (goal ≤ {GOAL_SECONDS:.0f} s: {verdict}), load before {load}, after {_uptime()}"
         )
-        per_run.append(_load_rows(out))
+        files.append(out)
+    report(files)
+
+
+def _process_costs(path: Path) -> None:
+    """Each served case's timing processes: how many, rounds per process, start-to-ready costs, any fall-back note."""
+    for case in json.loads(path.read_text())["cases"]:
+        serving = case.get("serving") or {}
+        ready = [f"{ms / 1e3:.1f}" for ms in serving.get("process_ready_ms", [])]
+        rounds = {key: f"{min(c)}-{max(c)}" for key, c in (serving.get("blocks") or {}).items()}
+        note = serving.get("timing_note", "")
+        print(
+            f"  {case['label']:8} processes {serving.get('processes', 1)}, rounds/process {rounds}, ready s {ready} {note}"
+        )
+
+
+def report(files: list[Path]) -> None:
+    """Per ratio: each run's value and half-width, the spread around the runs' median; then the worst of each."""
+    per_run = [_load_rows(f) for f in files]
+    for f in files:
+        print(f"{f.name}:")
+        _process_costs(f)
+    n = len(files)
     print(
         f"\n{'model':8} {'path':12} {'batch':5} "
         + " ".join(f"{'run ' + str(i + 1):>16}" for i in range(n))
-        + "   spread"
+        + "   spread  unit"
     )
-    worst_half, worst_spread = 0.0, 0.0
+    worst_half, worst_spread, misses, count = 0.0, 0.0, [], 0
     for index, row in enumerate(per_run[0]):
         for which in ("small", "large"):
             ratios = [getattr(rows[index], f"ratio_{which}") for rows in per_run]
             if any(r is None for r in ratios):
                 continue
+            count += 1
             mid = statistics.median(r.ratio for r in ratios)
             spread = max(abs(r.ratio / mid - 1) for r in ratios)
-            worst_half, worst_spread = max(worst_half, *(r.half_width for r in ratios)), max(worst_spread, spread)
+            half = max(r.half_width for r in ratios)
+            worst_half, worst_spread = max(worst_half, half), max(worst_spread, spread)
             batch = row.small_batch if which == "small" else row.large_batch
+            if spread > GOAL_AGREEMENT or half > GOAL_HALF_WIDTH:
+                misses.append(
+                    f"{row.label} {row.path} b{batch} (spread ±{100 * spread:.1f}%, half-width {100 * half:.1f}%)"
+                )
             cells = " ".join(f"{r.ratio:6.3f} ±{100 * r.half_width:4.1f}%  " for r in ratios)
-            print(f"{row.label:8} {row.path:12} b{batch:<4} {cells} ±{100 * spread:.1f}%")
+            unit = f"{ratios[0].processes} processes" if ratios[0].processes else "rounds"
+            print(f"{row.label:8} {row.path:12} b{batch:<4} {cells} ±{100 * spread:.1f}%  {unit}")
     print(
-        f"\nlargest half-width {100 * worst_half:.1f} % (goal ≤ {100 * GOAL_HALF_WIDTH:.0f} %); "
+        f"\n{count} ratios; largest half-width {100 * worst_half:.1f} % (goal ≤ {100 * GOAL_HALF_WIDTH:.0f} %); "
         f"largest spread around the runs' median {100 * worst_spread:.1f} % (goal ±{100 * GOAL_AGREEMENT:.0f} %)"
     )
+    print(f"ratios missing a goal: {len(misses)}" + "".join(f"\n  {m}" for m in misses))
 
 
 def simulate(folder: Path) -> None:
@@ -221,9 +254,13 @@ def main() -> None:
     parser.add_argument("--numerics", action="store_true")
     parser.add_argument("--loop-speed", action="store_true", help="the models that loop over time, timed vs eager")
     parser.add_argument("--keep", type=Path, default=None, help="folder to keep the results files in")
+    parser.add_argument("--report", type=Path, nargs="+", help="print the --runs report of kept results files, no run")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="rnnbench-serve-"))
     folder.mkdir(parents=True, exist_ok=True)
+    if args.report:
+        report(args.report)
+        return
     print(f"load average at start: {_uptime()}; results in {folder}")
     if args.runs:
         runs(args.runs, folder)

@@ -2,8 +2,11 @@
 ratio to eager with its interval, preparation time, output difference and metric; the fastest correct path.
 
 Torch-free. A path's samples at index i and eager's come from round i of one interleaved block
-(rnnbench/serve), so each ratio is a paired ratio (`stats.paired_ratio_ci`: the median per-round
-log-ratio and its sign-test interval), as for the models of a timing group.
+(rnnbench/serve), so each ratio is a paired ratio. Timed in one process: the median per-round
+log-ratio and its sign-test interval (`stats.paired_ratio_ci`), an interval for that process only.
+Timed in k >= 2 fresh processes (`serving.blocks`): each process's median log-ratio is one unit,
+and the ratio is their mean with Student's t interval over the k units (`stats.hierarchical_ratio_ci`,
+as `rnnbench ab` reads its process pairs), which holds the process-to-process spread a repeat run shows.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class PathRatio:
     low: float
     high: float
     rounds: int
+    processes: int = 0  # > 0: the processes were the units of the interval (0: the rounds of one process)
 
     @property
     def half_width(self) -> float:
@@ -62,12 +66,24 @@ def _samples(path: ServedPathJson, key: str) -> list[float]:
     return list(((path.get("inference") or {}).get(key) or {}).get("latency_ms", {}).get("samples") or [])
 
 
-def path_ratio(path: ServedPathJson, eager: ServedPathJson, key: str) -> PathRatio | None:
-    """path/eager at batch `key` ("b1") from round-aligned samples; None without both sides' samples."""
+def path_ratio(
+    path: ServedPathJson, eager: ServedPathJson, key: str, blocks: list[int] | None = None
+) -> PathRatio | None:
+    """path/eager at batch `key` ("b1") from round-aligned samples; None without both sides' samples.
+
+    `blocks`: the rounds of each process the samples come from, in order (`serving.blocks[key]`);
+    with two or more that add up to the samples, the process is the unit of the interval.
+    """
     num, den = _samples(path, key), _samples(eager, key)
     if not num or len(num) != len(den):
         return None
-    ratio, low, high, _, n = ratio_of_log_ratios(stats.paired_log_ratios(den, num).tolist())
+    d = stats.paired_log_ratios(den, num).tolist()
+    if blocks and len(blocks) >= 2 and sum(blocks) == len(d):
+        starts = [sum(blocks[:i]) for i in range(len(blocks) + 1)]
+        per_process = [d[lo:hi] for lo, hi in zip(starts[:-1], starts[1:])]
+        ratio, low, high, _ = stats.hierarchical_ratio_ci(per_process)
+        return PathRatio(ratio, low, high, len(d), len(blocks))
+    ratio, low, high, _, n = ratio_of_log_ratios(d)
     return PathRatio(ratio, low, high, n)
 
 
@@ -95,6 +111,7 @@ def case_rows(case: CaseJson) -> list[ServingRow]:
         return []
     paths, batches = serving["paths"], _batches(serving)
     eager = paths.get(REFERENCE, {})
+    blocks = serving.get("blocks") or {}  # rounds per timing process, where there were several
     small, large = (batches[0], batches[-1]) if batches else (None, None)
     rows = []
     for name in path_order(list(paths)):
@@ -111,8 +128,12 @@ def case_rows(case: CaseJson) -> list[ServingRow]:
                 large_batch=large,
                 latency_ms=small_t["latency_ms"].get("median") if small_t else None,
                 throughput=large_t.get("seq_per_s") if large_t else None,
-                ratio_small=None if name == REFERENCE else path_ratio(path, eager, f"b{small}"),
-                ratio_large=None if name == REFERENCE else path_ratio(path, eager, f"b{large}"),
+                ratio_small=None
+                if name == REFERENCE
+                else path_ratio(path, eager, f"b{small}", blocks.get(f"b{small}")),
+                ratio_large=None
+                if name == REFERENCE
+                else path_ratio(path, eager, f"b{large}", blocks.get(f"b{large}")),
                 prepare_ms=path.get("prepare_ms"),
                 max_abs=_max_abs(path),
                 within_tolerance=path.get("within_tolerance"),

@@ -83,6 +83,12 @@ def fastest_lines(rows: list[ServingRow]) -> list[str]:
     return lines
 
 
+def _ratio_unit(serving: dict) -> str:
+    """How the ratios were timed: rounds of one process, or k processes as the interval's unit."""
+    k = serving.get("processes")
+    return f"paired rounds against eager in {k} processes, each one unit" if k else "paired rounds against eager"
+
+
 def serving_table(doc: ResultsJson) -> Table | None:
     """None when no case was served through more than eager."""
     rows = serving_rows(doc)
@@ -95,7 +101,7 @@ def serving_table(doc: ResultsJson) -> Table | None:
         title="Serving",
         caption="\n".join(
             [
-                f"ratios: paired rounds against eager; outputs checked at {lengths}, tolerance {tolerance}; "
+                f"ratios: {_ratio_unit(first)}; outputs checked at {lengths}, tolerance {tolerance}; "
                 "metric on the held-out set through each path",
                 *fastest_lines(rows),
             ]

@@ -49,6 +49,12 @@ class ServingJson(TypedDict, total=False):
     metric_name: str | None
     higher_is_better: bool | None
     threads: int  # torch's intra-op threads, and ONNX Runtime's
-    rounds: dict[str, int]  # interleaved rounds per batch size, "b1": 812
+    rounds: dict[str, int]  # interleaved rounds per batch size, "b1": 812 (all processes together)
+    # timed in `timing.processes` >= 2 fresh processes: their count, the rounds of each in the samples' order
+    # ("b1": [101, 98, …]), and each one's start-to-ready cost (import, model rebuilt, paths re-made, first calls)
+    processes: int
+    blocks: dict[str, list[int]]
+    process_ready_ms: list[float]
+    timing_note: str  # why the timing ran otherwise than asked (a timing process failed: timed in the case's process)
     paths: dict[str, ServedPathJson]
     error: str  # the serving step itself failed (the case's training is kept)

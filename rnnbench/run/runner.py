@@ -26,6 +26,7 @@ from rnnbench.run.build import autocast_for, build_case_model, with_dtype
 from rnnbench.run.events import ignore
 from rnnbench.run.memory import case_memory
 from rnnbench.run.parts import CaseRecord, SpeedBlock, TrainPart
+from rnnbench.run.serve_processes import serving_timer
 from rnnbench.run.speed import failure, one_line, time_cases
 from rnnbench.run.train import TrainLimits, make_optimizer, train
 from rnnbench.serve.case import serve_case, serving_paths
@@ -164,7 +165,8 @@ def _serving(case: Case, task, model: nn.Module, device: torch.device, on_event:
     on_event({"kind": "phase", "phase": f"serving through {len(serving_paths(case))} paths"})
     try:
         held_out = eval_batch(task, case.settings.train.eval_size, case.seed, device)
-        return serve_case(case, task, with_dtype(model, device, case.dtype), device, held_out)
+        timer = serving_timer(case.settings.timing.processes, on_event)
+        return serve_case(case, task, with_dtype(model, device, case.dtype), device, held_out, timer)
     except Exception as err:  # the case trained: its record is kept, with why serving did not happen
         return ServingJson(error=one_line(err))
 

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from rnnbench.measure.paired import Entry, Interleaved, time_interleaved
-from rnnbench.measure.timer import make_sync
 from rnnbench.results.records import InferenceJson
 from rnnbench.results.serving import OutputDiffJson, ServedPathJson, ServingJson
 from rnnbench.serve.capture import captured, log_text
 from rnnbench.serve.numerics import SERVE_ATOL, SERVE_RTOL, failed_difference, output_difference, second_length
 from rnnbench.serve.paths import PathContext, Served, prepare_path
 from rnnbench.serve.status import OK, status_of
+from rnnbench.serve.timing import TimedPaths, Timer, TimingRequest, time_in_process, time_ready
 from rnnbench.stats import summarize
 from rnnbench.suite.arch import is_plugin
 from rnnbench.suite.schema import Case
@@ -96,35 +95,27 @@ def eager_references(model: nn.Module, held_out: Batch) -> dict[int, Tensor]:
         return {x.shape[1]: model(x), 2 * x.shape[1]: model(second_length(x))}
 
 
-def time_paths(
-    states: dict[str, PathState], case: Case, inputs: dict[int, Tensor], device: torch.device
-) -> dict[int, Interleaved]:
-    """Every prepared path, eager included, timed interleaved at each batch size: one sample each per round."""
-    timing = case.settings.timing
-    ready = {
+def ok_paths(states: dict[str, PathState]) -> dict[str, Served]:
+    """The prepared paths that passed their checks: what is timed."""
+    return {
         name: state.served
         for name, state in states.items()
         if state.served is not None and state.record["status"] == OK
     }
-    blocks: dict[int, Interleaved] = {}
-    for size, x in inputs.items() if ready else ():  # nothing prepared, nothing to time
-        entries = {name: Entry({"forward": served.bind(x)}) for name, served in ready.items()}
-        with torch.inference_mode():
-            blocks[size] = time_interleaved(
-                entries,
-                device=device,
-                sync=make_sync(device),
-                seed=size,
-                warmup=timing.warmup,
-                min_repeats=timing.min_repeats,
-                max_repeats=timing.max_repeats,
-                max_seconds=timing.max_seconds * len(entries),  # the paths' budget, as a timing group's
-            )
-    return blocks
 
 
-def serve_case(case: Case, task: Task, model: nn.Module, device: torch.device, held_out: Batch) -> ServingJson:
-    """The case's `serving` record (see results/serving.py); the model is left in eval mode."""
+def time_paths(states: dict[str, PathState], case: Case, inputs: dict[int, Tensor], device: torch.device) -> TimedPaths:
+    """Every ok path, eager included, timed interleaved in this process at each batch size: one sample each per round."""
+    return time_ready(ok_paths(states), case, inputs, device)
+
+
+def serve_case(
+    case: Case, task: Task, model: nn.Module, device: torch.device, held_out: Batch, timer: Timer = time_in_process
+) -> ServingJson:
+    """The case's `serving` record (see results/serving.py); the model is left in eval mode.
+
+    `timer` times the ok paths once they are prepared and checked (here, or in fresh processes: `serve.timing`).
+    """
     model.eval()
     inputs = timed_inputs(case, task, device)
     biggest = inputs[max(inputs)]
@@ -137,13 +128,14 @@ def serve_case(case: Case, task: Task, model: nn.Module, device: torch.device, h
     for state in states.values():
         if state.served is not None:
             check_path(state, held_out, references, task)
-    blocks = time_paths(states, case, inputs, device)
+    ready = ok_paths(states)
+    timed = timer(TimingRequest(case, model, ready, inputs, ctx)) if ready else TimedPaths({}, {})
     for name, state in states.items():
-        if all(name in block.total_ms for block in blocks.values()):
+        if timed.samples and all(name in by_path for by_path in timed.samples.values()):
             state.record["inference"] = {
-                f"b{size}": _inference(block.total_ms[name], size) for size, block in blocks.items()
+                f"b{size}": _inference(by_path[name], size) for size, by_path in timed.samples.items()
             }
-    return ServingJson(
+    serving = ServingJson(
         reference=REFERENCE,
         atol=SERVE_ATOL,
         rtol=SERVE_RTOL,
@@ -152,9 +144,22 @@ def serve_case(case: Case, task: Task, model: nn.Module, device: torch.device, h
         metric_name=task.metric_name,
         higher_is_better=task.higher_is_better,
         threads=ctx.threads,
-        rounds={f"b{size}": block.rounds for size, block in blocks.items()},
+        rounds={f"b{size}": sum(counts) for size, counts in timed.rounds.items()},
         paths={name: state.record for name, state in states.items()},
     )
+    return {**serving, **_process_fields(timed)}
+
+
+def _process_fields(timed: TimedPaths) -> ServingJson:
+    """Where the timing ran in several processes: how many, the rounds of each, their start-to-ready costs; any note."""
+    out = ServingJson()
+    if any(len(counts) >= 2 for counts in timed.rounds.values()):
+        out["processes"] = max(len(counts) for counts in timed.rounds.values())
+        out["blocks"] = {f"b{size}": counts for size, counts in timed.rounds.items()}
+        out["process_ready_ms"] = timed.ready_ms
+    if timed.note:
+        out["timing_note"] = timed.note
+    return out
 
 
 def _inference(samples: list[float], size: int) -> InferenceJson:

@@ -102,12 +102,23 @@ def prepare_onnxruntime(
     threads: int,
     dynamic_time: bool = True,
     loops: bool = False,
-) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Callable[[], object]], dict[str, object]]:
-    """(call, bind, details): outputs as torch tensors on `device`, and the timed call on numpy feeds made once.
+) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Callable[[], object]], dict[str, object], bytes]:
+    """(call, bind, details, graph): outputs as torch tensors on `device`, the timed call on numpy feeds made once,
+    and the exported graph (a timing process loads it instead of exporting again: `session_from_graph`).
     `loops`: the model steps through time in Python or TorchScript (impl cell or scripted)."""
-    ort = require_serve_extra()
+    require_serve_extra()
     example = export_example(example) if dynamic_time else example
     graph, exporter = _graph(model, example, dynamic_time, loops)
+    call, bind, details = session_from_graph(graph, device, threads)
+    details.update(exporter=exporter, dynamic_time=dynamic_time, exported_at=list(example.shape))
+    return call, bind, details, graph
+
+
+def session_from_graph(
+    graph: bytes, device: torch.device, threads: int
+) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Callable[[], object]], dict[str, object]]:
+    """(call, bind, details) of one inference session on an exported graph."""
+    ort = require_serve_extra()
     session = _session(ort, graph, device, threads)
     name = session.get_inputs()[0].name
 
@@ -119,12 +130,9 @@ def prepare_onnxruntime(
         return lambda: session.run(None, feeds)
 
     details: dict[str, object] = {
-        "exporter": exporter,
         "onnxruntime": ort.__version__,
         "providers": list(session.get_providers()),
         "intra_op_threads": threads,
         "inter_op_threads": threads,
-        "dynamic_time": dynamic_time,
-        "exported_at": list(example.shape),
     }
     return call, bind, details

@@ -41,6 +41,7 @@ class Served:
     call: Callable[[Tensor], Tensor]
     bind: Callable[[Tensor], Callable[[], object]]
     details: dict[str, object] = field(default_factory=dict)
+    graph: bytes | None = None  # ONNX Runtime's exported graph: what a timing process loads instead of exporting
 
 
 TORCHSCRIPT_METHODS = {
@@ -103,10 +104,10 @@ def prepare_int8(ctx: PathContext) -> Served:
 
 
 def _onnxruntime(ctx: PathContext) -> Served:
-    call, bind, details = prepare_onnxruntime(
+    call, bind, details, graph = prepare_onnxruntime(
         ctx.model, ctx.example, ctx.device, ctx.threads, ctx.dynamic_time, ctx.loops_over_time
     )
-    return Served(call, bind, details)
+    return Served(call, bind, details, graph)
 
 
 PATHS: dict[str, Callable[[PathContext], Served]] = {
