@@ -23,13 +23,14 @@ from rnnbench.serve.case import (
     PathState,
     check_path,
     eager_references,
+    ok_paths,
     prepare_one,
     serve_case,
     serving_paths,
-    time_paths,
 )
 from rnnbench.serve.numerics import output_difference
 from rnnbench.serve.paths import PathContext, Served
+from rnnbench.serve.timing import time_ready
 from rnnbench.suite.expand import SuiteError, expand, parse_suite
 from rnnbench.tasks.registry import TASKS
 
@@ -173,7 +174,7 @@ def test_paired_ratio_sees_a_path_slowed_down():
     case = _case(["eager"], batch_sizes=(4,)).model_copy(deep=True)
     timing = case.settings.timing.model_copy(update={"min_repeats": 60, "max_repeats": 60, "max_seconds": 0.001})
     case = case.model_copy(update={"settings": case.settings.model_copy(update={"timing": timing})})
-    timed = time_paths(states, case, {4: x}, CPU)
+    timed = time_ready(ok_paths(states), case, {4: x}, CPU)
     paths = {name: {"inference": {"b4": {"latency_ms": {"samples": timed.samples[4][name]}}}} for name in states}
     slow, copy = path_ratio(paths["slow"], paths["eager"], "b4"), path_ratio(paths["copy"], paths["eager"], "b4")
     assert slow.rounds == 60 and 1.5 < slow.ratio < 2.6 and slow.low > 1.2
@@ -393,7 +394,9 @@ def test_a_path_that_raises_on_the_held_out_batch_fails_with_its_first_line():
     state = PathState({"status": "ok", "prepare_ms": 1.0}, Served(call=broken, bind=lambda x: lambda: None))
     check_path(state, held, eager_references(model, held), task)
     assert state.record["status"] == "failed: RuntimeError: no kernel for this shape" and state.record["metric"] is None
-    assert time_paths({"broken": state}, _case(["eager"]), {1: held.inputs[:1]}, CPU).samples == {}  # nothing left
+    assert (
+        time_ready(ok_paths({"broken": state}), _case(["eager"]), {1: held.inputs[:1]}, CPU).samples == {}
+    )  # nothing left
 
 
 @pytest.mark.processes

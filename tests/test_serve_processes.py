@@ -211,14 +211,14 @@ def test_paths_timed_in_two_processes_under_load(cpu_burner):
 
 @pytest.mark.processes
 def test_a_timing_process_killed_while_timing_falls_back(monkeypatch):
-    real = serve_processes._answer
+    real = serve_processes.answer
 
     def kill_the_second(process, timeout, waiting_for):
         if waiting_for == "its timings" and process.name.endswith("2"):
             os.kill(process.pid, signal.SIGKILL)
         return real(process, timeout, waiting_for)
 
-    monkeypatch.setattr(serve_processes, "_answer", kill_the_second)
+    monkeypatch.setattr(serve_processes, "answer", kill_the_second)
     request = _request(["eager", "int8"])
     timed = serve_processes.serving_timer(2, lambda _: None)(request)
     assert timed.note is not None and "SIGKILL" in timed.note
@@ -258,3 +258,14 @@ def test_a_run_serves_each_case_in_its_timing_processes(write_suite, tmp_path):
         assert all(r.ratio_small.processes == 2 for r in rows if r.path != "eager")
     first, second = (c["serving"]["process_ready_ms"] for c in doc["cases"])
     assert max(second) < min(first)  # the second case finds its timing processes started
+
+
+@pytest.mark.processes
+def test_a_run_stops_its_serving_timing_processes_when_it_ends(tmp_path):
+    """The timing processes are kept from case to case within a run, never past it (run_suite, in this process)."""
+    from rnnbench.run.driver import run_suite
+
+    suite = parse_suite(_suite(["eager", "torchscript"], seconds=0.02), "test")
+    doc = run_suite(suite, expand(suite), tmp_path / "out.json")
+    assert doc["cases"][0]["serving"]["processes"] == 2
+    assert not [w for w in live_workers() if "serving" in w.name]

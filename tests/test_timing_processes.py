@@ -126,7 +126,7 @@ def test_a_child_that_dies_is_one_line_naming_what_was_awaited_and_no_orphan(mon
     monkeypatch.setattr(timing_processes, "CHILD_MODULE", "rnnbench.no_such_module")
     child = timing_processes._start(0, 1)
     with pytest.raises(timing_processes.TimingProcessError, match=r"timing process 1: exited \(code 1\).*No module"):
-        timing_processes._answer(child, 60.0, "it to import torch")
+        timing_processes.answer(child, 60.0, "it to import torch")
     child.stop()
     assert child.proc.poll() is not None
 

@@ -23,6 +23,7 @@ from rnnbench.run.executors.registry import EXECUTORS, RUN_UNIT
 from rnnbench.run.executors.unit import UnitRunner
 from rnnbench.run.parts import CaseRecord, RunDocument, SpeedBlock, TrainPart
 from rnnbench.run.runner import RunOptions, assemble
+from rnnbench.run.serve_processes import close_pool
 from rnnbench.suite.expand import timing_groups
 from rnnbench.suite.limits import case_limit_seconds
 from rnnbench.suite.schema import Case, Suite
@@ -80,6 +81,7 @@ def run_suite(
             doc["env"]["executor"] = plan.as_record()
             return _drive(doc, cases, out_path, device, executor, on_event)
     finally:
+        close_pool()  # the serving timing processes are kept from case to case, not past the run
         lock.release()
 
 

@@ -26,7 +26,7 @@ from torch import Tensor
 
 from rnnbench.measure.allocator import steady_env
 from rnnbench.results.events import EventFn
-from rnnbench.run.timing_processes import READY_TIMEOUT_S, TimingProcessError, _answer
+from rnnbench.run.timing_processes import READY_TIMEOUT_S, TimingProcessError, answer
 from rnnbench.run.worker_process import WorkerProcess, child_env, python_module, stop_all
 from rnnbench.serve.timing import TimedPaths, Timer, TimingRequest, time_in_process
 from rnnbench.suite.schema import Case
@@ -126,11 +126,11 @@ def time_in_processes(request: TimingRequest, processes: int, on_event: EventFn)
             members = [_member(k) for k in range(processes)]  # taken once: one that dies now is a failure
             for member in members:
                 member.send(job)
-            ready_ms = [_answer(member, READY_TIMEOUT_S, "it to prepare its paths") for member in members]
+            ready_ms = [answer(member, READY_TIMEOUT_S, "it to prepare its paths") for member in members]
             for k, member in enumerate(members):
                 on_event({"kind": "phase", "phase": f"serving: timing process {k + 1} of {processes}"})
                 member.send(("time", 1.0 / processes, k))
-                part: TimedPaths = _answer(member, budget_s, "its timings")
+                part: TimedPaths = answer(member, budget_s, "its timings")
                 part.ready_ms = [ready_ms[k]]
                 parts.append(part)
         except BaseException:

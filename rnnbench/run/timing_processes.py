@@ -36,7 +36,7 @@ def _start(k: int, threads: int) -> WorkerProcess:
     return WorkerProcess(f"timing process {k + 1}", python_module(CHILD_MODULE), env=env)
 
 
-def _answer(process: WorkerProcess, timeout: float, waiting_for: str) -> Any:
+def answer(process: WorkerProcess, timeout: float, waiting_for: str) -> Any:
     try:
         kind, payload = process.receive(timeout, waiting_for)
     except WorkerError as err:
@@ -72,12 +72,12 @@ def time_group_in_processes(cases: list[Case], processes: int, on_event: EventFn
                 started.append(current)
             nxt = None
             on_event({"kind": "phase", "phase": f"timing process {k + 1} of {processes}"})
-            _answer(current, READY_TIMEOUT_S, "it to import torch")
+            answer(current, READY_TIMEOUT_S, "it to import torch")
             current.send(("time", cases, share, threads))  # only now: two processes never time at once
             if spare_core and k + 1 < processes:
                 nxt = _start(k + 1, threads)
                 started.append(nxt)
-            parts.append(_answer(current, budget_s, "its timings"))
+            parts.append(answer(current, budget_s, "its timings"))
             current.stop()
     finally:
         stop_all(started)  # on an interrupt or a failure too: no timing process outlives its parent

@@ -16,12 +16,12 @@ from torch import Tensor, nn
 from rnnbench.results.records import InferenceJson
 from rnnbench.results.serving import OutputDiffJson, ServedPathJson, ServingJson
 from rnnbench.serve.capture import captured, log_text
+from rnnbench.serve.loop_model import loops_in_python
 from rnnbench.serve.numerics import SERVE_ATOL, SERVE_RTOL, failed_difference, output_difference, second_length
 from rnnbench.serve.paths import PathContext, Served, prepare_path
 from rnnbench.serve.status import OK, status_of
-from rnnbench.serve.timing import TimedPaths, Timer, TimingRequest, time_in_process, time_ready
+from rnnbench.serve.timing import TimedPaths, Timer, TimingRequest, time_in_process
 from rnnbench.stats import summarize
-from rnnbench.suite.arch import is_plugin
 from rnnbench.suite.schema import Case
 from rnnbench.tasks.base import Batch, Task
 
@@ -104,11 +104,6 @@ def ok_paths(states: dict[str, PathState]) -> dict[str, Served]:
     }
 
 
-def time_paths(states: dict[str, PathState], case: Case, inputs: dict[int, Tensor], device: torch.device) -> TimedPaths:
-    """Every ok path, eager included, timed interleaved in this process at each batch size: one sample each per round."""
-    return time_ready(ok_paths(states), case, inputs, device)
-
-
 def serve_case(
     case: Case, task: Task, model: nn.Module, device: torch.device, held_out: Batch, timer: Timer = time_in_process
 ) -> ServingJson:
@@ -121,7 +116,7 @@ def serve_case(
     biggest = inputs[max(inputs)]
     # more than one sequence: the exporter would fix a batch axis of size 1
     example = biggest if biggest.shape[0] > 1 else held_out.inputs[:2].contiguous()
-    loops = not is_plugin(case.arch) and case.settings.impl != "fused"
+    loops = loops_in_python(model)  # the module decides: a core that steps through time itself
     ctx = PathContext(model, example, device, case.dtype, torch.get_num_threads(), loops_over_time=loops)
     states = {name: prepare_one(name, ctx, inputs) for name in serving_paths(case)}
     references = eager_references(model, held_out)
