@@ -177,8 +177,11 @@ def test_paired_ratio_sees_a_path_slowed_down():
     timed = time_ready(ok_paths(states), case, {4: x}, CPU)
     paths = {name: {"inference": {"b4": {"latency_ms": {"samples": timed.samples[4][name]}}}} for name in states}
     slow, copy = path_ratio(paths["slow"], paths["eager"], "b4"), path_ratio(paths["copy"], paths["eager"], "b4")
-    assert slow.rounds == 60 and 1.5 < slow.ratio < 2.6 and slow.low > 1.2
+    assert timed.rounds == {4: [60]} and 10 <= slow.rounds <= 60  # the rounds of the fast speed state count
+    assert 1.5 < slow.ratio < 2.6 and slow.low > 1.2
     assert 0.75 < copy.ratio < 1.33 and copy.ratio < slow.low
+    # a process that times the case in 4 turns takes a quarter of the minimum rounds in each
+    assert time_ready(ok_paths(states), case, {4: x}, CPU, share=0.25, turns=4).rounds == {4: [15]}
 
 
 def _served_path(status: str, samples: dict[str, list[float]], max_abs: float = 0.0, within: bool = True, metric=0.9):

@@ -135,6 +135,19 @@ def test_merged_processes_keep_their_order_and_rounds():
         serve_processes.merge_parts([a, TimedPaths({1: {"eager": [1.0]}}, {1: [1]})], ["eager", "int8"])
 
 
+def test_a_process_turns_join_as_one_block_in_time_order():
+    first = TimedPaths(
+        {1: {"eager": [1.0, 2.0], "int8": [3.0, 4.0]}, 4: {"eager": [9.0], "int8": [8.0]}}, {1: [2], 4: [1]}
+    )
+    second = TimedPaths({1: {"eager": [5.0], "int8": [6.0]}, 4: {"eager": [7.0], "int8": [6.5]}}, {1: [1], 4: [1]})
+    joined = serve_processes.join_turns([first, second], 42.0)
+    assert joined.samples == {
+        1: {"eager": [1.0, 2.0, 5.0], "int8": [3.0, 4.0, 6.0]},
+        4: {"eager": [9.0, 7.0], "int8": [8.0, 6.5]},
+    }
+    assert joined.rounds == {1: [3], 4: [2]} and joined.ready_ms == [42.0]  # one process: one block
+
+
 def test_serving_record_keeps_each_process_rounds_and_the_note():
     """A timer that reports two processes: the record sums the rounds, keeps each process's and its ready cost."""
     case, task = _case(["eager", "int8"]), TASKS["adding"](seq_len=5)

@@ -7,13 +7,19 @@ log-ratio and its sign-test interval (`stats.paired_ratio_ci`), an interval for 
 Timed in k >= 2 fresh processes (`serving.blocks`): each process's median log-ratio is one unit,
 and the ratio is their mean with Student's t interval over the k units (`stats.hierarchical_ratio_ci`,
 as `rnnbench ab` reads its process pairs), which holds the process-to-process spread a repeat run shows.
+Either way only the rounds timed in the machine's fast speed state count (`speed_states`): on a VM
+that switches states a path's ratio to eager moves with the state, and a repeat run spends other
+shares of its time in each.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from rnnbench import stats
+from rnnbench.analysis import speed_states
 from rnnbench.analysis.paired import ratio_of_log_ratios
 from rnnbench.catalog import INFERENCE_PATHS
 from rnnbench.results.records import CaseJson, ResultsJson
@@ -31,6 +37,7 @@ class PathRatio:
     high: float
     rounds: int
     processes: int = 0  # > 0: the processes were the units of the interval (0: the rounds of one process)
+    share: float = 1.0  # the share of the rounds that counted: those timed in the fast speed state
 
     @property
     def half_width(self) -> float:
@@ -69,22 +76,33 @@ def _samples(path: ServedPathJson, key: str) -> list[float]:
 def path_ratio(
     path: ServedPathJson, eager: ServedPathJson, key: str, blocks: list[int] | None = None
 ) -> PathRatio | None:
-    """path/eager at batch `key` ("b1") from round-aligned samples; None without both sides' samples.
+    """path/eager at batch `key` ("b1") from round-aligned samples, over the rounds in the fast speed state.
 
     `blocks`: the rounds of each process the samples come from, in order (`serving.blocks[key]`);
-    with two or more that add up to the samples, the process is the unit of the interval.
+    with two or more that add up to the samples, the process is the unit of the interval. A
+    process with fewer than `speed_states.MIN_ROUNDS` rounds in the fast state is no unit; with
+    fewer than two units left (or, in one process, too few rounds) every round counts.
+    None without both sides' samples.
     """
     num, den = _samples(path, key), _samples(eager, key)
     if not num or len(num) != len(den):
         return None
-    d = stats.paired_log_ratios(den, num).tolist()
-    if blocks and len(blocks) >= 2 and sum(blocks) == len(d):
-        starts = [sum(blocks[:i]) for i in range(len(blocks) + 1)]
-        per_process = [d[lo:hi] for lo, hi in zip(starts[:-1], starts[1:])]
-        ratio, low, high, _ = stats.hierarchical_ratio_ci(per_process)
-        return PathRatio(ratio, low, high, len(d), len(blocks))
-    ratio, low, high, _, n = ratio_of_log_ratios(d)
-    return PathRatio(ratio, low, high, n)
+    d = stats.paired_log_ratios(den, num)
+    several = bool(blocks) and len(blocks or []) >= 2 and sum(blocks or []) == len(d)
+    sizes = list(blocks or []) if several else [len(d)]
+    fast = speed_states.fast_rounds(den, sizes)
+    starts = np.cumsum([0, *sizes])
+    per_process = [d[lo:hi][fast[lo:hi]] for lo, hi in zip(starts[:-1], starts[1:])]
+    units = [u for u in per_process if u.size >= speed_states.MIN_ROUNDS]
+    if len(units) < (2 if several else 1):  # too little in the fast state: the ratio over every round
+        units = [d[lo:hi] for lo, hi in zip(starts[:-1], starts[1:])]
+    used = sum(u.size for u in units)
+    share = used / len(d)
+    if several:
+        ratio, low, high, _ = stats.hierarchical_ratio_ci([u.tolist() for u in units])
+        return PathRatio(ratio, low, high, used, len(units), share)
+    ratio, low, high, _, n = ratio_of_log_ratios(units[0].tolist())
+    return PathRatio(ratio, low, high, n, 0, share)
 
 
 def _max_abs(path: ServedPathJson) -> float | None:

@@ -6,6 +6,7 @@ paths re-made and called once on each input: compile compiles here) is reported 
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -51,7 +52,7 @@ def rebuild_ready(job: ServingJob) -> tuple[dict[str, Served], torch.device]:
 
 
 def serve_requests(channel: ChildChannel, since: float | None) -> None:
-    """ "prepare" a case (answer: the cost until ready, ms), then "time" it; again for the next, until the input ends."""
+    """ "prepare" a case (answer: the cost until ready, ms), "time" it in turns, "release" it; again for the next case."""
     import torch
 
     from rnnbench.measure.allocator import steady_malloc
@@ -68,13 +69,19 @@ def serve_requests(channel: ChildChannel, since: float | None) -> None:
                 since = since if since is not None else time.time()
                 job = torch.load(message[1], weights_only=False)  # written by this checkout's parent, a moment ago
                 ready, device = rebuild_ready(job)
+                # what lives until the case ends leaves the collector's reach: each turn's gc.collect() then costs
+                # milliseconds, not the 0.17 s a full pass over torch, compile and the paths takes
+                gc.collect()
+                gc.freeze()
                 channel.send(("ok", (time.time() - since) * 1e3))
+            elif message[0] == "release":  # the case's paths go: the next case brings its own (no answer)
+                ready, job = None, None
+                gc.unfreeze()
             else:
                 assert ready is not None and job is not None, "asked to time before preparing"
                 inputs = {size: x.to(device) for size, x in job.inputs.items()}
                 with using_clock(clock):
-                    channel.send(("ok", time_ready(ready, job.case, inputs, device, message[1], message[2])))
-                ready, job = None, None  # the case's paths go: the next case brings its own
+                    channel.send(("ok", time_ready(ready, job.case, inputs, device, *message[1:])))
         except Exception as err:  # the parent raises it as one line, then times in the case's process
             channel.send(("error", f"{type(err).__name__}: {err}".splitlines()[0]))
         since = None

@@ -54,9 +54,14 @@ def time_ready(
     device: torch.device,
     share: float = 1.0,
     index: int = 0,
+    turns: int = 1,
 ) -> TimedPaths:
-    """Every ready path timed interleaved at each batch size, one sample each per round, for `share` of the budget."""
+    """Every ready path timed interleaved at each batch size, one sample each per round, for `share` of the budget.
+
+    `turns`: how many turns this process times the case in; each turn takes its part of the minimum rounds.
+    """
     timing = case.settings.timing
+    min_repeats = -(-timing.min_repeats // turns)  # over its turns, a process still times at least min_repeats
     samples: dict[int, dict[str, list[float]]] = {}
     rounds: dict[int, list[int]] = {}
     for size, x in inputs.items() if ready else ():  # nothing prepared, nothing to time
@@ -68,8 +73,8 @@ def time_ready(
                 sync=make_sync(device),
                 seed=size + PROCESS_SEED_STRIDE * index,
                 warmup=timing.warmup,
-                min_repeats=timing.min_repeats,
-                max_repeats=max(timing.min_repeats, round(timing.max_repeats * share)),
+                min_repeats=min_repeats,
+                max_repeats=max(min_repeats, round(timing.max_repeats * share)),
                 max_seconds=timing.max_seconds * len(entries) * share,  # the paths' budget, as a timing group's
             )
         samples[size], rounds[size] = block.total_ms, [block.rounds]
