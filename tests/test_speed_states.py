@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rnnbench.analysis import speed_states
-from rnnbench.analysis.serving import path_ratio
+from rnnbench.analysis.serving import case_rows, fast_state_median, path_ratio
 from rnnbench.render.serving import serving_table
 
 FAST, SLOW = 1.0, 1.8  # eager's latency in each state (the LSTM at batch 1 here: about 210 and 400 µs)
@@ -120,3 +120,22 @@ def test_the_serving_caption_says_which_rounds_counted():
     caption = str(table.caption)
     assert "in 3 processes, each one unit, over the rounds timed in the machine's fast speed state (" in caption
     assert "% of them)" in caption
+
+
+def test_the_table_s_latency_comes_from_the_rounds_its_ratio_counts():
+    """Half the rounds slow: eager's median over every round would sit between the states; the row's does not."""
+    eager, path, blocks = _two_state_processes([0.5, 0.5, 0.5, 0.5])
+    served, reference = _records(eager, path)
+    serving = {"rounds": {"b1": sum(blocks)}, "blocks": {"b1": blocks}, "processes": 4}
+    case = {
+        "arch": "lstm",
+        "task": "adding",
+        "seq_len": 5,
+        "serving": {**serving, "paths": {"eager": reference, "onnxruntime": served}},
+    }
+    eager_row, ort_row = case_rows(case)  # type: ignore[arg-type]
+    assert eager_row.latency_ms == pytest.approx(FAST, rel=0.02)
+    assert ort_row.latency_ms == pytest.approx(FAST * RATIO[FAST], rel=0.02)
+    assert ort_row.throughput == pytest.approx(1e3 / ort_row.latency_ms)  # batch 1: from the same median
+    kept_none = {"status": "ok", "inference": {"b1": {"latency_ms": {"median": 0.7}}}}  # a record without samples
+    assert fast_state_median(kept_none, reference, "b1", blocks) == 0.7

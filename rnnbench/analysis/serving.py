@@ -55,8 +55,8 @@ class ServingRow:
     status: str
     small_batch: int | None  # the smallest batch size timed (latency), 1 in the serve suite
     large_batch: int | None  # the largest (throughput)
-    latency_ms: float | None  # median at the smallest batch
-    throughput: float | None  # sequences/s at the largest batch
+    latency_ms: float | None  # median at the smallest batch, over the rounds of the fast speed state
+    throughput: float | None  # sequences/s at the largest batch, from its median over the same rounds
     ratio_small: PathRatio | None  # path/eager latency at the smallest batch
     ratio_large: PathRatio | None  # … and at the largest
     prepare_ms: float | None
@@ -105,6 +105,18 @@ def path_ratio(
     return PathRatio(ratio, low, high, n, 0, share)
 
 
+def fast_state_median(path: ServedPathJson, eager: ServedPathJson, key: str, blocks: list[int] | None) -> float | None:
+    """The path's median latency (ms) at batch `key` over the rounds of the fast speed state, as its ratio counts
+    them; the record's median over every round where the samples are not kept, None where there is neither."""
+    num, den = _samples(path, key), _samples(eager, key)
+    if num and len(num) == len(den):
+        several = bool(blocks) and sum(blocks or []) == len(den)
+        fast = speed_states.fast_rounds(den, blocks if several else None)
+        return float(np.median(np.asarray(num)[fast]))
+    timed = (path.get("inference") or {}).get(key) or {}
+    return timed.get("latency_ms", {}).get("median")
+
+
 def _max_abs(path: ServedPathJson) -> float | None:
     diffs = list((path.get("outputs") or {}).values())
     if not diffs or any(d["max_abs"] is None for d in diffs):
@@ -134,8 +146,7 @@ def case_rows(case: CaseJson) -> list[ServingRow]:
     rows = []
     for name in path_order(list(paths)):
         path = paths[name]
-        inference = path.get("inference") or {}
-        small_t, large_t = inference.get(f"b{small}"), inference.get(f"b{large}")
+        large_ms = fast_state_median(path, eager, f"b{large}", blocks.get(f"b{large}"))
         rows.append(
             ServingRow(
                 label=case.get("label", case["arch"]),
@@ -144,8 +155,8 @@ def case_rows(case: CaseJson) -> list[ServingRow]:
                 status=path.get("status", "?"),
                 small_batch=small,
                 large_batch=large,
-                latency_ms=small_t["latency_ms"].get("median") if small_t else None,
-                throughput=large_t.get("seq_per_s") if large_t else None,
+                latency_ms=fast_state_median(path, eager, f"b{small}", blocks.get(f"b{small}")),
+                throughput=large / (large_ms * 1e-3) if large and large_ms else None,
                 ratio_small=None
                 if name == REFERENCE
                 else path_ratio(path, eager, f"b{small}", blocks.get(f"b{small}")),
