@@ -140,7 +140,7 @@ def test_a_process_turns_join_as_one_block_in_time_order():
         {1: {"eager": [1.0, 2.0], "int8": [3.0, 4.0]}, 4: {"eager": [9.0], "int8": [8.0]}}, {1: [2], 4: [1]}
     )
     second = TimedPaths({1: {"eager": [5.0], "int8": [6.0]}, 4: {"eager": [7.0], "int8": [6.5]}}, {1: [1], 4: [1]})
-    joined = serve_processes.join_turns([first, second], 42.0)
+    joined = serve_processes.join_turns([first, second], ["eager", "int8"], 42.0)
     assert joined.samples == {
         1: {"eager": [1.0, 2.0, 5.0], "int8": [3.0, 4.0, 6.0]},
         4: {"eager": [9.0, 7.0], "int8": [8.0, 6.5]},

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rnnbench.analysis import speed_states
-from rnnbench.analysis.serving import case_rows, fast_state_median, path_ratio
+from rnnbench.analysis.serving import case_rows, counted, counted_median, path_ratio
 from rnnbench.render.serving import serving_table
 
 FAST, SLOW = 1.0, 1.8  # eager's latency in each state (the LSTM at batch 1 here: about 210 and 400 µs)
@@ -138,4 +138,4 @@ def test_the_table_s_latency_comes_from_the_rounds_its_ratio_counts():
     assert ort_row.latency_ms == pytest.approx(FAST * RATIO[FAST], rel=0.02)
     assert ort_row.throughput == pytest.approx(1e3 / ort_row.latency_ms)  # batch 1: from the same median
     kept_none = {"status": "ok", "inference": {"b1": {"latency_ms": {"median": 0.7}}}}  # a record without samples
-    assert fast_state_median(kept_none, reference, "b1", blocks) == 0.7
+    assert counted_median(kept_none, "b1", counted(reference, "b1", blocks)) == 0.7

@@ -73,46 +73,52 @@ def _samples(path: ServedPathJson, key: str) -> list[float]:
     return list(((path.get("inference") or {}).get(key) or {}).get("latency_ms", {}).get("samples") or [])
 
 
+def _process_sizes(blocks: list[int] | None, rounds: int) -> list[int]:
+    """The rounds of each process where `blocks` holds two or more that add up to the samples, else one process."""
+    return list(blocks) if blocks and len(blocks) >= 2 and sum(blocks) == rounds else [rounds]
+
+
+def counted(eager: ServedPathJson, key: str, blocks: list[int] | None = None) -> np.ndarray | None:
+    """The rounds at batch `key` that every path's figures count (`speed_states.counted_rounds`); None without samples."""
+    den = _samples(eager, key)
+    return speed_states.counted_rounds(den, _process_sizes(blocks, len(den))) if den else None
+
+
 def path_ratio(
-    path: ServedPathJson, eager: ServedPathJson, key: str, blocks: list[int] | None = None
+    path: ServedPathJson,
+    eager: ServedPathJson,
+    key: str,
+    blocks: list[int] | None = None,
+    rounds: np.ndarray | None = None,
 ) -> PathRatio | None:
-    """path/eager at batch `key` ("b1") from round-aligned samples, over the rounds in the fast speed state.
+    """path/eager at batch `key` ("b1") from round-aligned samples, over the rounds `counted` (given, or found here).
 
     `blocks`: the rounds of each process the samples come from, in order (`serving.blocks[key]`);
-    with two or more that add up to the samples, the process is the unit of the interval. A
-    process with fewer than `speed_states.MIN_ROUNDS` rounds in the fast state is no unit; with
-    fewer than two units left (or, in one process, too few rounds) every round counts.
-    None without both sides' samples.
+    with two or more that add up to the samples, the process is the unit of the interval (a
+    process none of whose rounds count is none). None without both sides' samples.
     """
     num, den = _samples(path, key), _samples(eager, key)
     if not num or len(num) != len(den):
         return None
+    sizes = _process_sizes(blocks, len(den))
+    mask = rounds if rounds is not None else speed_states.counted_rounds(den, sizes)
     d = stats.paired_log_ratios(den, num)
-    several = bool(blocks) and len(blocks or []) >= 2 and sum(blocks or []) == len(d)
-    sizes = list(blocks or []) if several else [len(d)]
-    fast = speed_states.fast_rounds(den, sizes)
     starts = np.cumsum([0, *sizes])
-    per_process = [d[lo:hi][fast[lo:hi]] for lo, hi in zip(starts[:-1], starts[1:])]
-    units = [u for u in per_process if u.size >= speed_states.MIN_ROUNDS]
-    if len(units) < (2 if several else 1):  # too little in the fast state: the ratio over every round
-        units = [d[lo:hi] for lo, hi in zip(starts[:-1], starts[1:])]
-    used = sum(u.size for u in units)
-    share = used / len(d)
-    if several:
+    units = [d[lo:hi][mask[lo:hi]] for lo, hi in zip(starts[:-1], starts[1:]) if mask[lo:hi].any()]
+    used, share = int(mask.sum()), float(mask.mean())
+    if len(sizes) >= 2:
         ratio, low, high, _ = stats.hierarchical_ratio_ci([u.tolist() for u in units])
         return PathRatio(ratio, low, high, used, len(units), share)
     ratio, low, high, _, n = ratio_of_log_ratios(units[0].tolist())
     return PathRatio(ratio, low, high, n, 0, share)
 
 
-def fast_state_median(path: ServedPathJson, eager: ServedPathJson, key: str, blocks: list[int] | None) -> float | None:
-    """The path's median latency (ms) at batch `key` over the rounds of the fast speed state, as its ratio counts
-    them; the record's median over every round where the samples are not kept, None where there is neither."""
-    num, den = _samples(path, key), _samples(eager, key)
-    if num and len(num) == len(den):
-        several = bool(blocks) and sum(blocks or []) == len(den)
-        fast = speed_states.fast_rounds(den, blocks if several else None)
-        return float(np.median(np.asarray(num)[fast]))
+def counted_median(path: ServedPathJson, key: str, rounds: np.ndarray | None) -> float | None:
+    """The path's median latency (ms) at batch `key` over the `counted` rounds; the record's median over every round
+    where the samples are not kept, None where there is neither."""
+    num = _samples(path, key)
+    if num and rounds is not None and len(num) == rounds.size:
+        return float(np.median(np.asarray(num)[rounds]))
     timed = (path.get("inference") or {}).get(key) or {}
     return timed.get("latency_ms", {}).get("median")
 
@@ -143,10 +149,15 @@ def case_rows(case: CaseJson) -> list[ServingRow]:
     eager = paths.get(REFERENCE, {})
     blocks = serving.get("blocks") or {}  # rounds per timing process, where there were several
     small, large = (batches[0], batches[-1]) if batches else (None, None)
+    small_key, large_key = f"b{small}", f"b{large}"
+    at_small, at_large = (
+        counted(eager, small_key, blocks.get(small_key)),
+        counted(eager, large_key, blocks.get(large_key)),
+    )
     rows = []
     for name in path_order(list(paths)):
         path = paths[name]
-        large_ms = fast_state_median(path, eager, f"b{large}", blocks.get(f"b{large}"))
+        large_ms = counted_median(path, large_key, at_large)
         rows.append(
             ServingRow(
                 label=case.get("label", case["arch"]),
@@ -155,14 +166,14 @@ def case_rows(case: CaseJson) -> list[ServingRow]:
                 status=path.get("status", "?"),
                 small_batch=small,
                 large_batch=large,
-                latency_ms=fast_state_median(path, eager, f"b{small}", blocks.get(f"b{small}")),
+                latency_ms=counted_median(path, small_key, at_small),
                 throughput=large / (large_ms * 1e-3) if large and large_ms else None,
                 ratio_small=None
                 if name == REFERENCE
-                else path_ratio(path, eager, f"b{small}", blocks.get(f"b{small}")),
+                else path_ratio(path, eager, small_key, blocks.get(small_key), at_small),
                 ratio_large=None
                 if name == REFERENCE
-                else path_ratio(path, eager, f"b{large}", blocks.get(f"b{large}")),
+                else path_ratio(path, eager, large_key, blocks.get(large_key), at_large),
                 prepare_ms=path.get("prepare_ms"),
                 max_abs=_max_abs(path),
                 within_tolerance=path.get("within_tolerance"),

@@ -7,6 +7,8 @@ then depends on how long the run happened to spend in each. Each round's state i
 neighbourhood, the median of the reference's latency over the rounds on either side with the round
 itself left out, so that a round's own noise cannot select it (no selection bias on its ratio). A
 round is in the fast state when its neighbourhood ran within `BAND` of the fastest the case saw.
+`counted_rounds` is what a ratio and a latency read: the fast rounds of the processes that have
+enough of them, or every round where too few do.
 """
 
 from __future__ import annotations
@@ -43,3 +45,16 @@ def fast_rounds(reference_ms: Sequence[float], blocks: Sequence[int] | None = No
     if speed.size == 0:
         return np.zeros(0, dtype=bool)
     return speed <= np.percentile(speed, FLOOR_PERCENTILE) + np.log(band)
+
+
+def counted_rounds(reference_ms: Sequence[float], blocks: Sequence[int] | None = None) -> np.ndarray:
+    """The rounds a serving figure counts: each process's fast rounds where it has `MIN_ROUNDS` of them (a process
+    with fewer is no unit); every round where fewer than two processes (one, timed in one) are left."""
+    sizes = list(blocks) if blocks else [len(reference_ms)]
+    fast = fast_rounds(reference_ms, sizes)
+    bounds = np.cumsum([0, *sizes])
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        if fast[lo:hi].sum() < MIN_ROUNDS:
+            fast[lo:hi] = False
+    units = sum(bool(fast[lo:hi].any()) for lo, hi in zip(bounds[:-1], bounds[1:]))
+    return fast if units >= min(2, len(sizes)) else np.ones(fast.size, dtype=bool)

@@ -6,8 +6,8 @@ repeat run's ratio lands outside their interval. With `timing.processes: k >= 2`
 prepared and checked once, in the case's process; each timing process then rebuilds the ok paths
 cheaply from a job file (the trained weights, ONNX Runtime's exported graph: no second export;
 TorchScript, int8 and compile re-made, as its preparation) and times them with eager for 1/k of the
-budget, in `TURNS` turns taken in rotation. The processes are kept from case to case (a fresh one costs seconds: torch's import, compile's
-first compile); all of them prepare before the first times, so nothing else of the run computes
+budget, in `TURNS` turns taken in rotation. The processes are kept from case to case (a fresh one
+costs seconds: torch's import, compile's first compile); all of them prepare before the first times, so nothing else of the run computes
 while one times. A timing process that fails or dies: the case is timed in its own process
 instead, with a note (`serving.timing_note`), and the processes are started afresh for the next.
 """
@@ -132,26 +132,23 @@ def time_in_processes(request: TimingRequest, processes: int, on_event: EventFn)
             turns: list[list[TimedPaths]] = [[] for _ in members]
             for turn in range(TURNS):  # the processes take turns, so each one times at several moments of the case
                 for k, member in enumerate(members):
-                    on_event({"kind": "phase", "phase": f"serving: timing process {k + 1} of {processes}"})
+                    phase = f"serving: timing process {k + 1} of {processes}, turn {turn + 1} of {TURNS}"
+                    on_event({"kind": "phase", "phase": phase})
                     member.send(("time", 1.0 / (processes * TURNS), k + processes * turn, TURNS))
                     turns[k].append(answer(member, budget_s, "its timings"))
             for member in members:
                 member.send(("release",))  # the case's paths go: the next case brings its own
-            parts = [join_turns(own, ready_ms[k]) for k, own in enumerate(turns)]
+            parts = [join_turns(own, list(request.ready), ready_ms[k]) for k, own in enumerate(turns)]
         except BaseException:
             close_pool()  # a failure or an interrupt: no timing process is left in an unknown state
             raise
     return merge_parts(parts, list(request.ready))
 
 
-def join_turns(turns: list[TimedPaths], ready_ms: float) -> TimedPaths:
+def join_turns(turns: list[TimedPaths], names: list[str], ready_ms: float) -> TimedPaths:
     """One process's turns as one block: its samples in time order, its rounds summed."""
-    first = turns[0]
-    samples = {
-        s: {n: [x for turn in turns for x in turn.samples[s][n]] for n in first.samples[s]} for s in first.samples
-    }
-    rounds = {s: [sum(r for turn in turns for r in turn.rounds[s])] for s in first.rounds}
-    return TimedPaths(samples, rounds, [ready_ms])
+    joined = merge_parts(turns, names)
+    return TimedPaths(joined.samples, {s: [sum(r)] for s, r in joined.rounds.items()}, [ready_ms])
 
 
 def merge_parts(parts: list[TimedPaths], names: list[str]) -> TimedPaths:
